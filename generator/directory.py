@@ -1,0 +1,133 @@
+"""What Entra says: groups, users and membership edges, nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+ODATA_PREFIX = "#microsoft.graph."
+USER = "user"
+GROUP = "group"
+
+
+@dataclass(frozen=True, order=True)
+class Member:
+    """One edge from a group to a directory object, typed as Graph types it."""
+
+    kind: str
+    id: str
+
+    @classmethod
+    def from_odata(cls, odata_type: str, object_id: str) -> Member:
+        """Build from Graph's `@odata.type` (`#microsoft.graph.user`) and id."""
+        return cls(odata_type.removeprefix(ODATA_PREFIX), object_id)
+
+    @property
+    def odata_type(self) -> str:
+        """Graph's spelling of the kind."""
+        return ODATA_PREFIX + self.kind
+
+
+@dataclass(frozen=True)
+class User:
+    """A user account; fields Graph did not return are None."""
+
+    id: str
+    display_name: str | None = None
+    user_principal_name: str | None = None
+    mail: str | None = None
+    account_enabled: bool | None = None
+    user_type: str | None = None
+
+    @property
+    def is_guest(self) -> bool:
+        """True for B2B guests."""
+        return self.user_type == "Guest"
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group with its direct members and, when read, its owners."""
+
+    id: str
+    display_name: str
+    description: str | None = None
+    mail: str | None = None
+    security_enabled: bool | None = None
+    members: tuple[Member, ...] = ()
+    owners: tuple[Member, ...] | None = None
+
+
+MembershipMode = Literal["transitive", "direct"]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A group's user members after resolving nesting, with what was skipped."""
+
+    users: frozenset[str]
+    skipped: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Groups and users keyed by object id."""
+
+    groups: Mapping[str, Group]
+    users: Mapping[str, User]
+    # Ids of groups assigned to the LiteLLM enterprise app; None when that was not read.
+    app_assigned: frozenset[str] | None = None
+
+    @classmethod
+    def of(
+        cls, groups: Iterable[Group], users: Iterable[User], app_assigned: Iterable[str] | None = None
+    ) -> Directory:
+        """Index groups and users by id, in id order so iteration is deterministic."""
+        return cls(
+            groups={g.id: g for g in sorted(groups, key=lambda g: g.id)},
+            users={u.id: u for u in sorted(users, key=lambda u: u.id)},
+            app_assigned=None if app_assigned is None else frozenset(app_assigned),
+        )
+
+    def user_members(self, group_id: str, mode: MembershipMode = "transitive") -> Resolved:
+        """Return the user ids under a group, following nested groups unless `direct`."""
+        users: set[str] = set()
+        skipped: dict[str, set[str]] = {}
+        seen = {group_id}
+        pending = [group_id]
+        while pending:  # an explicit stack: membership cycles and deep nesting are both legal
+            group = self.groups.get(pending.pop())
+            if group is None:
+                continue
+            for member in group.members:
+                if member.kind == USER:
+                    users.add(member.id)
+                elif member.kind == GROUP and mode == "transitive":
+                    if member.id not in seen:
+                        seen.add(member.id)
+                        pending.append(member.id)
+                elif member.kind != GROUP:
+                    skipped.setdefault(member.kind, set()).add(member.id)
+        return Resolved(frozenset(users), {k: len(v) for k, v in sorted(skipped.items())})
+
+    def owner_users(self, group_id: str) -> frozenset[str]:
+        """Return the user ids among a group's owners (empty when owners were not read)."""
+        group = self.groups.get(group_id)
+        if group is None or group.owners is None:
+            return frozenset()
+        return frozenset(o.id for o in group.owners if o.kind == USER)
+
+    def parent_groups(self, group_id: str) -> tuple[str, ...]:
+        """Return the ids of groups that have this group as a direct member."""
+        return self._parents.get(group_id, ())
+
+    @cached_property
+    def _parents(self) -> dict[str, tuple[str, ...]]:
+        parents: dict[str, list[str]] = {}
+        for group in self.groups.values():
+            for member in group.members:
+                if member.kind == GROUP:
+                    parents.setdefault(member.id, []).append(group.id)
+        return {child: tuple(ids) for child, ids in parents.items()}
