@@ -40,7 +40,7 @@ def loads(text: str, origin: str = "<snapshot>") -> Directory:
         groups = [_group(g) for g in data.get("groups", [])]
         users = [_user(u) for u in data.get("users", [])]
         assigned = data.get("appRoleAssignedTo")
-        app_assigned = None if assigned is None else [_assigned_group(a) for a in assigned]
+        app_assigned = None if assigned is None else _assigned_groups(assigned)
     except (KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{origin}: malformed snapshot entry: {exc!r}") from exc
     _reject_duplicates(origin, "group", [g.id for g in groups])
@@ -90,10 +90,9 @@ def _user(item: dict[str, Any]) -> User:
     )
 
 
-def _assigned_group(item: dict[str, Any]) -> str:
-    if item.get("principalType", "Group") != "Group":
-        raise TypeError(f"appRoleAssignedTo entry is not a group: {item!r}")
-    return str(item["principalId"])
+def _assigned_groups(items: Any) -> list[str]:
+    # Users and service principals can be assigned too; only groups select anything here.
+    return [str(a["principalId"]) for a in items if a.get("principalType", "Group") == "Group"]
 
 
 def _member_json(member: Member) -> dict[str, str]:
