@@ -82,7 +82,10 @@ class Directory:
 
     @classmethod
     def of(
-        cls, groups: Iterable[Group], users: Iterable[User], app_assigned: Iterable[str] | None = None
+        cls,
+        groups: Iterable[Group],
+        users: Iterable[User],
+        app_assigned: Iterable[str] | None = None,
     ) -> Directory:
         """Index groups and users by id, in id order so iteration is deterministic."""
         return cls(

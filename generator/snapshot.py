@@ -35,7 +35,7 @@ def loads(text: str, origin: str = "<snapshot>") -> Directory:
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{origin}:{exc.lineno}: not valid JSON: {exc.msg}") from exc
     if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
-        raise ConfigError(f"{origin}: not an entraform snapshot (expected \"version\": 1)")
+        raise ConfigError(f'{origin}: not an entraform snapshot (expected "version": 1)')
     try:
         groups = [_group(g) for g in data.get("groups", [])]
         users = [_user(u) for u in data.get("users", [])]

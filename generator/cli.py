@@ -1,0 +1,315 @@
+"""The command line: parses options, calls the core, prints, and maps errors to exit codes."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from generator import config, files, pipeline, summary
+from generator.directory import Directory
+from generator.errors import EXIT_DRIFT, EXIT_UNSAFE, EntraformError
+from generator.snapshot import SnapshotSource
+from generator.source import Source
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXAMPLES = """
+\b
+Examples:
+  entraform generate -c entraform.yaml --snapshot tenant.json -o infra/litellm
+  entraform generate -c entraform.yaml -o infra/litellm --check --diff
+  entraform snapshot -c entraform.yaml -o tenant.json
+  entraform validate -c entraform.yaml
+"""
+
+
+class _Group(click.Group):
+    """Maps entraform's errors to exit codes: the one place that does."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EntraformError as exc:
+            click.echo(f"entraform: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, epilog=EXAMPLES)
+@click.version_option(package_name="entraform")
+def cli() -> None:
+    """Render LiteLLM organizations, teams and memberships from Microsoft Entra ID groups.
+
+    Reads groups through Microsoft Graph (or a snapshot file), maps them through your policy
+    file and writes Terraform for the ncecere/litellm provider, or YAML, for review in a pull
+    request. Exit codes: 0 ok, 1 changes found under --check, 2 usage or config error,
+    3 runtime error (Graph, I/O), 4 unsafe change refused.
+    """
+
+
+def config_option(f: F) -> F:
+    """The --config option every command shares."""
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default="entraform.yaml",
+        show_default=True,
+        help="Policy file (see README).",
+    )(f)
+
+
+def graph_options(f: F) -> F:
+    """Options for reading Microsoft Graph; secrets only ever come from the environment."""
+    options = [
+        click.option(
+            "--graph-url",
+            envvar="ENTRAFORM_GRAPH_URL",
+            default="https://graph.microsoft.com/v1.0",
+            show_default=True,
+            help="Graph base URL: national clouds, or a local fake for tests. "
+            "[env: ENTRAFORM_GRAPH_URL]",
+        ),
+        click.option(
+            "--graph-token",
+            envvar="ENTRAFORM_GRAPH_TOKEN",
+            show_envvar=True,
+            help="A pre-acquired bearer token for Graph (prefer the env variable: "
+            "command lines are visible to other processes).",
+        ),
+        click.option(
+            "--tenant-id",
+            envvar="AZURE_TENANT_ID",
+            show_envvar=True,
+            help="Entra tenant for client-secret or certificate credentials.",
+        ),
+        click.option(
+            "--client-id",
+            envvar="AZURE_CLIENT_ID",
+            show_envvar=True,
+            help="App registration (client) id. The secret is read from AZURE_CLIENT_SECRET only.",
+        ),
+        click.option(
+            "--certificate",
+            "certificate_path",
+            envvar="AZURE_CLIENT_CERTIFICATE_PATH",
+            show_envvar=True,
+            type=click.Path(dir_okay=False),
+            help="PEM certificate (with private key) for the app registration.",
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
+        click.option("-v", "--verbose", is_flag=True, help="Log every Graph request and retry."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _graph_source(options: dict[str, Any]) -> Source:
+    # Imported here: msgraph is heavy, and snapshot runs must not pay for it.
+    from generator.graph import GraphSettings, GraphSource
+    from generator.graph.progress import Progress
+
+    settings = GraphSettings(
+        base_url=options["graph_url"],
+        token=options["graph_token"] or None,
+        tenant_id=options["tenant_id"],
+        client_id=options["client_id"],
+        client_secret=os.environ.get("AZURE_CLIENT_SECRET") or None,
+        certificate_path=options["certificate_path"],
+    )
+    verbosity = 0 if options["quiet"] else 2 if options["verbose"] else 1
+    return GraphSource(settings, Progress(sys.stderr, verbosity=verbosity))
+
+
+def _read(policy: config.Policy, snapshot: Path | None, options: dict[str, Any]) -> Directory:
+    source = SnapshotSource(snapshot) if snapshot else _graph_source(options)
+    return source.read(policy.needs())
+
+
+@cli.command(epilog=EXAMPLES)
+@config_option
+@click.option(
+    "--snapshot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the tenant from this snapshot file instead of Microsoft Graph.",
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder; only files carrying entraform's header are ever changed.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["terraform", "yaml"]),
+    help="Output format (default: output.format in the policy, else terraform).",
+)
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 and list the files that would change."
+)
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Write nothing; print a unified diff of the files that would change.",
+)
+@click.option(
+    "--summary",
+    "summary_path",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write a Markdown change summary (for the PR body); '-' for stdout.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write the change set as JSON; '-' for stdout.",
+)
+@click.option(
+    "--allow-removals", is_flag=True, help="Proceed past the removal guards (the summary says so)."
+)
+@graph_options
+def generate(
+    config_path: Path,
+    snapshot: Path | None,
+    out: Path,
+    output_format: str | None,
+    check: bool,
+    show_diff: bool,
+    summary_path: str | None,
+    report_path: str | None,
+    allow_removals: bool,
+    **graph: Any,
+) -> None:
+    """Render Terraform or YAML for LiteLLM into OUT from Graph or a snapshot.
+
+    Nothing is written when a guard refuses the change set (exit 4) or anything fails.
+    """
+    policy = config.load(config_path)
+    if output_format == "yaml" or output_format == "terraform":
+        policy = replace(policy, output=replace(policy.output, format=output_format))
+    result = pipeline.build(policy, _read(policy, snapshot, graph), out)
+    _write_reports(result, summary_path, report_path, allow_removals)
+    refused = bool(result.plan.refusals) and not allow_removals
+    for reason in result.plan.refusals:
+        label = "allowed" if allow_removals else "refused"
+        click.echo(f"entraform: {label}: {reason}", err=True)
+    if check or show_diff:
+        _print_changes(result, out, show_diff)
+        if refused:
+            _refuse()
+        if check and result.plan.changed:
+            sys.exit(EXIT_DRIFT)
+        return
+    if refused:
+        _refuse()
+    files.write(out, result.plan.files)
+    if not graph["quiet"]:
+        counts = {
+            a: sum(1 for f in result.plan.files if f.action == a)
+            for a in ("create", "update", "delete")
+        }
+        done = ", ".join(f"{n} {a}d" for a, n in counts.items() if n) or "no file changed"
+        click.echo(f"entraform: {out}: {done}", err=True)
+
+
+def _refuse() -> None:
+    click.echo(
+        "entraform: nothing was written. Review the removals; if they are intended, "
+        "run again with --allow-removals.",
+        err=True,
+    )
+    sys.exit(EXIT_UNSAFE)
+
+
+def _print_changes(result: pipeline.Result, out: Path, show_diff: bool) -> None:
+    for change in result.plan.files:
+        click.echo(f"would {change.action} {out / change.name}", err=True)
+        if show_diff:
+            diff = difflib.unified_diff(
+                (change.old or "").splitlines(keepends=True),
+                (change.new or "").splitlines(keepends=True),
+                fromfile=f"a/{change.name}" if change.old is not None else "/dev/null",
+                tofile=f"b/{change.name}" if change.new is not None else "/dev/null",
+            )
+            click.echo("".join(diff), nl=False)
+
+
+def _write_reports(
+    result: pipeline.Result, summary_path: str | None, report_path: str | None, allowed: bool
+) -> None:
+    if summary_path:
+        _emit(summary_path, summary.markdown(result, removals_allowed=allowed))
+    if report_path:
+        data = summary.report(result, removals_allowed=allowed)
+        _emit(report_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _emit(path: str, text: str) -> None:
+    if path == "-":
+        click.echo(text, nl=False)
+    else:
+        files.write_one(Path(path), text)
+
+
+@cli.command(epilog=EXAMPLES)
+@config_option
+@click.option(
+    "--snapshot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also apply the policy to this snapshot and check LiteLLM's rules.",
+)
+def validate(config_path: Path, snapshot: Path | None) -> None:
+    """Check the policy file; errors name the file, key path and line."""
+    policy = config.load(config_path)
+    message = (
+        f"{config_path}: ok ({len(policy.organizations)} organization rule(s), "
+        f"{len(policy.teams)} team rule(s))"
+    )
+    if snapshot:
+        from generator import policy as mapping
+
+        outcome = mapping.apply(policy, SnapshotSource(snapshot).read(policy.needs()))
+        state = outcome.state
+        message += f"; {len(state.organizations)} organization(s), {len(state.teams)} team(s)"
+    click.echo(message)
+
+
+@cli.command(epilog=EXAMPLES)
+@config_option
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Snapshot file to write (replaced atomically, only when the read succeeded).",
+)
+@graph_options
+def snapshot(config_path: Path, out: Path, **graph: Any) -> None:
+    """Read what the policy needs from Microsoft Graph and write it as a snapshot file."""
+    from generator import snapshot as snapshot_file
+
+    policy = config.load(config_path)
+    directory = _graph_source(graph).read(policy.needs())
+    files.write_one(out, snapshot_file.dumps(directory))
+    if not graph["quiet"]:
+        click.echo(
+            f"entraform: wrote {out}: {len(directory.groups)} groups, {len(directory.users)} users",
+            err=True,
+        )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="entraform")

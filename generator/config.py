@@ -1,0 +1,348 @@
+"""The policy file: read entraform.yaml strictly, with file, key path and line in every error."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonschema
+import yaml
+
+from generator.errors import ConfigError
+from generator.source import GroupSelector, Needs
+from generator.state import Settings
+
+KeyPath = tuple[str | int, ...]
+TEMPLATE_FIELDS = ("displayName", "id", "mail")
+PresetName = Literal["entra_groups_also_create_orgs"]
+
+
+@dataclass(frozen=True)
+class Admins:
+    """Who gets the admin role: the group's owners or the members of a named group."""
+
+    owners: bool = False
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a team goes: standalone, or an organization found by key, group, capture or nesting."""
+
+    kind: Literal["none", "key", "group", "capture", "nested", "same_group"] = "none"
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One organizations or teams rule, with defaults already applied."""
+
+    name: str
+    selector: GroupSelector
+    alias: str = "{displayName}"
+    key: str = "{displayName}"
+    member_role: str = "user"
+    admins: Admins | None = None
+    settings: Settings = field(default_factory=Settings)
+    placement: Placement = field(default_factory=Placement)
+    line: int = 0
+
+    @property
+    def pattern(self) -> re.Pattern[str] | None:
+        """The compiled selection regex, if the rule selects by regex."""
+        return None if self.selector.regex is None else _compile(self.selector.regex)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How Entra users become LiteLLM users."""
+
+    user_id: str = "id"
+    user_email: str = "userPrincipalName"
+    include_guests: bool = True
+    include_disabled: bool = False
+
+
+@dataclass(frozen=True)
+class Safety:
+    """Removal guard thresholds and what happens to de-scoped objects."""
+
+    max_removed: int = 10
+    max_removed_percent: float = 10.0
+    min_existing: int = 20
+    organizations_removed: Literal["forget", "delete"] = "forget"
+    teams_removed: Literal["delete", "forget"] = "delete"
+
+
+@dataclass(frozen=True)
+class Output:
+    """Output format and file-header settings."""
+
+    format: Literal["terraform", "yaml"] = "terraform"
+    regenerate: str = "entraform generate"
+    provider_version: str = ">= 2.1.0, < 3.0.0"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The whole validated policy file."""
+
+    path: str
+    organizations: tuple[Rule, ...] = ()
+    teams: tuple[Rule, ...] = ()
+    membership: Literal["transitive", "direct"] = "transitive"
+    identity: Identity = field(default_factory=Identity)
+    safety: Safety = field(default_factory=Safety)
+    output: Output = field(default_factory=Output)
+    service_principal_id: str | None = None
+    group_filter: str | None = None
+
+    def needs(self) -> Needs:
+        """Say what a source must read for this policy."""
+        rules = self.organizations + self.teams
+        admin_groups = [r.admins.group for r in rules if r.admins and r.admins.group]
+        # Admin group names are templates; a literal one can be read by name, others need a scan.
+        extra = tuple(
+            GroupSelector(names=(g,)) if not _fields(g) else GroupSelector(regex=".*")
+            for g in admin_groups
+        )
+        return Needs(
+            selectors=tuple(r.selector for r in rules) + extra,
+            transitive=self.membership == "transitive",
+            owners=any(r.admins and r.admins.owners for r in rules),
+            service_principal_id=self.service_principal_id,
+            group_filter=self.group_filter,
+        )
+
+
+def load(path: Path) -> Policy:
+    """Read, validate and build the policy from a YAML file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read policy {path}: {exc.strerror}") from exc
+    return parse(text, str(path))
+
+
+def parse(text: str, origin: str) -> Policy:
+    """Validate policy text against the schema and the rules the schema cannot express."""
+    data, lines = _load_yaml(text, origin)
+    where = _Locator(origin, lines)
+    errors = sorted(_schema().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise ConfigError(
+            "\n".join(where.message(tuple(e.absolute_path), _describe(e)) for e in errors)
+        )
+    return _build(data, where)
+
+
+@cache
+def _schema() -> jsonschema.Draft202012Validator:
+    text = resources.files("generator").joinpath("policy.schema.json").read_text(encoding="utf-8")
+    return jsonschema.Draft202012Validator(json.loads(text))
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    # oneOf failures are clearer through the sub-error that got furthest.
+    best = jsonschema.exceptions.best_match(error.context) if error.context else error
+    return best.message
+
+
+@dataclass(frozen=True)
+class _Locator:
+    origin: str
+    lines: dict[KeyPath, int]
+
+    def message(self, path: KeyPath, text: str) -> str:
+        line = next(
+            (self.lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in self.lines), 1
+        )
+        shown = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+        return f"{self.origin}:{line}: {shown or '(top level)'}: {text}"
+
+    def error(self, path: KeyPath, text: str) -> ConfigError:
+        return ConfigError(self.message(path, text))
+
+
+def _load_yaml(text: str, origin: str) -> tuple[Any, dict[KeyPath, int]]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(
+            f"{origin}{line}: not valid YAML: {getattr(exc, 'problem', exc)}"
+        ) from exc
+    lines: dict[KeyPath, int] = {}
+    if node is not None:
+        _positions(node, (), lines, origin)
+    return ({} if data is None else data), lines
+
+
+def _positions(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], origin: str) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value)
+            if name in seen:  # PyYAML would silently keep the last one
+                raise ConfigError(f"{origin}:{key.start_mark.line + 1}: duplicate key {name!r}")
+            seen.add(name)
+            key_path = (*path, name)
+            _positions(value, key_path, lines, origin)
+            lines[key_path] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _positions(item, (*path, index), lines, origin)
+
+
+def _build(data: dict[str, Any], where: _Locator) -> Policy:
+    defaults = _settings(data.get("defaults", {}))
+    organizations = [
+        _rule(r, ("organizations", i), defaults, where, "internal_user")
+        for i, r in enumerate(data.get("organizations", []))
+    ]
+    teams = [
+        _rule(r, ("teams", i), defaults, where, "user") for i, r in enumerate(data.get("teams", []))
+    ]
+    if preset := data.get("preset"):
+        organizations_, teams_ = _preset(preset, defaults, where)
+        organizations += organizations_
+        teams += teams_
+    _unique_rule_names(organizations, "organizations", where)
+    _unique_rule_names(teams, "teams", where)
+    source = data.get("source", {})
+    return Policy(
+        path=where.origin,
+        organizations=tuple(organizations),
+        teams=tuple(teams),
+        membership=data.get("membership", "transitive"),
+        identity=Identity(**data.get("identity", {})),
+        safety=Safety(**data.get("safety", {})),
+        output=Output(**data.get("output", {})),
+        service_principal_id=source.get("service_principal_id"),
+        group_filter=source.get("filter"),
+    )
+
+
+def _preset(
+    preset: dict[str, Any], defaults: Settings, where: _Locator
+) -> tuple[list[Rule], list[Rule]]:
+    # LiteLLM's requested SSO extension: one organization and one team per group, same id.
+    path: KeyPath = ("preset", "select")
+    selector = _selector(preset["select"], path, where)
+    line = where.lines.get(("preset",), 0)
+    name = preset["name"]
+    organization = Rule(name, selector, member_role="internal_user", settings=defaults, line=line)
+    team = Rule(name, selector, settings=defaults, placement=Placement("same_group"), line=line)
+    return [organization], [team]
+
+
+def _rule(
+    item: dict[str, Any], path: KeyPath, defaults: Settings, where: _Locator, role: str
+) -> Rule:
+    selector = _selector(item["select"], (*path, "select"), where)
+    captures = _captures(selector)
+    for key in ("alias", "key"):
+        if key in item:
+            _check_template(item[key], captures, (*path, key), where)
+    admins = None
+    if "admins" in item:
+        admins = Admins(
+            owners=item["admins"].get("owners", False), group=item["admins"].get("group")
+        )
+        if admins.group:
+            _check_template(admins.group, captures, (*path, "admins", "group"), where)
+    return Rule(
+        name=item["rule"],
+        selector=selector,
+        alias=item.get("alias", "{displayName}"),
+        key=item.get("key", "{displayName}"),
+        member_role=item.get("member_role", role),
+        admins=admins,
+        settings=defaults.merged(_settings(item.get("settings", {}))),
+        placement=_placement(item.get("organization"), captures, (*path, "organization"), where),
+        line=where.lines.get(path, 0),
+    )
+
+
+def _selector(item: dict[str, Any], path: KeyPath, where: _Locator) -> GroupSelector:
+    if "regex" in item:
+        try:
+            _compile(item["regex"])
+        except re.error as exc:
+            raise where.error((*path, "regex"), f"not a valid regular expression: {exc}") from exc
+    return GroupSelector(
+        names=tuple(item.get("names", ())),
+        ids=tuple(item.get("ids", ())),
+        prefix=item.get("prefix"),
+        regex=item.get("regex"),
+    )
+
+
+def _placement(item: Any, captures: set[str], path: KeyPath, where: _Locator) -> Placement:
+    if item is None:
+        return Placement()
+    if isinstance(item, str):
+        return Placement(item)  # type: ignore[arg-type]  # the schema allows only the two literals
+    kind, value = next(iter(item.items()))
+    if kind == "capture" and value not in captures:
+        known = ", ".join(sorted(captures)) or "none: select by regex with (?P<name>...) groups"
+        raise where.error((*path, "capture"), f"no named capture {value!r} (captures: {known})")
+    if kind in ("key", "group"):
+        _check_template(value, captures, (*path, kind), where)
+    return Placement(kind, value)
+
+
+def _settings(item: dict[str, Any]) -> Settings:
+    metadata = item.get("metadata")
+    models = item.get("models")
+    return Settings(
+        models=None if models is None else tuple(models),
+        max_budget=item.get("max_budget"),
+        budget_duration=item.get("budget_duration"),
+        tpm_limit=item.get("tpm_limit"),
+        rpm_limit=item.get("rpm_limit"),
+        metadata=None if metadata is None else tuple(sorted(metadata.items())),
+    )
+
+
+def _captures(selector: GroupSelector) -> set[str]:
+    pattern = None if selector.regex is None else _compile(selector.regex)
+    return set(pattern.groupindex) if pattern else set()
+
+
+def _fields(template: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+
+
+def _check_template(template: str, captures: set[str], path: KeyPath, where: _Locator) -> None:
+    allowed = set(TEMPLATE_FIELDS) | captures
+    try:
+        names = _fields(template)
+    except ValueError as exc:
+        raise where.error(path, f"bad template {template!r}: {exc}") from exc
+    for name in names:
+        if name not in allowed:
+            known = ", ".join("{" + n + "}" for n in sorted(allowed))
+            raise where.error(path, f"unknown placeholder {{{name}}} in {template!r}; use {known}")
+
+
+def _unique_rule_names(rules: list[Rule], kind: str, where: _Locator) -> None:
+    seen: set[str] = set()
+    for index, rule in enumerate(rules):
+        if rule.name in seen:
+            raise where.error((kind, index, "rule"), f"rule name {rule.name!r} is used twice")
+        seen.add(rule.name)
+
+
+@cache
+def _compile(regex: str) -> re.Pattern[str]:
+    return re.compile(regex)

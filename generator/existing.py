@@ -1,0 +1,150 @@
+"""What a previous run left in the output folder: its files, desired state and labels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator import hcl
+from generator.errors import OutputError
+from generator.render import YAML, Labels, is_generated
+from generator.state import DesiredState, Membership, Organization, Settings, Team
+
+SETTING_NAMES = ("models", "max_budget", "budget_duration", "tpm_limit", "rpm_limit", "metadata")
+
+
+@dataclass(frozen=True)
+class Existing:
+    """The generated files on disk and the state they describe."""
+
+    files: Mapping[str, str] = field(default_factory=dict)
+    state: DesiredState = field(default_factory=DesiredState)
+    labels: Labels = field(default_factory=Labels)
+
+
+def read(out: Path, output_format: str) -> Existing:
+    """Read entraform's own files in `out`; files without its header are left alone."""
+    files = dict(_generated_files(out))
+    try:
+        if output_format == YAML:
+            return Existing(files, _from_yaml(files))
+        state, labels = _from_terraform(files)
+    except (ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+        raise OutputError(
+            f"cannot read the generated files in {out} ({exc}); were they edited by hand? "
+            "Restore them from version control, or delete them to start afresh"
+        ) from exc
+    return Existing(files, state, labels)
+
+
+def _generated_files(out: Path) -> Iterator[tuple[str, str]]:
+    if not out.is_dir():
+        return
+    for path in sorted(out.iterdir()):
+        if not path.is_file() or path.suffix not in (".tf", ".yaml"):
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise OutputError(f"cannot read {path}: {exc}") from exc
+        if is_generated(text):
+            yield path.name, text
+
+
+def _settings(data: Mapping[str, Any]) -> Settings:
+    values = {k: data[k] for k in SETTING_NAMES if data.get(k) is not None}
+    if "models" in values:
+        values["models"] = tuple(values["models"])
+    if "metadata" in values:
+        values["metadata"] = tuple(sorted(values["metadata"].items()))
+    return Settings(**values)
+
+
+def _memberships(entries: Mapping[str, Mapping[str, str]]) -> tuple[Membership, ...]:
+    return tuple(
+        sorted(Membership(k, v["user_id"], v["user_email"], v["role"]) for k, v in entries.items())
+    )
+
+
+def _from_yaml(files: Mapping[str, str]) -> DesiredState:
+    def section(name: str) -> dict[str, Any]:
+        text = files.get(f"{name}.yaml")
+        loaded = yaml.safe_load(text) if text else None
+        return (loaded or {}).get(name) or {}
+
+    org_members = section("organization_members")
+    team_members = section("team_members")
+    organizations = [
+        Organization(i, d["alias"], d["alias"], _settings(d), _memberships(org_members.get(i, {})))
+        for i, d in section("organizations").items()
+    ]
+    teams = [
+        Team(
+            i,
+            d["alias"],
+            d["alias"],
+            d.get("organization_id"),
+            _settings(d),
+            _memberships(team_members.get(i, {})),
+        )
+        for i, d in section("teams").items()
+    ]
+    return DesiredState(
+        tuple(sorted(organizations, key=lambda o: o.id)), tuple(sorted(teams, key=lambda t: t.id))
+    )
+
+
+def _from_terraform(files: Mapping[str, str]) -> tuple[DesiredState, Labels]:
+    resources: dict[str, dict[str, hcl.Block]] = {}
+    tombstones: list[str] = []
+    for text in files.values():
+        for block in hcl.read(text):
+            if block.type == "resource":
+                resources.setdefault(block.labels[0], {})[block.labels[1]] = block
+            elif block.type == "removed":
+                tombstones.append(block.attributes["from"].path)
+    org_labels = {
+        b.attributes["organization_id"]: lbl for lbl, b in _of(resources, "litellm_organization")
+    }
+    team_labels = {b.attributes["team_id"]: lbl for lbl, b in _of(resources, "litellm_team")}
+    org_ids = {lbl: i for i, lbl in org_labels.items()}
+    org_members = {
+        lbl: b.attributes["for_each"] for lbl, b in _of(resources, "litellm_organization_member")
+    }
+    team_members = {
+        lbl: b.attributes["for_each"] for lbl, b in _of(resources, "litellm_team_member")
+    }
+    organizations = []
+    for label, block in _of(resources, "litellm_organization"):
+        a = block.attributes
+        members = _memberships(org_members.get(label, {}))
+        organizations.append(
+            Organization(
+                a["organization_id"],
+                a["organization_alias"],
+                a["organization_alias"],
+                _settings(a),
+                members,
+            )
+        )
+    teams = []
+    for label, block in _of(resources, "litellm_team"):
+        a = block.attributes
+        org_ref = a.get("organization_id")
+        org_id = org_ids[org_ref.label] if isinstance(org_ref, hcl.Ref) else org_ref
+        members = _memberships(team_members.get(label, {}))
+        teams.append(
+            Team(a["team_id"], a["team_alias"], a["team_alias"], org_id, _settings(a), members)
+        )
+    state = DesiredState(
+        tuple(sorted(organizations, key=lambda o: o.id)), tuple(sorted(teams, key=lambda t: t.id))
+    )
+    return state, Labels(org_labels, team_labels, tuple(sorted(tombstones)))
+
+
+def _of(resources: Mapping[str, Mapping[str, hcl.Block]], kind: str) -> list[tuple[str, hcl.Block]]:
+    return sorted(resources.get(kind, {}).items())

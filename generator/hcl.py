@@ -1,0 +1,198 @@
+"""HCL text: escaping for Terraform, aligning like `terraform fmt`, reading our own output back."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Invisible characters (controls, bidi marks, line separators) are written as escapes so a
+# reviewer sees them; Terraform reads back the same text.
+_INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
+_ATTRIBUTE = re.compile(r'^(\s*)((?:"(?:[^"\\]|\\.)*")|[A-Za-z_][\w-]*)\s*=\s*(.*)$')
+_TOKEN = re.compile(
+    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)'
+    r"|(?P<name>[A-Za-z_][\w.-]*)|(?P<punct>[\[\]{},=]))"
+)
+_UNESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))|\$\$\{|%%\{", re.DOTALL)
+_SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"'}
+
+
+def quote(text: str) -> str:
+    """Return text as an HCL string literal that Terraform reads back unchanged."""
+    out = []
+    for char in text:
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif unicodedata.category(char) in _INVISIBLE:
+            code = ord(char)
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(char)
+    # Template sequences must stay literal text, never interpolation.
+    return '"' + "".join(out).replace("${", "$${").replace("%{", "%%{") + '"'
+
+
+def unquote(literal: str) -> str:
+    """Inverse of quote: the text of an HCL string literal."""
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(1) or m.group(2):
+            return chr(int(m.group(1) or m.group(2), 16))
+        if m.group(3) is not None:
+            return _SIMPLE.get(m.group(3), m.group(3))
+        return m.group(0)[1:]
+
+    return _UNESCAPE.sub(one, literal[1:-1])
+
+
+def literal(value: Any) -> str:
+    """Return a Python value as a one-line HCL expression."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        # Budgets are numbers, limits are integers: never write 100.0 for 100.
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, str):
+        return quote(value)
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{key(k)} = {literal(v)}" for k, v in value.items())
+        return "{ " + items + " }" if items else "{}"
+    if isinstance(value, Sequence):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    raise TypeError(f"no HCL literal for {type(value).__name__}")
+
+
+def key(name: str) -> str:
+    """Return an object key: bare when it is an identifier, quoted otherwise."""
+    return name if re.fullmatch(r"[A-Za-z_][\w-]*", name) else quote(name)
+
+
+def align(text: str) -> str:
+    """Align `=` in runs of one-line attributes at the same indent, as `terraform fmt` does."""
+    lines = text.split("\n")
+    out: list[str] = []
+    run: list[re.Match[str]] = []
+
+    def flush() -> None:
+        width = max((len(m.group(2)) for m in run), default=0)
+        out.extend(f"{m.group(1)}{m.group(2).ljust(width)} = {m.group(3)}" for m in run)
+        run.clear()
+
+    for line in lines:
+        match = _ATTRIBUTE.match(line)
+        one_line = match is not None and not match.group(3).endswith(("{", "[", "("))
+        if run and (not one_line or match is None or match.group(1) != run[0].group(1)):
+            flush()
+        if one_line and match is not None:
+            run.append(match)
+        else:
+            out.append(line)
+    flush()
+    return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference expression such as `litellm_team.x.team_id`."""
+
+    path: str
+
+    @property
+    def label(self) -> str:
+        """The resource label in a `TYPE.LABEL[.ATTRIBUTE]` reference."""
+        return self.path.split(".")[1]
+
+
+@dataclass
+class Block:
+    """A block of our own HCL output: type, labels, attributes and nested blocks."""
+
+    type: str
+    labels: tuple[str, ...] = ()
+    attributes: dict[str, Any] = field(default_factory=dict)
+    blocks: list[Block] = field(default_factory=list)
+
+
+def read(text: str) -> list[Block]:
+    """Read the top-level blocks of HCL that entraform wrote (not a general HCL parser)."""
+    lines = [ln.strip() for ln in text.split("\n")]
+    root = Block("")
+    _body(lines, 0, root)
+    return root.blocks
+
+
+def _body(lines: list[str], i: int, block: Block) -> int:
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line or line.startswith("#"):
+            continue
+        if line == "}":
+            return i
+        if line.endswith("{}") or line.endswith("{"):
+            match = _ATTRIBUTE.match(line)
+            if match and line.endswith("= {"):
+                inner = Block("")
+                i = _body(lines, i, inner)
+                block.attributes[_name(match.group(2))] = inner.attributes
+                continue
+            head = line.removesuffix("{}").removesuffix("{").split()
+            child = Block(head[0], tuple(unquote(lbl) for lbl in head[1:]))
+            block.blocks.append(child)
+            if line.endswith("{"):
+                i = _body(lines, i, child)
+            continue
+        match = _ATTRIBUTE.match(line)
+        if match is None:
+            raise ValueError(f"line {i}: not understood: {line!r}")
+        block.attributes[_name(match.group(2))] = expression(match.group(3))
+    return i
+
+
+def _name(token: str) -> str:
+    return unquote(token) if token.startswith('"') else token
+
+
+def expression(text: str) -> Any:
+    """Parse a one-line HCL expression of the kinds `literal` writes, plus references."""
+    tokens = [m for m in _TOKEN.finditer(text) if m.group(0).strip()]
+    if "".join(m.group(0) for m in tokens).strip() != text.strip():
+        raise ValueError(f"not understood: {text!r}")
+    value, end = _value(tokens, 0)
+    if end != len(tokens):
+        raise ValueError(f"trailing text in {text!r}")
+    return value
+
+
+def _value(tokens: list[re.Match[str]], i: int) -> tuple[Any, int]:
+    token = tokens[i]
+    if token.group("string"):
+        return unquote(token.group("string")), i + 1
+    if token.group("number"):
+        number = token.group("number")
+        return (float(number) if any(c in number for c in ".eE") else int(number)), i + 1
+    if token.group("name"):
+        name = token.group("name")
+        constants = {"true": True, "false": False, "null": None}
+        return (constants[name] if name in constants else Ref(name)), i + 1
+    opener = token.group("punct")
+    items: list[Any] = []
+    entries: dict[str, Any] = {}
+    i += 1
+    closer = "]" if opener == "[" else "}"
+    while tokens[i].group("punct") != closer:
+        if opener == "[":
+            item, i = _value(tokens, i)
+            items.append(item)
+        else:
+            name = tokens[i].group("string") or tokens[i].group("name")
+            entries[_name(name)], i = _value(tokens, i + 2)
+        if tokens[i].group("punct") == ",":
+            i += 1
+    return (items if opener == "[" else entries), i + 1

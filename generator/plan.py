@@ -1,0 +1,192 @@
+"""The plan: file changes against the output folder, the semantic change set, and the guards."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from generator.config import Safety
+from generator.existing import Existing
+from generator.state import DesiredState, Membership, Organization, Team
+
+Action = Literal["create", "update", "delete"]
+Kind = Literal["organization", "team"]
+Scoped = Organization | Team
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file to create, update or delete, with both texts for the diff."""
+
+    name: str
+    action: Action
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True)
+class ObjectChange:
+    """An organization or team added, removed, renamed, moved or with changed settings."""
+
+    kind: Kind
+    id: str
+    alias: str
+    action: Literal["added", "removed", "renamed", "changed"]
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class MemberChange:
+    """A membership added, removed or with a changed role, in a team or organization."""
+
+    kind: Kind
+    scope_id: str
+    scope_alias: str
+    user_email: str
+    action: Literal["added", "removed", "role"]
+    role: str
+    old_role: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """What changes in LiteLLM, object by object and member by member."""
+
+    objects: tuple[ObjectChange, ...] = ()
+    members: tuple[MemberChange, ...] = ()
+
+    def count(self, kind: str, action: str) -> int:
+        """Count object or member changes of one kind and action (kind `member` for both scopes)."""
+        if kind == "member":
+            return sum(1 for m in self.members if m.action == action)
+        return sum(1 for o in self.objects if o.kind == kind and o.action == action)
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing changes in LiteLLM."""
+        return not self.objects and not self.members
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a run would do, decided before anything is written."""
+
+    files: tuple[FileChange, ...]
+    changes: ChangeSet
+    refusals: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        """True when any file would be created, updated or deleted."""
+        return bool(self.files)
+
+
+def make(existing: Existing, files: Mapping[str, str], state: DesiredState, safety: Safety) -> Plan:
+    """Compare the rendered files and state with what is on disk and apply the guards."""
+    changes = diff(existing.state, state)
+    return Plan(
+        _file_changes(existing.files, files), changes, guard(existing.state, state, changes, safety)
+    )
+
+
+def _file_changes(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[FileChange, ...]:
+    changes = []
+    for name in sorted(set(old) | set(new)):
+        before, after = old.get(name), new.get(name)
+        if before == after:
+            continue
+        action: Action = "create" if before is None else "delete" if after is None else "update"
+        changes.append(FileChange(name, action, before, after))
+    return tuple(changes)
+
+
+def diff(old: DesiredState, new: DesiredState) -> ChangeSet:
+    """Return the semantic changes from one desired state to the next."""
+    objects: list[ObjectChange] = []
+    members: list[MemberChange] = []
+    pairs: tuple[tuple[Kind, Mapping[str, Scoped], Mapping[str, Scoped]], ...] = (
+        ("organization", old.organizations_by_id, new.organizations_by_id),
+        ("team", old.teams_by_id, new.teams_by_id),
+    )
+    for kind, before, after in pairs:
+        for object_id in sorted(set(before) | set(after)):
+            a, b = before.get(object_id), after.get(object_id)
+            if b is None and a is not None:
+                objects.append(ObjectChange(kind, object_id, a.alias, "removed"))
+                continue
+            assert b is not None
+            if a is None:
+                objects.append(ObjectChange(kind, object_id, b.alias, "added"))
+            else:
+                objects += _object_changes(kind, a, b)
+            members += _member_changes(kind, b.id, b.alias, a.members if a else (), b.members)
+    return ChangeSet(tuple(objects), tuple(members))
+
+
+def _object_changes(kind: Kind, a: Scoped, b: Scoped) -> list[ObjectChange]:
+    changes = []
+    if a.alias != b.alias:
+        changes.append(ObjectChange(kind, b.id, b.alias, "renamed", f"from {a.alias!r}"))
+    details = []
+    if isinstance(a, Team) and isinstance(b, Team) and a.organization_id != b.organization_id:
+        details.append("organization")
+    before, after = a.settings.as_dict(), b.settings.as_dict()
+    details += [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+    if details:
+        changes.append(ObjectChange(kind, b.id, b.alias, "changed", ", ".join(details)))
+    return changes
+
+
+def _member_changes(
+    kind: Kind, scope_id: str, alias: str, old: tuple[Membership, ...], new: tuple[Membership, ...]
+) -> list[MemberChange]:
+    before = {m.key: m for m in old}
+    after = {m.key: m for m in new}
+    changes = []
+    for key in sorted(
+        set(before) | set(after), key=lambda k: (after.get(k) or before[k]).user_email
+    ):
+        a, b = before.get(key), after.get(key)
+        if a is None and b is not None:
+            changes.append(MemberChange(kind, scope_id, alias, b.user_email, "added", b.role))
+        elif b is None and a is not None:
+            changes.append(MemberChange(kind, scope_id, alias, a.user_email, "removed", a.role))
+        elif a is not None and b is not None and a.role != b.role:
+            changes.append(
+                MemberChange(kind, scope_id, alias, b.user_email, "role", b.role, a.role)
+            )
+    return changes
+
+
+def guard(
+    old: DesiredState, new: DesiredState, changes: ChangeSet, safety: Safety
+) -> tuple[str, ...]:
+    """Return the reasons to refuse this change set (empty when it is safe)."""
+    reasons = []
+    if not new.organizations and not new.teams:
+        reasons.append("the policy selects no groups at all: refusing to remove everything")
+    existing = {
+        "organization": len(old.organizations),
+        "team": len(old.teams),
+        "member": sum(len(o.members) for o in old.organizations)
+        + sum(len(t.members) for t in old.teams),
+    }
+    for kind, total in existing.items():
+        removed = changes.count(kind, "removed")
+        over_count = removed > safety.max_removed
+        share = 100.0 * removed / total if total else 0.0
+        over_share = total >= safety.min_existing and share > safety.max_removed_percent
+        if removed and (over_count or over_share):
+            reasons.append(
+                f"{removed} {kind} removals of {total} ({share:.0f}%) exceed the limit of "
+                f"{safety.max_removed} or {safety.max_removed_percent:g}%"
+            )
+    before = old.teams_by_id
+    for team in new.teams:
+        previous = before.get(team.id)
+        if previous is not None and previous.members and not team.members:
+            reasons.append(
+                f"team {team.alias!r} had {len(previous.members)} members and now has none"
+            )
+    return tuple(reasons)

@@ -1,0 +1,151 @@
+"""What LiteLLM should contain: organizations, teams and memberships, checked against its rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+
+from generator.errors import PolicyError
+
+TEAM_ROLES = ("user", "admin")
+ORGANIZATION_ROLES = ("internal_user", "internal_user_viewer", "org_admin")
+BUDGET_DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d|mo)$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits and models LiteLLM keeps on an organization or a team; None means unset."""
+
+    models: tuple[str, ...] | None = None
+    max_budget: float | None = None
+    budget_duration: str | None = None
+    tpm_limit: int | None = None
+    rpm_limit: int | None = None
+    metadata: tuple[tuple[str, str], ...] | None = None
+
+    def merged(self, override: Settings) -> Settings:
+        """Return these settings with every field the override sets replaced."""
+        changes = {f.name: getattr(override, f.name) for f in fields(override)}
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the set fields in schema order, metadata as a dict."""
+        data: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                data[f.name] = dict(value) if f.name == "metadata" else value
+        return data
+
+
+@dataclass(frozen=True, order=True)
+class Membership:
+    """One user in a team or organization, keyed by the Entra user object id."""
+
+    key: str
+    user_id: str
+    user_email: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Organization:
+    """A LiteLLM organization made from one Entra group."""
+
+    id: str
+    alias: str
+    group_name: str
+    settings: Settings = field(default_factory=Settings)
+    members: tuple[Membership, ...] = ()
+
+
+@dataclass(frozen=True)
+class Team:
+    """A LiteLLM team made from one Entra group, in an organization or standalone."""
+
+    id: str
+    alias: str
+    group_name: str
+    organization_id: str | None = None
+    settings: Settings = field(default_factory=Settings)
+    members: tuple[Membership, ...] = ()
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """Everything entraform manages in LiteLLM, sorted by id."""
+
+    organizations: tuple[Organization, ...] = ()
+    teams: tuple[Team, ...] = ()
+
+    @property
+    def organizations_by_id(self) -> Mapping[str, Organization]:
+        """Organizations keyed by id."""
+        return {o.id: o for o in self.organizations}
+
+    @property
+    def teams_by_id(self) -> Mapping[str, Team]:
+        """Teams keyed by id."""
+        return {t.id: t for t in self.teams}
+
+
+def validate(state: DesiredState) -> None:
+    """Raise PolicyError listing every way the state breaks LiteLLM's rules."""
+    problems: list[str] = []
+    organizations = state.organizations_by_id
+    for org in state.organizations:
+        problems += _check_settings(f"organization {org.alias!r}", org.settings)
+        problems += _check_roles(f"organization {org.alias!r}", org.members, ORGANIZATION_ROLES)
+    for team in state.teams:
+        where = f"team {team.alias!r}"
+        problems += _check_settings(where, team.settings)
+        problems += _check_roles(where, team.members, TEAM_ROLES)
+        parent = organizations.get(team.organization_id or "")
+        if parent is not None:
+            problems += _check_fits(
+                where, team.settings, f"organization {parent.alias!r}", parent.settings
+            )
+    if problems:
+        raise PolicyError("the desired state breaks LiteLLM's rules:\n  " + "\n  ".join(problems))
+
+
+def _check_settings(where: str, settings: Settings) -> list[str]:
+    problems = []
+    duration = settings.budget_duration
+    if duration is not None and not BUDGET_DURATION.match(duration):
+        problems.append(f"{where}: budget_duration {duration!r} is not like 30d, 1mo, 24h")
+    for name in ("max_budget", "tpm_limit", "rpm_limit"):
+        value = getattr(settings, name)
+        if value is not None and value < 0:
+            problems.append(f"{where}: {name} must not be negative")
+    return problems
+
+
+def _check_roles(
+    where: str, members: tuple[Membership, ...], allowed: tuple[str, ...]
+) -> list[str]:
+    return [
+        f"{where}: role {m.role!r} of {m.user_email} is not one of {', '.join(allowed)}"
+        for m in members
+        if m.role not in allowed
+    ]
+
+
+def _check_fits(where: str, team: Settings, org_where: str, org: Settings) -> list[str]:
+    # LiteLLM rejects a team that asks for more than its organization grants (400 on create).
+    problems = []
+    if org.models:
+        if not team.models:
+            problems.append(
+                f"{where}: no model list (all models) inside {org_where}, which allows only "
+                f"{', '.join(org.models)}; set the team's models"
+            )
+        elif extra := sorted(set(team.models) - set(org.models)):
+            problems.append(f"{where}: models {', '.join(extra)} are not allowed by {org_where}")
+    for name in ("max_budget", "tpm_limit", "rpm_limit"):
+        team_value, org_value = getattr(team, name), getattr(org, name)
+        if org_value is not None and (team_value is None or team_value > org_value):
+            shown = "unset" if team_value is None else team_value
+            problems.append(f"{where}: {name} {shown} exceeds {org_value} of {org_where}")
+    return problems
