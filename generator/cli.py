@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 
@@ -184,7 +184,7 @@ def generate(
     config_path: Path,
     snapshot: Path | None,
     out: Path,
-    output_format: str | None,
+    output_format: Literal["terraform", "yaml"] | None,
     check: bool,
     show_diff: bool,
     summary_path: str | None,
@@ -197,7 +197,7 @@ def generate(
     Nothing is written when a guard refuses the change set (exit 4) or anything fails.
     """
     policy = config.load(config_path)
-    if output_format == "yaml" or output_format == "terraform":
+    if output_format:
         policy = replace(policy, output=replace(policy.output, format=output_format))
     result = pipeline.build(policy, _read(policy, snapshot, graph), out)
     _write_reports(result, summary_path, report_path, allow_removals)
