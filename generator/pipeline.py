@@ -21,6 +21,7 @@ class Result:
 
     outcome: policy.Outcome
     existing: Existing
+    labels: Labels
     files: dict[str, str]
     plan: plan.Plan
 
@@ -33,7 +34,8 @@ def build(config: Policy, directory: Directory, out: Path) -> Result:
     forget = config.safety.organizations_removed == "forget"
     files = render.render(outcome.state, names, config.output, forget_organizations=forget)
     _refuse_foreign_files(out, files, before)
-    return Result(outcome, before, files, plan.make(before, files, outcome.state, config.safety))
+    changes = plan.make(before, files, outcome.state, config.safety)
+    return Result(outcome, before, names, files, changes)
 
 
 def _labels(before: Existing, state: DesiredState, config: Policy) -> Labels:
