@@ -35,7 +35,7 @@ def allocate(
         if base[0].isdigit():
             base = "g_" + base
         tail = re.sub(r"[^a-z0-9]", "", object_id.lower()) or "x"
-        for width in range(SUFFIX, len(tail) + 1):
+        for width in range(min(SUFFIX, len(tail)), len(tail) + 1):
             label = f"{base}_{tail[:width]}"
             if label not in taken:
                 break

@@ -51,7 +51,7 @@ def is_generated(text: str) -> bool:
 
 
 def _terraform_files(state: DesiredState, labels: Labels, output: Output) -> dict[str, str]:
-    common = {"regenerate": output.regenerate, "comment": "#", "team_labels": labels.teams}
+    common = {"regenerate": _regenerate(output), "comment": "#", "team_labels": labels.teams}
     files = {"versions.tf": _render("terraform/versions.tf.j2", common, output)}
     for org in state.organizations:
         label = labels.organizations[org.id]
@@ -76,7 +76,7 @@ def _yaml_files(state: DesiredState, output: Output, forget: bool) -> dict[str, 
         "organization_members": {o.id: _members(o.members) for o in state.organizations},
         "team_members": {t.id: _members(t.members) for t in state.teams},
     }
-    common = {"regenerate": output.regenerate, "comment": "#"}
+    common = {"regenerate": _regenerate(output), "comment": "#"}
     files = {
         f"{name}.yaml": _render("yaml/data.yaml.j2", {**common, "data": {name: value}}, output)
         for name, value in data.items()
@@ -155,6 +155,11 @@ def _render(name: str, context: dict[str, Any], output: Output) -> str:
     env = _environment(templates_dir())
     text = env.get_template(name).render(provider_version=output.provider_version, **context)
     return _canonical(text)
+
+
+def _regenerate(output: Output) -> str:
+    # `{format}` lets one policy document the command for either output format.
+    return output.regenerate.replace("{format}", output.format)
 
 
 def _canonical(text: str) -> str:

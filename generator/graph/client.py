@@ -1,0 +1,373 @@
+"""Graph over msgraph-sdk's request adapter: raw JSON pages, $batch, one shared back-off.
+
+The SDK builds URLs, authenticates and runs its middleware; responses come back as raw
+httpx responses and are parsed with json.loads, because SDK models cost milliseconds per
+object. The SDK's own retry handler is left out of the pipeline: retries happen here, once,
+against a back-off shared by every request of the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import AzureError
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_abstractions.method import Method
+from kiota_abstractions.request_information import RequestInformation
+from kiota_abstractions.response_handler import ResponseHandler
+from kiota_authentication_azure.azure_identity_authentication_provider import (
+    AzureIdentityAuthenticationProvider,
+)
+from kiota_http.kiota_client_factory import KiotaClientFactory
+from kiota_http.middleware import RetryHandler
+from kiota_http.middleware.options import ResponseHandlerOption
+from msgraph.graph_request_adapter import GraphRequestAdapter
+from msgraph.graph_request_adapter import options as graph_options
+from msgraph.graph_service_client import GraphServiceClient
+from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]
+from msgraph_core.middleware import GraphTelemetryHandler  # type: ignore[import-untyped]
+from msgraph_core.middleware.options import (  # type: ignore[import-untyped]
+    GraphTelemetryHandlerOption,
+)
+
+from generator.graph.failures import GraphFailure
+from generator.graph.pages import Request
+from generator.graph.progress import Progress
+from generator.graph.settings import GraphSettings
+from generator.graph.throttle import Backoff, BackoffExhausted, Clock, retry_after
+
+RETRYABLE = frozenset({429, 503, 504})
+PAGE_SIZE = 999  # Graph's maximum for directory object collections
+
+
+@dataclass(eq=False)
+class _Pending:
+    request: Request
+    future: asyncio.Future[dict[str, Any]]
+    attempts: int = 0
+
+
+class _Native(ResponseHandler):
+    """Hands the httpx response back untouched: no model, no exception mapping."""
+
+    async def handle_response_async(self, response: Any, error_map: Any) -> Any:
+        return response
+
+
+_NATIVE = _Native()
+
+
+class GraphSession:
+    """An authenticated Graph client whose `get` returns page JSON, batching and retrying."""
+
+    def __init__(
+        self,
+        settings: GraphSettings,
+        credential: AsyncTokenCredential,
+        progress: Progress,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.root = settings.root
+        self.progress = progress
+        self.backoff = Backoff(settings.max_total_wait, clock)
+        self._credential = credential
+        self._http = _http_client(settings)
+        auth = AzureIdentityAuthenticationProvider(
+            credential, scopes=[settings.scope], allowed_hosts=[settings.host]
+        )  # allowed hosts = the base URL's host, or no Authorization header would be sent
+        self.adapter = GraphRequestAdapter(auth, client=self._http)
+        self.adapter.base_url = self.root
+        self.client = GraphServiceClient(request_adapter=self.adapter)
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._workers: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> GraphSession:
+        self._workers = [
+            asyncio.create_task(self._work()) for _ in range(max(self.settings.concurrency, 1))
+        ]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        await self._http.aclose()
+        with contextlib.suppress(Exception):  # closing must not hide the run's own error
+            await self._credential.close()
+
+    # URL building, through the SDK's request builders.
+
+    def groups(self, odata_filter: str | None, select: list[str], subject: str) -> Request:
+        """The first page of groups matching an OData filter (all groups when None)."""
+        builder = self.client.groups
+        advanced = odata_filter is not None and needs_advanced_query(odata_filter)
+        params = builder.GroupsRequestBuilderGetQueryParameters(
+            filter=odata_filter, select=select, top=PAGE_SIZE, count=True if advanced else None
+        )
+        info = builder.to_get_request_information(RequestConfiguration(query_parameters=params))
+        # ne, not, endswith need ConsistencyLevel on every page, plus $count (kept in next links).
+        headers = (("ConsistencyLevel", "eventual"),) if advanced else ()
+        return Request(_relative(info), subject, "groups", headers)
+
+    def members(self, group_id: str, select: list[str], subject: str) -> Request:
+        """The first page of a group's direct members."""
+        builder = self.client.groups.by_group_id(group_id).members
+        params = builder.MembersRequestBuilderGetQueryParameters(select=select, top=PAGE_SIZE)
+        info = builder.to_get_request_information(RequestConfiguration(query_parameters=params))
+        return Request(_relative(info), subject, "members")
+
+    def owners(self, group_id: str, select: list[str], subject: str) -> Request:
+        """The first page of a group's owners."""
+        builder = self.client.groups.by_group_id(group_id).owners
+        params = builder.OwnersRequestBuilderGetQueryParameters(select=select, top=PAGE_SIZE)
+        info = builder.to_get_request_information(RequestConfiguration(query_parameters=params))
+        return Request(_relative(info), subject, "owners")
+
+    def assignments(self, service_principal_id: str, subject: str) -> Request:
+        """The first page of principals assigned to an enterprise application."""
+        builder = self.client.service_principals.by_service_principal_id(
+            service_principal_id
+        ).app_role_assigned_to
+        params = builder.AppRoleAssignedToRequestBuilderGetQueryParameters(
+            select=["principalType", "principalId", "principalDisplayName"], top=PAGE_SIZE
+        )
+        info = builder.to_get_request_information(RequestConfiguration(query_parameters=params))
+        return Request(_relative(info), subject, "assignments")
+
+    # Reading.
+
+    async def get(self, request: Request) -> dict[str, Any]:
+        """The JSON object of one page; raises GraphFailure when the read finally fails."""
+        # Next links are absolute; a $batch needs them relative to the base URL.
+        if request.url.startswith(self.root + "/"):
+            request = replace(request, url=request.url[len(self.root) :])
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(request, future))
+        return await future
+
+    async def _work(self) -> None:
+        size = max(1, min(self.settings.batch_size, 20))
+        while True:
+            taken = [await self._queue.get()]
+            while len(taken) < size and not self._queue.empty():
+                taken.append(self._queue.get_nowait())
+            taken = [p for p in taken if not p.future.done()]  # callers gone after a failure
+            if not taken:
+                continue
+            await self.backoff.wait()
+            relative = [p for p in taken if p.request.url.startswith("/")]
+            for pending in (p for p in taken if not p.request.url.startswith("/")):
+                await self._send_one(pending)
+            if len(relative) == 1:
+                await self._send_one(relative[0])
+            elif relative:
+                await self._send_batch(relative)
+
+    async def _send_one(self, pending: _Pending) -> None:
+        request = pending.request
+        url = request.url if not request.url.startswith("/") else self.root + request.url
+        try:
+            response = await self._send(Method.GET, url, request.headers)
+        except Exception as exc:
+            self._transport_failed([pending], exc)
+            return
+        self.progress.add(requests=1)
+        self._settle([(pending, response.status_code, dict(response.headers), response.content)])
+
+    async def _send_batch(self, pendings: list[_Pending]) -> None:
+        body = {
+            "requests": [
+                {"id": str(i), "method": "GET", "url": p.request.url}
+                | ({"headers": dict(p.request.headers)} if p.request.headers else {})
+                for i, p in enumerate(pendings)
+            ]
+        }
+        content = json.dumps(body).encode()
+        try:
+            response = await self._send(Method.POST, self.root + "/$batch", (), content)
+        except Exception as exc:
+            self._transport_failed(pendings, exc)
+            return
+        self.progress.add(requests=len(pendings))
+        headers = dict(response.headers)
+        if response.status_code in RETRYABLE or not response.is_success:
+            self._settle([(p, response.status_code, headers, response.content) for p in pendings])
+            return
+        responses = _json(response.content)
+        rows = responses.get("responses") if isinstance(responses, dict) else None
+        if not isinstance(rows, list):
+            for p in pendings:
+                self._fail(p, _malformed(p.request, "the $batch response has no responses"))
+            return
+        by_id = {str(r.get("id")): r for r in rows if isinstance(r, dict)}
+        outcomes: list[tuple[_Pending, int, dict[str, Any], Any]] = []
+        for i, p in enumerate(pendings):
+            row = by_id.get(str(i))
+            if row is None or not isinstance(row.get("status"), int):
+                self._fail(p, _malformed(p.request, "the $batch response lacks this request"))
+                continue
+            sub_headers = row.get("headers")
+            sub_headers = sub_headers if isinstance(sub_headers, dict) else {}
+            outcomes.append((p, int(row["status"]), sub_headers, row.get("body")))
+        self._settle(outcomes)
+
+    async def _send(
+        self,
+        method: Method,
+        url: str,
+        headers: tuple[tuple[str, str], ...],
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        info = RequestInformation()
+        info.http_method = method
+        info.url = url
+        info.headers.try_add("Accept", "application/json")
+        for name, value in headers:
+            info.headers.add(name, value)
+        if content is not None:
+            info.headers.add("Content-Type", "application/json")
+            info.content = content
+        info.add_request_options([ResponseHandlerOption(_NATIVE)])
+        self.progress.add(round_trips=1)
+        response: httpx.Response = await self.adapter.send_primitive_async(info, "bytes", None)
+        return response
+
+    def _settle(self, outcomes: list[tuple[_Pending, int, dict[str, Any], Any]]) -> None:
+        """Resolve each request from its status and body, or schedule it again."""
+        retry: list[tuple[_Pending, float, str]] = []
+        for pending, status, headers, body in outcomes:
+            if status in RETRYABLE:
+                pending.attempts += 1
+                code, _ = _error(body)
+                reason = f"{status} {code}".strip()
+                if pending.attempts >= self.settings.max_attempts:
+                    message = f"gave up after {pending.attempts} attempts"
+                    self._fail(
+                        pending, _failure(pending.request, "throttled", status, code, message)
+                    )
+                else:
+                    retry.append((pending, retry_after(headers, pending.attempts), reason))
+            elif 200 <= status < 300:
+                page = _json(body) if isinstance(body, bytes) else body
+                if not isinstance(page, dict):
+                    self._fail(pending, _malformed(pending.request, f"status {status}, not JSON"))
+                elif not pending.future.done():
+                    pending.future.set_result(page)
+            else:
+                code, message = _error(body)
+                self._fail(pending, _failure(pending.request, "http", status, code, message))
+        if retry:
+            self._retry(retry)
+
+    def _retry(self, retry: list[tuple[_Pending, float, str]]) -> None:
+        delay = max(d for _, d, _ in retry)
+        try:
+            self.backoff.push(delay)
+        except BackoffExhausted as exc:
+            for pending, _, reason in retry:
+                status = int(reason.split()[0]) if reason[:1].isdigit() else None
+                self._fail(pending, _failure(pending.request, "throttled", status, "", str(exc)))
+            return
+        for pending, _, reason in retry:
+            self.progress.retry(reason, delay, pending.request.subject)
+            self._queue.put_nowait(pending)
+
+    def _transport_failed(self, pendings: list[_Pending], exc: Exception) -> None:
+        if isinstance(exc, httpx.TransportError):
+            reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            retry: list[_Pending] = []
+            failed: list[_Pending] = []
+            for pending in pendings:
+                pending.attempts += 1
+                (retry if pending.attempts < self.settings.max_attempts else failed).append(pending)
+            for pending in failed:
+                self._fail(pending, _failure(pending.request, "network", None, "", reason))
+            if retry:
+                self._retry([(p, retry_after({}, p.attempts), reason) for p in retry])
+            return
+        kind = "token" if _is_credential_error(exc) else "network"
+        message = f"{type(exc).__name__}: {exc}"
+        for pending in pendings:
+            self._fail(pending, _failure(pending.request, kind, None, "", message))
+
+    @staticmethod
+    def _fail(pending: _Pending, failure: GraphFailure) -> None:
+        if not pending.future.done():
+            pending.future.set_exception(failure)
+
+
+def needs_advanced_query(odata_filter: str) -> bool:
+    """True when Graph only evaluates the filter with ConsistencyLevel: eventual and $count."""
+    words = odata_filter.lower().replace("(", " ").replace(")", " ").replace(",", " ").split()
+    return any(w in ("ne", "not", "endswith") for w in words)
+
+
+def _http_client(settings: GraphSettings) -> httpx.AsyncClient:
+    """The SDK's middleware pipeline minus its retry handler (retries are ours, shared)."""
+    timeout = httpx.Timeout(settings.timeout, connect=30.0)
+    limits = httpx.Limits(max_connections=max(settings.concurrency, 1) * 2)
+    client = httpx.AsyncClient(timeout=timeout, limits=limits, http2=True)
+    middleware = [
+        m
+        for m in KiotaClientFactory.get_default_middleware(graph_options)
+        if not isinstance(m, RetryHandler)
+    ]
+    telemetry = graph_options.get(GraphTelemetryHandlerOption.get_key())
+    if isinstance(telemetry, GraphTelemetryHandlerOption):
+        middleware.append(GraphTelemetryHandler(options=telemetry))
+    result: httpx.AsyncClient = GraphClientFactory.create_with_custom_middleware(
+        middleware, client=client
+    )
+    return result
+
+
+def _relative(info: RequestInformation) -> str:
+    """The builder's URL relative to the base, with `$` spelled plainly in parameter names."""
+    info.path_parameters["baseurl"] = ""
+    path, _, query = str(info.url).partition("?")
+    if not query:
+        return path
+    params = []
+    for param in query.split("&"):
+        name, sep, value = param.partition("=")
+        params.append(unquote(name) + sep + value)
+    return path + "?" + "&".join(params)
+
+
+def _json(body: Any) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, TypeError):
+        return None
+
+
+def _error(body: Any) -> tuple[str, str]:
+    """Graph's error code and message from an error body, if it is one."""
+    data = _json(body) if isinstance(body, (bytes, str)) else body
+    error = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(error, dict):
+        return "", ""
+    return str(error.get("code") or ""), str(error.get("message") or "")
+
+
+def _failure(
+    request: Request, kind: Any, status: int | None, code: str, message: str
+) -> GraphFailure:
+    return GraphFailure(kind, request.subject, request.context, status, code, message)
+
+
+def _malformed(request: Request, message: str) -> GraphFailure:
+    return _failure(request, "malformed", None, "", message)
+
+
+def _is_credential_error(exc: Exception) -> bool:
+    module = type(exc).__module__
+    return isinstance(exc, AzureError) or module.startswith(("azure.", "kiota_authentication"))

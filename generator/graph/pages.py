@@ -1,0 +1,46 @@
+"""The reader's view of Graph: page requests and a way to get them. No SDK imports here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from generator.graph.failures import Context
+
+
+@dataclass(frozen=True)
+class Request:
+    """One GET of a Graph page and what it is reading, for messages."""
+
+    url: str  # relative to the base URL ("/groups?..."), or an absolute next link
+    subject: str
+    context: Context
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def follow(self, link: str) -> Request:
+        """The same read, continued at `@odata.nextLink`."""
+        return replace(self, url=link)
+
+
+class Pages(Protocol):
+    """Builds first-page requests and returns page JSON; raises GraphFailure when a read fails."""
+
+    def groups(self, odata_filter: str | None, select: list[str], subject: str) -> Request:
+        """The first page of groups matching an OData filter (all groups when None)."""
+        ...
+
+    def members(self, group_id: str, select: list[str], subject: str) -> Request:
+        """The first page of a group's direct members."""
+        ...
+
+    def owners(self, group_id: str, select: list[str], subject: str) -> Request:
+        """The first page of a group's owners."""
+        ...
+
+    def assignments(self, service_principal_id: str, subject: str) -> Request:
+        """The first page of principals assigned to an enterprise application."""
+        ...
+
+    async def get(self, request: Request) -> dict[str, Any]:
+        """The JSON object of one page."""
+        ...

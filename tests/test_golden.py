@@ -1,0 +1,49 @@
+"""Golden files: rendered output compared byte for byte (update with `pytest --update-golden`)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT
+from tests.rendering import Format, read_tree, render_files
+
+GOLDEN = ROOT / "tests" / "golden"
+CASES = {
+    "golden": (GOLDEN / "entraform.yaml", GOLDEN / "tenant.json", GOLDEN),
+    "example": (EXAMPLES / "entraform.yaml", EXAMPLES / "tenant.json", EXAMPLES),
+}
+
+
+@pytest.mark.parametrize("output_format", ["terraform", "yaml"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rendered_output_matches_the_committed_files(
+    case: str, output_format: Format, update_golden: bool
+) -> None:
+    policy, tenant, base = CASES[case]
+    rendered = render_files(policy, tenant, output_format)
+    folder = base / output_format
+    if update_golden:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for name, text in rendered.items():
+            (folder / name).write_text(text, encoding="utf-8", newline="\n")
+    assert read_tree(folder) == rendered, (
+        f"{folder} is stale: run `python -m pytest tests/test_golden.py --update-golden`"
+    )
+
+
+@pytest.mark.parametrize(
+    "folder",
+    [GOLDEN / "terraform", GOLDEN / "yaml", EXAMPLES / "terraform", EXAMPLES / "yaml"],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_committed_hcl_is_terraform_fmt_clean(folder: Path, terraform: str) -> None:
+    run = subprocess.run(
+        [terraform, "fmt", "-check", "-diff", "-recursive", str(folder)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -1,0 +1,164 @@
+"""Rendering: escaping round-trips through real parsers, determinism, labels, templates."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+import yaml
+
+from generator import existing, labels, render
+from tests.conftest import ROOT
+from tests.rendering import Format, build, render_files
+from tests.tenants import directory
+
+GOLDEN = ROOT / "tests" / "golden"
+TENANT = json.loads((GOLDEN / "tenant.json").read_text(encoding="utf-8"))
+NAMES = {g["id"]: g["displayName"] for g in TENANT["groups"]}
+
+
+def _hcl_strings(folder_files: dict[str, str]) -> dict[str, str]:
+    """team_alias literal tokens per team id, as a real HCL parser splits them."""
+    found: dict[str, str] = {}
+    for name, text in folder_files.items():
+        if not name.endswith(".tf"):
+            continue
+        for block in hcl2.load(io.StringIO(text)).get("resource", []):
+            team = block.get('"litellm_team"')  # python-hcl2 keeps labels quoted
+            if team:
+                (body,) = team.values()
+                found[json.loads(body["team_id"])] = body["team_alias"]
+    return found
+
+
+def test_hostile_names_come_back_as_literal_text_through_terraform(terraform: str, tmp_path: Path) -> None:
+    tokens = _hcl_strings(render_files(GOLDEN / "entraform.yaml", GOLDEN / "tenant.json", "terraform"))
+    assert len(tokens) == 9
+    ids = sorted(tokens)
+    (tmp_path / "values.tf").write_text(
+        "locals {\n  values = [" + ", ".join(tokens[i] for i in ids) + "]\n}\n", encoding="utf-8"
+    )
+    run = subprocess.run(
+        [terraform, "console"], input="jsonencode(local.values)\n", cwd=tmp_path,
+        capture_output=True, text=True, check=True, timeout=60,
+    )
+    values = json.loads(json.loads(run.stdout.strip().splitlines()[-1]))
+    assert values == [NAMES[i] for i in ids]
+
+
+def test_hostile_names_round_trip_through_yaml() -> None:
+    files = render_files(GOLDEN / "entraform.yaml", GOLDEN / "tenant.json", "yaml")
+    teams = yaml.safe_load(files["teams.yaml"])["teams"]
+    assert {i: t["alias"] for i, t in teams.items()} == {i: NAMES[i] for i in teams}
+    metadata = {json.dumps(t["metadata"]) for t in teams.values()}
+    assert metadata == {json.dumps({"${owner}": "%{ not a template }"})}
+
+
+@pytest.mark.parametrize("output_format", ["terraform", "yaml"])
+def test_every_file_name_stays_inside_the_output_folder(output_format: Format) -> None:
+    files = render_files(GOLDEN / "entraform.yaml", GOLDEN / "tenant.json", output_format)
+    for name in files:
+        assert Path(name).name == name
+        assert name.replace("_", "").replace(".", "").isalnum()
+
+
+def _shuffled(data: dict[str, Any], seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    copy = json.loads(json.dumps(data))
+    for key in ("groups", "users"):
+        rng.shuffle(copy[key])
+    for group in copy["groups"]:
+        rng.shuffle(group["members"])
+    return copy
+
+
+@pytest.mark.parametrize("output_format", ["terraform", "yaml"])
+def test_shuffled_input_renders_the_same_bytes(output_format: Format, tmp_path: Path) -> None:
+    outputs = [
+        build(GOLDEN / "entraform.yaml", directory(_shuffled(TENANT, seed)), tmp_path, output_format).files
+        for seed in range(5)
+    ]
+    assert all(o == outputs[0] for o in outputs)
+
+
+@pytest.mark.parametrize("output_format", ["terraform", "yaml"])
+def test_rendered_files_read_back_as_the_same_state(output_format: Format, tmp_path: Path) -> None:
+    result = build(GOLDEN / "entraform.yaml", directory(TENANT), tmp_path, output_format)
+    for name, text in result.files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    back = existing.read(tmp_path, output_format)
+    strip = lambda s: [(o.id, o.alias, o.settings, o.members) for o in s.organizations] + [  # noqa: E731
+        (t.id, t.alias, t.organization_id, t.settings, t.members) for t in s.teams
+    ]
+    assert strip(back.state) == strip(result.outcome.state)
+    if output_format == "terraform":
+        assert back.labels.teams == result.labels.teams
+
+
+def test_labels_are_readable_and_suffixed_by_the_object_id() -> None:
+    assert labels.allocate([("0f1e2d3c-aaaa", "Data Team"), ("9abc", "data-team")], {}) == {
+        "0f1e2d3c-aaaa": "data_team_0f1e2d3c",
+        "9abc": "data_team_9abc",
+    }
+
+
+def test_labels_do_not_depend_on_other_objects() -> None:
+    alone = labels.allocate([("11111111-x", "Finance")], {})
+    crowded = labels.allocate([("00000000-y", "Finance"), ("11111111-x", "Finance")], {})
+    assert crowded["11111111-x"] == alone["11111111-x"]
+
+
+def test_colliding_id_prefixes_get_longer_suffixes() -> None:
+    found = labels.allocate([("12345678-aa", "X"), ("12345678-bb", "X")], {})
+    assert found == {"12345678-aa": "x_12345678", "12345678-bb": "x_12345678b"}
+
+
+def test_a_label_once_written_is_kept_after_a_rename() -> None:
+    assert labels.allocate([("abc", "New Name")], {"abc": "old_name_abc"}) == {"abc": "old_name_abc"}
+
+
+def test_names_without_letters_still_give_valid_labels() -> None:
+    found = labels.allocate([("7f00", "🚀🚀"), ("8f00", "2024 budget")], {})
+    assert found == {"7f00": "group_7f00", "8f00": "g_2024_budget_8f00"}
+
+
+def test_templates_are_found_from_a_checkout() -> None:
+    assert render.templates_dir() == ROOT / "templates"
+
+
+@pytest.mark.slow
+def test_templates_ship_in_the_wheel_and_render_the_same(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path / "dist"), str(ROOT)],
+        check=True, timeout=300, capture_output=True,
+    )
+    (wheel,) = (tmp_path / "dist").glob("entraform-*.whl")
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        archive.extractall(site)
+    assert "generator/templates/terraform/organization.tf.j2" in names
+    assert "generator/policy.schema.json" in names
+    script = (
+        "import json, sys; from pathlib import Path; from generator import render; "
+        "from tests.rendering import render_files; "
+        "assert render.templates_dir() == Path(render.__file__).parent / 'templates'; "
+        f"print(json.dumps(render_files(Path({str(GOLDEN / 'entraform.yaml')!r}), "
+        f"Path({str(GOLDEN / 'tenant.json')!r}), 'terraform')))"
+    )
+    # The unpacked wheel comes first on the path; tests/ is importable from the checkout root.
+    env_path = f"{site}:{ROOT}"
+    run = subprocess.run(
+        [sys.executable, "-c", script], env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, check=True, timeout=120, cwd=tmp_path,
+    )
+    assert json.loads(run.stdout) == render_files(GOLDEN / "entraform.yaml", GOLDEN / "tenant.json", "terraform")
