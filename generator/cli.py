@@ -60,7 +60,7 @@ def config_option(f: F) -> F:
         "-c",
         "--config",
         "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
         default="entraform.yaml",
         show_default=True,
         help="Policy file (see README).",
@@ -139,7 +139,7 @@ def _read(policy: config.Policy, snapshot: Path | None, options: dict[str, Any])
 @config_option
 @click.option(
     "--snapshot",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Read the tenant from this snapshot file instead of Microsoft Graph.",
 )
 @click.option(
@@ -267,7 +267,7 @@ def _emit(path: str, text: str) -> None:
 @config_option
 @click.option(
     "--snapshot",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Also apply the policy to this snapshot and check LiteLLM's rules.",
 )
 def validate(config_path: Path, snapshot: Path | None) -> None:

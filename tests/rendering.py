@@ -27,7 +27,9 @@ def render_files(policy_path: Path, snapshot_path: Path, output_format: Format) 
     return build(policy_path, directory, Path("/nonexistent"), output_format).files
 
 
-def generate(policy_path: Path, directory: Directory, out: Path, output_format: Format = "terraform") -> pipeline.Result:
+def generate(
+    policy_path: Path, directory: Directory, out: Path, output_format: Format = "terraform"
+) -> pipeline.Result:
     """Plan and write a run, ignoring the guards."""
     result = build(policy_path, directory, out, output_format)
     files.write(out, result.plan.files)

@@ -53,7 +53,9 @@ def group(
     return data | fields
 
 
-def tenant(groups: list[dict[str, Any]], users: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+def tenant(
+    groups: list[dict[str, Any]], users: list[dict[str, Any]], **extra: Any
+) -> dict[str, Any]:
     """A snapshot document."""
     return {"version": 1, "groups": groups, "users": users, **extra}
 

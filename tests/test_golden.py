@@ -44,6 +44,9 @@ def test_rendered_output_matches_the_committed_files(
 def test_committed_hcl_is_terraform_fmt_clean(folder: Path, terraform: str) -> None:
     run = subprocess.run(
         [terraform, "fmt", "-check", "-diff", "-recursive", str(folder)],
-        capture_output=True, text=True, check=False, timeout=60,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     assert run.returncode == 0, run.stdout + run.stderr

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from generator import existing, labels, render
+from generator.state import DesiredState
 from tests.conftest import ROOT
 from tests.rendering import Format, build, render_files
 from tests.tenants import directory
@@ -39,16 +40,25 @@ def _hcl_strings(folder_files: dict[str, str]) -> dict[str, str]:
     return found
 
 
-def test_hostile_names_come_back_as_literal_text_through_terraform(terraform: str, tmp_path: Path) -> None:
-    tokens = _hcl_strings(render_files(GOLDEN / "entraform.yaml", GOLDEN / "tenant.json", "terraform"))
+def test_hostile_names_come_back_as_literal_text_through_terraform(
+    terraform: str, tmp_path: Path
+) -> None:
+    tokens = _hcl_strings(
+        render_files(GOLDEN / "entraform.yaml", GOLDEN / "tenant.json", "terraform")
+    )
     assert len(tokens) == 9
     ids = sorted(tokens)
     (tmp_path / "values.tf").write_text(
         "locals {\n  values = [" + ", ".join(tokens[i] for i in ids) + "]\n}\n", encoding="utf-8"
     )
     run = subprocess.run(
-        [terraform, "console"], input="jsonencode(local.values)\n", cwd=tmp_path,
-        capture_output=True, text=True, check=True, timeout=60,
+        [terraform, "console"],
+        input="jsonencode(local.values)\n",
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     values = json.loads(json.loads(run.stdout.strip().splitlines()[-1]))
     assert values == [NAMES[i] for i in ids]
@@ -72,7 +82,7 @@ def test_every_file_name_stays_inside_the_output_folder(output_format: Format) -
 
 def _shuffled(data: dict[str, Any], seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
-    copy = json.loads(json.dumps(data))
+    copy: dict[str, Any] = json.loads(json.dumps(data))
     for key in ("groups", "users"):
         rng.shuffle(copy[key])
     for group in copy["groups"]:
@@ -83,10 +93,19 @@ def _shuffled(data: dict[str, Any], seed: int) -> dict[str, Any]:
 @pytest.mark.parametrize("output_format", ["terraform", "yaml"])
 def test_shuffled_input_renders_the_same_bytes(output_format: Format, tmp_path: Path) -> None:
     outputs = [
-        build(GOLDEN / "entraform.yaml", directory(_shuffled(TENANT, seed)), tmp_path, output_format).files
+        build(
+            GOLDEN / "entraform.yaml", directory(_shuffled(TENANT, seed)), tmp_path, output_format
+        ).files
         for seed in range(5)
     ]
     assert all(o == outputs[0] for o in outputs)
+
+
+def _essentials(state: DesiredState) -> list[tuple[Any, ...]]:
+    # Group names are not written out; everything LiteLLM sees is.
+    orgs = [(o.id, o.alias, o.settings, o.members) for o in state.organizations]
+    teams = [(t.id, t.alias, t.organization_id, t.settings, t.members) for t in state.teams]
+    return orgs + teams
 
 
 @pytest.mark.parametrize("output_format", ["terraform", "yaml"])
@@ -95,10 +114,7 @@ def test_rendered_files_read_back_as_the_same_state(output_format: Format, tmp_p
     for name, text in result.files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     back = existing.read(tmp_path, output_format)
-    strip = lambda s: [(o.id, o.alias, o.settings, o.members) for o in s.organizations] + [  # noqa: E731
-        (t.id, t.alias, t.organization_id, t.settings, t.members) for t in s.teams
-    ]
-    assert strip(back.state) == strip(result.outcome.state)
+    assert _essentials(back.state) == _essentials(result.outcome.state)
     if output_format == "terraform":
         assert back.labels.teams == result.labels.teams
 
@@ -122,7 +138,9 @@ def test_colliding_id_prefixes_get_longer_suffixes() -> None:
 
 
 def test_a_label_once_written_is_kept_after_a_rename() -> None:
-    assert labels.allocate([("abc", "New Name")], {"abc": "old_name_abc"}) == {"abc": "old_name_abc"}
+    assert labels.allocate([("abc", "New Name")], {"abc": "old_name_abc"}) == {
+        "abc": "old_name_abc"
+    }
 
 
 def test_names_without_letters_still_give_valid_labels() -> None:
@@ -137,9 +155,21 @@ def test_templates_are_found_from_a_checkout() -> None:
 @pytest.mark.slow
 def test_templates_ship_in_the_wheel_and_render_the_same(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path / "dist"), str(ROOT)],
-        check=True, timeout=300, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
+        check=True,
+        timeout=300,
+        capture_output=True,
     )
     (wheel,) = (tmp_path / "dist").glob("entraform-*.whl")
     site = tmp_path / "site"
@@ -158,7 +188,14 @@ def test_templates_ship_in_the_wheel_and_render_the_same(tmp_path: Path) -> None
     # The unpacked wheel comes first on the path; tests/ is importable from the checkout root.
     env_path = f"{site}:{ROOT}"
     run = subprocess.run(
-        [sys.executable, "-c", script], env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, check=True, timeout=120, cwd=tmp_path,
+        [sys.executable, "-c", script],
+        env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=tmp_path,
     )
-    assert json.loads(run.stdout) == render_files(GOLDEN / "entraform.yaml", GOLDEN / "tenant.json", "terraform")
+    assert json.loads(run.stdout) == render_files(
+        GOLDEN / "entraform.yaml", GOLDEN / "tenant.json", "terraform"
+    )

@@ -1,0 +1,1 @@
+"""entraform test suite."""
