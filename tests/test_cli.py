@@ -217,7 +217,8 @@ def test_a_renamed_group_changes_the_alias_in_place(work: Path) -> None:
 
 
 def _addresses(tree: dict[str, str]) -> list[str]:
-    return sorted(line for t in tree.values() for line in t.splitlines() if line.startswith("resource "))
+    lines = (line for text in tree.values() for line in text.splitlines())
+    return sorted(line for line in lines if line.startswith("resource "))
 
 
 def test_the_report_is_json_for_policy_tools(work: Path) -> None:
