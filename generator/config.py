@@ -107,11 +107,7 @@ class Policy:
         """Say what a source must read for this policy."""
         rules = self.organizations + self.teams
         admin_groups = [r.admins.group for r in rules if r.admins and r.admins.group]
-        # Admin group names are templates; a literal one can be read by name, others need a scan.
-        extra = tuple(
-            GroupSelector(names=(g,)) if not _fields(g) else GroupSelector(regex=".*")
-            for g in admin_groups
-        )
+        extra = tuple(_admin_selector(g) for g in admin_groups)
         return Needs(
             selectors=tuple(r.selector for r in rules) + extra,
             transitive=self.membership == "transitive",
@@ -119,6 +115,14 @@ class Policy:
             service_principal_id=self.service_principal_id,
             group_filter=self.group_filter,
         )
+
+
+def _admin_selector(template: str) -> GroupSelector:
+    # Names come from templates: read by name when literal, else by the literal prefix.
+    if not _fields(template):
+        return GroupSelector(names=(template,))
+    prefix = template.split("{", 1)[0]
+    return GroupSelector(prefix=prefix) if prefix else GroupSelector(regex=".*")
 
 
 def load(path: Path) -> Policy:

@@ -22,12 +22,12 @@ def markdown(result: Result, *, removals_allowed: bool = False) -> str:
         "| | added | removed | renamed | changed |",
         "|---|---:|---:|---:|---:|",
         *(
-            f"| {title} | {_n(changes, kind, 'added')} | {_n(changes, kind, 'removed')} "
-            f"| {_n(changes, kind, 'renamed')} | {_n(changes, kind, 'changed')} |"
+            f"| {title} | {changes.count(kind, 'added')} | {changes.count(kind, 'removed')} "
+            f"| {changes.count(kind, 'renamed')} | {changes.count(kind, 'changed')} |"
             for kind, title in KINDS
         ),
-        f"| Memberships | {_n(changes, 'member', 'added')} | {_n(changes, 'member', 'removed')} "
-        f"| – | {_n(changes, 'member', 'role')} |",
+        f"| Memberships | {changes.count('member', 'added')} "
+        f"| {changes.count('member', 'removed')} | – | {changes.count('member', 'role')} |",
         "",
     ]
     renames = [o for o in changes.objects if o.action == "renamed"]
@@ -62,10 +62,6 @@ def report(result: Result, *, removals_allowed: bool = False) -> dict[str, Any]:
         "skipped_members": dict(findings.skipped_members),
         "excluded_users": dict(findings.excluded_users),
     }
-
-
-def _n(changes: Any, kind: str, action: str) -> int:
-    return int(changes.count(kind, action))
 
 
 def _detail(text: str) -> str:

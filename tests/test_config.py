@@ -168,13 +168,16 @@ def test_needs_ask_only_for_what_the_rules_use() -> None:
         teams:
           - {rule: a, select: {prefix: "LLM-"}, admins: {owners: true}}
           - {rule: b, select: {names: [X]}, admins: {group: "Admins"}}
+          - {rule: c, select: {names: [Y]}, admins: {group: "Admins-{displayName}"}}
         """
     )
     needs = policy.needs()
     assert needs.selectors == (
         GroupSelector(prefix="LLM-"),
         GroupSelector(names=("X",)),
+        GroupSelector(names=("Y",)),
         GroupSelector(names=("Admins",)),
+        GroupSelector(prefix="Admins-"),
     )
     assert needs.owners is True
     assert needs.transitive is False
