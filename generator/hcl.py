@@ -19,10 +19,14 @@ _TOKEN = re.compile(
 )
 _UNESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))|\$\$\{|%%\{", re.DOTALL)
 _SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"'}
+# Most ids and emails need no escaping at all; skipping the per-character walk matters at scale.
+_PLAIN = re.compile(r'[ !#&-\[\]-~]*')
 
 
 def quote(text: str) -> str:
     """Return text as an HCL string literal that Terraform reads back unchanged."""
+    if _PLAIN.fullmatch(text):
+        return f'"{text}"'
     out = []
     for char in text:
         if char in _ESCAPES:
@@ -38,6 +42,9 @@ def quote(text: str) -> str:
 
 def unquote(literal: str) -> str:
     """Inverse of quote: the text of an HCL string literal."""
+    inner = literal[1:-1]
+    if _PLAIN.fullmatch(inner):
+        return inner
 
     def one(m: re.Match[str]) -> str:
         if m.group(1) or m.group(2):
@@ -46,7 +53,7 @@ def unquote(literal: str) -> str:
             return _SIMPLE.get(m.group(3), m.group(3))
         return m.group(0)[1:]
 
-    return _UNESCAPE.sub(one, literal[1:-1])
+    return _UNESCAPE.sub(one, inner)
 
 
 def literal(value: Any) -> str:
