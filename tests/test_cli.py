@@ -311,3 +311,19 @@ def test_help_and_snapshot_runs_do_not_import_msgraph(work: Path) -> None:
             cwd=ROOT,
         )
         assert run.stdout.strip().endswith("CLEAN"), run.stdout
+
+
+def test_adding_an_unrelated_group_changes_no_existing_address(work: Path) -> None:
+    generate(work)
+    before = read_tree(work / "out")
+    grown = [*groups(), group("Team-Data Team", ("dee",)), group("Team-data-team", ("eve",))]
+    grown[0]["members"] += [
+        {"@odata.type": "#microsoft.graph.group", "id": g["id"]} for g in grown[2:]
+    ]
+    write(work / "tenant.json", tenant(grown, USERS))
+    assert generate(work).exit_code == 0
+    after = read_tree(work / "out")
+    assert set(_addresses(before)) < set(_addresses(after))
+    new = sorted(set(_addresses(after)) - set(_addresses(before)))
+    assert len(new) == 4
+    assert len({line.split('"')[3] for line in new}) == 2  # same slug, distinct labels
