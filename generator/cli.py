@@ -313,3 +313,10 @@ def snapshot(config_path: Path, out: Path, **graph: Any) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="entraform")
+
+
+# Imported last: the live commands use this module's option helpers.
+from generator.live_commands import COMMANDS  # noqa: E402
+
+for _command in COMMANDS:
+    cli.add_command(_command)

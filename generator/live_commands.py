@@ -1,0 +1,204 @@
+"""The commands that read a live LiteLLM: `adopt` (import blocks) and `drift` (live check).
+
+generator.cli adds them to the group at its end; import them through generator.cli, since this
+module is built from that module's option helpers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import click
+
+from generator import adopt, config, drift, files, litellm, pipeline
+from generator import policy as mapping
+from generator.cli import _read, config_option, graph_options
+from generator.errors import EXIT_DRIFT, ConfigError, OutputError
+from generator.state import DesiredState
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXAMPLES = """
+\b
+Examples:
+  export LITELLM_API_KEY=...   # a proxy admin key; entraform only reads with it
+  entraform adopt -c entraform.yaml --snapshot tenant.json -o infra/litellm \\
+      --litellm-url https://litellm.example.com
+  entraform drift -c entraform.yaml --litellm-url https://litellm.example.com --json
+"""
+
+
+def litellm_options(f: F) -> F:
+    """Where LiteLLM is and whose members are not Entra's; the key comes from the env only."""
+    options = [
+        click.option(
+            "--snapshot",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Read the tenant from this snapshot file instead of Microsoft Graph.",
+        ),
+        click.option(
+            "--litellm-url",
+            envvar="LITELLM_API_BASE",
+            show_envvar=True,
+            required=True,
+            help="Base URL of the LiteLLM proxy. The key is read from LITELLM_API_KEY only "
+            "and used for read-only calls.",
+        ),
+        click.option(
+            "--ignore-user",
+            "ignore_users",
+            multiple=True,
+            default=("default_user_id",),
+            show_default=True,
+            help="A LiteLLM user id whose membership is not Entra's doing (repeatable; giving "
+            "any replaces the default, the proxy admin that master-key creates add).",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _client(url: str) -> litellm.Client:
+    key = os.environ.get("LITELLM_API_KEY", "")
+    if not key:
+        raise ConfigError(
+            "LITELLM_API_KEY is not set: export a LiteLLM proxy admin key "
+            "(entraform only makes read-only calls with it)"
+        )
+    return litellm.Client(url, key)
+
+
+def _read_live(client: litellm.Client, state: DesiredState) -> litellm.LiveState:
+    return litellm.read(client, (t.id for t in state.teams), (o.id for o in state.organizations))
+
+
+@click.command("adopt", epilog=EXAMPLES)
+@config_option
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder of `entraform generate`: its labels name the import addresses, and "
+    f"{adopt.FILE_NAME} is written there.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["terraform", "yaml"]),
+    help="Output format (default: output.format in the policy, else terraform).",
+)
+@litellm_options
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help=f"Write nothing; print the {adopt.FILE_NAME} text on stdout (the report on stderr).",
+)
+@graph_options
+def adopt_command(
+    config_path: Path,
+    out: Path,
+    output_format: Literal["terraform", "yaml"] | None,
+    snapshot: Path | None,
+    litellm_url: str,
+    ignore_users: tuple[str, ...],
+    as_json: bool,
+    dry_run: bool,
+    **graph: Any,
+) -> None:
+    """Write import blocks for every rendered object LiteLLM already has.
+
+    Teams created at SSO login (team id = group object id), their members, organizations and
+    organization members are adopted instead of duplicated. Objects LiteLLM does not have
+    get no import block (an import of a missing object fails the plan). The report lists what
+    LiteLLM has that the policy does not render: terraform apply leaves those alone.
+    """
+    policy = config.load(config_path)
+    if output_format:
+        policy = replace(policy, output=replace(policy.output, format=output_format))
+    client = _client(litellm_url)
+    result = pipeline.build(policy, _read(policy, snapshot, graph), out)
+    state = result.outcome.state
+    live = _read_live(client, state)
+    adoption = adopt.plan(state, result.labels, policy.output.format, live, ignore_users)
+    path = out / adopt.FILE_NAME
+    text = adopt.imports_tf(adoption)
+    if dry_run:
+        click.echo(text, nl=False)
+    elif adoption.imports:
+        _refuse_foreign(path)
+        files.write_one(path, text)
+    if as_json:
+        data = {**adopt.as_dict(adoption), "file": None if dry_run else str(path)}
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    if dry_run:
+        head = f"would write {len(adoption.imports)} import block(s) to {path}"
+    elif adoption.imports:
+        head = f"wrote {len(adoption.imports)} import block(s) to {path}"
+    else:
+        head = f"nothing to import; {path} not written"
+    lines = [f"entraform adopt: {head}", *adopt.describe(adoption)]
+    click.echo("\n".join(lines), err=dry_run)
+
+
+def _refuse_foreign(path: Path) -> None:
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutputError(f"cannot read {path}: {exc}") from exc
+    if text is not None and not adopt.is_ours(text):
+        raise OutputError(
+            f"{path} exists but was not written by entraform adopt; move it away first"
+        )
+
+
+@click.command("drift", epilog=EXAMPLES)
+@config_option
+@litellm_options
+@graph_options
+def drift_command(
+    config_path: Path,
+    snapshot: Path | None,
+    litellm_url: str,
+    ignore_users: tuple[str, ...],
+    as_json: bool,
+    **graph: Any,
+) -> None:
+    """Compare the desired state with the live LiteLLM (read-only); exit 1 on drift.
+
+    Finds members added or removed outside Terraform, changed roles, budgets, limits, models,
+    aliases and missing objects. The provider's team member resources never read the server,
+    so terraform plan cannot see membership drift; this can.
+    """
+    policy = config.load(config_path)
+    client = _client(litellm_url)
+    state = mapping.apply(policy, _read(policy, snapshot, graph)).state
+    live = _read_live(client, state)
+    differences = drift.compare(state, live, ignore_users)
+    note = live.organizations_note if state.organizations else None
+    if as_json:
+        data = {"differences": drift.as_dicts(differences), "organizations_note": note}
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        for difference in differences:
+            click.echo(difference.describe())
+    if note:
+        click.echo(f"entraform drift: {note}; only teams were compared.", err=True)
+    if not graph["quiet"]:
+        found = f"{len(differences)} difference(s)" if differences else "no drift"
+        click.echo(f"entraform drift: {litellm_url}: {found}", err=True)
+    if differences:
+        sys.exit(EXIT_DRIFT)
+
+
+# Typed for generator.cli, which adds them to its group (an import cycle hides decorated types).
+COMMANDS: tuple[click.Command, ...] = (adopt_command, drift_command)
