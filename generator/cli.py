@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import sys
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import click
 
 from generator import config, files, pipeline, summary
-from generator.directory import Directory
 from generator.errors import EXIT_DRIFT, EXIT_UNSAFE, EntraformError
+from generator.live_commands import COMMANDS
+from generator.options import config_option, graph_options, graph_source, read_directory
 from generator.snapshot import SnapshotSource
-from generator.source import Source
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 EXAMPLES = """
 \b
@@ -28,6 +24,8 @@ Examples:
   entraform generate -c entraform.yaml -o infra/litellm --check --diff
   entraform snapshot -c entraform.yaml -o tenant.json
   entraform validate -c entraform.yaml
+  entraform adopt -c entraform.yaml -o infra/litellm --litellm-url https://litellm.example.com
+  entraform drift -c entraform.yaml --litellm-url https://litellm.example.com
 """
 
 
@@ -49,90 +47,9 @@ def cli() -> None:
 
     Reads groups through Microsoft Graph (or a snapshot file), maps them through your policy
     file and writes Terraform for the ncecere/litellm provider, or YAML, for review in a pull
-    request. Exit codes: 0 ok, 1 changes found under --check, 2 usage or config error,
-    3 runtime error (Graph, I/O), 4 unsafe change refused.
+    request. Exit codes: 0 ok, 1 changes found under --check or drift found, 2 usage or
+    config error, 3 runtime error (Graph, LiteLLM, I/O), 4 unsafe change refused.
     """
-
-
-def config_option(f: F) -> F:
-    """The --config option every command shares."""
-    return click.option(
-        "-c",
-        "--config",
-        "config_path",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        default="entraform.yaml",
-        show_default=True,
-        help="Policy file (see README).",
-    )(f)
-
-
-def graph_options(f: F) -> F:
-    """Options for reading Microsoft Graph; secrets only ever come from the environment."""
-    options = [
-        click.option(
-            "--graph-url",
-            envvar="ENTRAFORM_GRAPH_URL",
-            default="https://graph.microsoft.com/v1.0",
-            show_default=True,
-            help="Graph base URL: national clouds, or a local fake for tests. "
-            "[env: ENTRAFORM_GRAPH_URL]",
-        ),
-        click.option(
-            "--graph-token",
-            envvar="ENTRAFORM_GRAPH_TOKEN",
-            show_envvar=True,
-            help="A pre-acquired bearer token for Graph (prefer the env variable: "
-            "command lines are visible to other processes).",
-        ),
-        click.option(
-            "--tenant-id",
-            envvar="AZURE_TENANT_ID",
-            show_envvar=True,
-            help="Entra tenant for client-secret or certificate credentials.",
-        ),
-        click.option(
-            "--client-id",
-            envvar="AZURE_CLIENT_ID",
-            show_envvar=True,
-            help="App registration (client) id. The secret is read from AZURE_CLIENT_SECRET only.",
-        ),
-        click.option(
-            "--certificate",
-            "certificate_path",
-            envvar="AZURE_CLIENT_CERTIFICATE_PATH",
-            show_envvar=True,
-            type=click.Path(dir_okay=False),
-            help="PEM certificate (with private key) for the app registration.",
-        ),
-        click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
-        click.option("-v", "--verbose", is_flag=True, help="Log every Graph request and retry."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def _graph_source(options: dict[str, Any]) -> Source:
-    # Imported here: msgraph is heavy, and snapshot runs must not pay for it.
-    from generator.graph import GraphSettings, GraphSource
-    from generator.graph.progress import Progress
-
-    settings = GraphSettings(
-        base_url=options["graph_url"],
-        token=options["graph_token"] or None,
-        tenant_id=options["tenant_id"],
-        client_id=options["client_id"],
-        client_secret=os.environ.get("AZURE_CLIENT_SECRET") or None,
-        certificate_path=options["certificate_path"],
-    )
-    verbosity = 0 if options["quiet"] else 2 if options["verbose"] else 1
-    return GraphSource(settings, Progress(sys.stderr, verbosity=verbosity))
-
-
-def _read(policy: config.Policy, snapshot: Path | None, options: dict[str, Any]) -> Directory:
-    source = SnapshotSource(snapshot) if snapshot else _graph_source(options)
-    return source.read(policy.needs())
 
 
 @cli.command(epilog=EXAMPLES)
@@ -199,7 +116,7 @@ def generate(
     policy = config.load(config_path)
     if output_format:
         policy = replace(policy, output=replace(policy.output, format=output_format))
-    result = pipeline.build(policy, _read(policy, snapshot, graph), out)
+    result = pipeline.build(policy, read_directory(policy, snapshot, graph), out)
     _write_reports(result, summary_path, report_path, allow_removals)
     refused = bool(result.plan.refusals) and not allow_removals
     for reason in result.plan.refusals:
@@ -301,7 +218,7 @@ def snapshot(config_path: Path, out: Path, **graph: Any) -> None:
     from generator import snapshot as snapshot_file
 
     policy = config.load(config_path)
-    directory = _graph_source(graph).read(policy.needs())
+    directory = graph_source(graph).read(policy.needs())
     files.write_one(out, snapshot_file.dumps(directory))
     if not graph["quiet"]:
         click.echo(
@@ -314,9 +231,6 @@ def main() -> None:
     """Console-script entry point."""
     cli(prog_name="entraform")
 
-
-# Imported last: the live commands use this module's option helpers.
-from generator.live_commands import COMMANDS  # noqa: E402
 
 for _command in COMMANDS:
     cli.add_command(_command)

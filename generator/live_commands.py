@@ -18,8 +18,8 @@ import click
 
 from generator import adopt, config, drift, files, litellm, pipeline
 from generator import policy as mapping
-from generator.cli import _read, config_option, graph_options
 from generator.errors import EXIT_DRIFT, ConfigError, OutputError
+from generator.options import config_option, graph_options, read_directory
 from generator.state import DesiredState
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -125,7 +125,7 @@ def adopt_command(
     if output_format:
         policy = replace(policy, output=replace(policy.output, format=output_format))
     client = _client(litellm_url)
-    result = pipeline.build(policy, _read(policy, snapshot, graph), out)
+    result = pipeline.build(policy, read_directory(policy, snapshot, graph), out)
     state = result.outcome.state
     live = _read_live(client, state)
     adoption = adopt.plan(state, result.labels, policy.output.format, live, ignore_users)
@@ -181,7 +181,7 @@ def drift_command(
     """
     policy = config.load(config_path)
     client = _client(litellm_url)
-    state = mapping.apply(policy, _read(policy, snapshot, graph)).state
+    state = mapping.apply(policy, read_directory(policy, snapshot, graph)).state
     live = _read_live(client, state)
     differences = drift.compare(state, live, ignore_users)
     note = live.organizations_note if state.organizations else None

@@ -1,0 +1,103 @@
+"""Options and input reading that several commands share."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from generator import config
+from generator.directory import Directory
+from generator.snapshot import SnapshotSource
+from generator.source import Source
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(f: F) -> F:
+    """The --config option every command shares."""
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default="entraform.yaml",
+        show_default=True,
+        help="Policy file (see README).",
+    )(f)
+
+
+def graph_options(f: F) -> F:
+    """Options for reading Microsoft Graph; secrets only ever come from the environment."""
+    options = [
+        click.option(
+            "--graph-url",
+            envvar="ENTRAFORM_GRAPH_URL",
+            default="https://graph.microsoft.com/v1.0",
+            show_default=True,
+            help="Graph base URL: national clouds, or a local fake for tests. "
+            "[env: ENTRAFORM_GRAPH_URL]",
+        ),
+        click.option(
+            "--graph-token",
+            envvar="ENTRAFORM_GRAPH_TOKEN",
+            show_envvar=True,
+            help="A pre-acquired bearer token for Graph (prefer the env variable: "
+            "command lines are visible to other processes).",
+        ),
+        click.option(
+            "--tenant-id",
+            envvar="AZURE_TENANT_ID",
+            show_envvar=True,
+            help="Entra tenant for client-secret or certificate credentials.",
+        ),
+        click.option(
+            "--client-id",
+            envvar="AZURE_CLIENT_ID",
+            show_envvar=True,
+            help="App registration (client) id. The secret is read from AZURE_CLIENT_SECRET only.",
+        ),
+        click.option(
+            "--certificate",
+            "certificate_path",
+            envvar="AZURE_CLIENT_CERTIFICATE_PATH",
+            show_envvar=True,
+            type=click.Path(dir_okay=False),
+            help="PEM certificate (with private key) for the app registration.",
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
+        click.option("-v", "--verbose", is_flag=True, help="Log every Graph request and retry."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def graph_source(options: dict[str, Any]) -> Source:
+    """Build the Graph source from the graph options."""
+    # Imported here: msgraph is heavy, and snapshot runs must not pay for it.
+    from generator.graph import GraphSettings, GraphSource
+    from generator.graph.progress import Progress
+
+    settings = GraphSettings(
+        base_url=options["graph_url"],
+        token=options["graph_token"] or None,
+        tenant_id=options["tenant_id"],
+        client_id=options["client_id"],
+        client_secret=os.environ.get("AZURE_CLIENT_SECRET") or None,
+        certificate_path=options["certificate_path"],
+    )
+    verbosity = 0 if options["quiet"] else 2 if options["verbose"] else 1
+    return GraphSource(settings, Progress(sys.stderr, verbosity=verbosity))
+
+
+def read_directory(
+    policy: config.Policy, snapshot: Path | None, options: dict[str, Any]
+) -> Directory:
+    """Read the tenant from the snapshot when given, else from Microsoft Graph."""
+    source = SnapshotSource(snapshot) if snapshot else graph_source(options)
+    return source.read(policy.needs())
