@@ -100,7 +100,9 @@ class FakeGraph:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def origin(self) -> str:
@@ -150,8 +152,8 @@ class FakeGraph:
         if path == "/$batch" and method == "POST":
             return self._batch(body)
         with self.lock:
-            self.requests.append(target)
-            fault = next((f for f in self.faults if f.fires(target)), None)
+            self.requests.append(unquote(target))
+            fault = next((f for f in self.faults if f.fires(unquote(target))), None)
         if fault is not None:
             return _faulted(fault)
         if method != "GET":
@@ -166,8 +168,12 @@ class FakeGraph:
         parts = [unquote(p) for p in path.strip("/").split("/")]
         groups = self.tenant.directory.groups
         if parts == ["groups"]:
-            rows = [g for g in groups.values() if _matches(g, params, headers)]
-            return self._page(path, params, [_group_json(g, _select(params)) for g in rows])
+            found = [
+                _group_json(g, _select(params))
+                for g in groups.values()
+                if _matches(g, params, headers)
+            ]
+            return self._page(path, params, found)
         if len(parts) == 3 and parts[0] == "groups" and parts[2] in ("members", "owners"):
             group = groups.get(parts[1])
             if group is None:
@@ -179,7 +185,9 @@ class FakeGraph:
             if parts[1] not in self.tenant.assignments:
                 raise _GraphError(404, "Request_ResourceNotFound", _missing(parts[1]))
             return self._page(path, params, list(self.tenant.assignments[parts[1]]))
-        raise _GraphError(400, "Request_BadRequest", f"Resource not found for the segment '{path}'.")
+        raise _GraphError(
+            400, "Request_BadRequest", f"Resource not found for the segment '{path}'."
+        )
 
     def _page(self, path: str, params: dict[str, str], rows: list[dict[str, Any]]) -> Reply:
         top = params.get("$top", str(DEFAULT_PAGE))
@@ -223,7 +231,9 @@ class FakeGraph:
         except (ValueError, KeyError, TypeError):
             return _error(400, "BadRequest", "Invalid batch payload format.")
         if len(requests) > MAX_BATCH:
-            return _error(400, "BadRequest", "Number of batch request steps exceeds the maximum of 20.")
+            return _error(
+                400, "BadRequest", "Number of batch request steps exceeds the maximum of 20."
+            )
         responses = []
         for item in requests:
             url = str(item.get("url", ""))
@@ -238,7 +248,9 @@ class FakeGraph:
             if isinstance(sub_body, bytes):  # Graph base64-encodes bodies that are not JSON
                 headers = headers | {"Content-Type": "text/html"}
                 sub_body = base64.b64encode(sub_body).decode()
-            responses.append({"id": item.get("id"), "status": status, "headers": headers, "body": sub_body})
+            responses.append(
+                {"id": item.get("id"), "status": status, "headers": headers, "body": sub_body}
+            )
         responses.reverse()  # Graph does not keep request order; clients must match by id
         return 200, {}, {"responses": responses}
 
@@ -281,24 +293,25 @@ class _Handler(BaseHTTPRequestHandler):
         if not path.startswith(VERSION + "/"):
             self._send(*_error(404, "Request_BadRequest", "Unknown API version."))
             return
-        if expected is not None and authorization != f"Bearer {expected}" or not authorization:
+        if (expected is not None and authorization != f"Bearer {expected}") or not authorization:
             self._send(*_error(401, "InvalidAuthenticationToken", ERROR_MESSAGES[401]))
             return
-        headers = {k: v for k, v in self.headers.items()}
+        headers = dict(self.headers.items())
         self._send(*fake.dispatch(method, path[len(VERSION) :], headers, body))
 
     def _send(self, status: int, headers: dict[str, str], body: Any) -> None:
         if body is RESET:  # SO_LINGER 0: close() sends RST, the client sees a connection reset
-            self.connection.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             self.connection.close()
             return
         if isinstance(body, bytes):
             data, content_type = body, headers.get("Content-Type", "text/html")
         else:
-            data, content_type = json.dumps(body).encode(), "application/json;odata.metadata=minimal"
+            data, content_type = (
+                json.dumps(body).encode(),
+                "application/json;odata.metadata=minimal",
+            )
         self.send_response(status)
         for name, value in headers.items():
             if name.lower() != "content-type":
@@ -335,7 +348,10 @@ def _error(status: int, code: str, message: str) -> Reply:
 
 
 def _missing(object_id: str) -> str:
-    return f"Resource '{object_id}' does not exist or one of its queried reference-property objects are not present."
+    return (
+        f"Resource '{object_id}' does not exist or one of its queried "
+        "reference-property objects are not present."
+    )
 
 
 _SAFE = "$,'()=:"
@@ -461,16 +477,22 @@ class _Filter:
             return value
         word = self._next()
         if word.lower() in ("startswith", "endswith"):
-            self._expect("(")
-            actual = self._field(self._next())
-            self._expect(",")
-            wanted = self._literal(self._next())
-            self._expect(")")
-            if not isinstance(actual, str) or not isinstance(wanted, str):
-                return False
-            if word.lower() == "startswith":
-                return actual.casefold().startswith(wanted.casefold())
-            return actual.casefold().endswith(wanted.casefold())
+            return self._affix(word.lower())
+        return self._comparison(word)
+
+    def _affix(self, function: str) -> bool:
+        self._expect("(")
+        actual = self._field(self._next())
+        self._expect(",")
+        wanted = self._literal(self._next())
+        self._expect(")")
+        if not isinstance(actual, str) or not isinstance(wanted, str):
+            return False
+        if function == "startswith":
+            return actual.casefold().startswith(wanted.casefold())
+        return actual.casefold().endswith(wanted.casefold())
+
+    def _comparison(self, word: str) -> bool:
         actual = self._field(word)
         op = self._next().lower()
         if op == "in":
@@ -494,7 +516,9 @@ class _Filter:
             "securityEnabled": self.group.security_enabled,
         }
         if name not in fields:
-            raise _GraphError(400, "Request_BadRequest", f"Could not find a property named '{name}'.")
+            raise _GraphError(
+                400, "Request_BadRequest", f"Could not find a property named '{name}'."
+            )
         return fields[name]
 
     @staticmethod
@@ -554,7 +578,14 @@ def synthetic_tenant(
     group_ids = [_uuid("g", i) for i in range(groups)]
     rows = []
     for i, gid in enumerate(group_ids):
-        members = {Member(USER, user_ids[(i * memberships_per_group + k) % users]) for k in range(memberships_per_group)} if users else set()
+        members = (
+            {
+                Member(USER, user_ids[(i * memberships_per_group + k) % users])
+                for k in range(memberships_per_group)
+            }
+            if users
+            else set()
+        )
         if i % (nesting_depth + 1) < nesting_depth and i + 1 < groups:
             members.add(Member(GROUP, group_ids[i + 1]))
         rows.append(

@@ -44,7 +44,6 @@ from generator.graph.settings import GraphSettings
 from generator.graph.throttle import Backoff, BackoffExhausted, Clock, retry_after
 
 RETRYABLE = frozenset({429, 503, 504})
-PAGE_SIZE = 999  # Graph's maximum for directory object collections
 
 
 @dataclass(eq=False)
@@ -110,7 +109,10 @@ class GraphSession:
         builder = self.client.groups
         advanced = odata_filter is not None and needs_advanced_query(odata_filter)
         params = builder.GroupsRequestBuilderGetQueryParameters(
-            filter=odata_filter, select=select, top=PAGE_SIZE, count=True if advanced else None
+            filter=odata_filter,
+            select=select,
+            top=self.settings.page_size,
+            count=True if advanced else None,
         )
         info = builder.to_get_request_information(RequestConfiguration(query_parameters=params))
         # ne, not, endswith need ConsistencyLevel on every page, plus $count (kept in next links).
@@ -120,14 +122,18 @@ class GraphSession:
     def members(self, group_id: str, select: list[str], subject: str) -> Request:
         """The first page of a group's direct members."""
         builder = self.client.groups.by_group_id(group_id).members
-        params = builder.MembersRequestBuilderGetQueryParameters(select=select, top=PAGE_SIZE)
+        params = builder.MembersRequestBuilderGetQueryParameters(
+            select=select, top=self.settings.page_size
+        )
         info = builder.to_get_request_information(RequestConfiguration(query_parameters=params))
         return Request(_relative(info), subject, "members")
 
     def owners(self, group_id: str, select: list[str], subject: str) -> Request:
         """The first page of a group's owners."""
         builder = self.client.groups.by_group_id(group_id).owners
-        params = builder.OwnersRequestBuilderGetQueryParameters(select=select, top=PAGE_SIZE)
+        params = builder.OwnersRequestBuilderGetQueryParameters(
+            select=select, top=self.settings.page_size
+        )
         info = builder.to_get_request_information(RequestConfiguration(query_parameters=params))
         return Request(_relative(info), subject, "owners")
 
@@ -137,7 +143,8 @@ class GraphSession:
             service_principal_id
         ).app_role_assigned_to
         params = builder.AppRoleAssignedToRequestBuilderGetQueryParameters(
-            select=["principalType", "principalId", "principalDisplayName"], top=PAGE_SIZE
+            select=["principalType", "principalId", "principalDisplayName"],
+            top=self.settings.page_size,
         )
         info = builder.to_get_request_information(RequestConfiguration(query_parameters=params))
         return Request(_relative(info), subject, "assignments")
@@ -162,20 +169,28 @@ class GraphSession:
             taken = [p for p in taken if not p.future.done()]  # callers gone after a failure
             if not taken:
                 continue
-            await self.backoff.wait()
-            relative = [p for p in taken if p.request.url.startswith("/")]
-            for pending in (p for p in taken if not p.request.url.startswith("/")):
-                await self._send_one(pending)
-            if len(relative) == 1:
-                await self._send_one(relative[0])
-            elif relative:
-                await self._send_batch(relative)
+            try:
+                await self._send(taken)
+            except Exception as exc:  # a bug here must fail the run, not leave callers waiting
+                for pending in taken:
+                    failure = _failure(pending.request, "malformed", None, "", repr(exc))
+                    self._fail(pending, failure)
+
+    async def _send(self, taken: list[_Pending]) -> None:
+        await self.backoff.wait()
+        relative = [p for p in taken if p.request.url.startswith("/")]
+        for pending in (p for p in taken if not p.request.url.startswith("/")):
+            await self._send_one(pending)  # a next link on another host cannot go in a $batch
+        if len(relative) == 1:
+            await self._send_one(relative[0])
+        elif relative:
+            await self._send_batch(relative)
 
     async def _send_one(self, pending: _Pending) -> None:
         request = pending.request
         url = request.url if not request.url.startswith("/") else self.root + request.url
         try:
-            response = await self._send(Method.GET, url, request.headers)
+            response = await self._http_send(Method.GET, url, request.headers)
         except Exception as exc:
             self._transport_failed([pending], exc)
             return
@@ -192,7 +207,7 @@ class GraphSession:
         }
         content = json.dumps(body).encode()
         try:
-            response = await self._send(Method.POST, self.root + "/$batch", (), content)
+            response = await self._http_send(Method.POST, self.root + "/$batch", (), content)
         except Exception as exc:
             self._transport_failed(pendings, exc)
             return
@@ -219,7 +234,7 @@ class GraphSession:
             outcomes.append((p, int(row["status"]), sub_headers, row.get("body")))
         self._settle(outcomes)
 
-    async def _send(
+    async def _http_send(
         self,
         method: Method,
         url: str,

@@ -21,6 +21,7 @@ class GraphSettings:
     concurrency: int = 8
     max_total_wait: float = 300.0  # bound on the summed back-off of one run, seconds
     batch_size: int = 20  # sub-requests per $batch (Graph allows 20); 1 disables batching
+    page_size: int = 999  # $top; Graph's maximum, fewer only to exercise paging in tests
     max_attempts: int = 6  # sends of one request before a retryable failure becomes final
     authority: str | None = (
         None  # Entra authority host for national clouds, e.g. login.microsoftonline.us
