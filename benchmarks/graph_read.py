@@ -78,14 +78,17 @@ def main() -> None:
 
     rows: list[dict[str, Any]] = []
     with _Server(shape, latency) as server:
-        rows.append(_run("entraform", server, options, 1))
+        rows.append(_run("entraform", server, options))
+        minimum = server.minimum
     if not args.skip_baseline:
         k = max(args.baseline_scale, 1)
         with _Server(shape.scaled(k), latency) as small:
-            if k > 1:
-                rows.append(_run("entraform (1/K tenant)", small, options, 1))
-                rows.append(_run("msgraph-sdk baseline (1/K tenant)", small, options, 1))
-            rows.append(_run("msgraph-sdk baseline", small, options, k))
+            if k == 1:
+                rows.append(_run("msgraph-sdk baseline", small, options))
+            else:
+                rows.append(_run("entraform (1/K tenant)", small, options))
+                measured = _run("msgraph-sdk baseline (1/K tenant)", small, options)
+                rows += [measured, _extrapolated(measured, k, minimum)]
     _print(shape, args.latency_ms, rows)
 
 
@@ -131,7 +134,7 @@ def _serve(shape: Shape, latency: float, conn: Connection) -> None:
     fake.stop()
 
 
-def _run(label: str, server: _Server, options: dict[str, int], scale: int) -> dict[str, Any]:
+def _run(label: str, server: _Server, options: dict[str, int]) -> dict[str, Any]:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     variant = "baseline" if "baseline" in label else "entraform"
@@ -139,9 +142,15 @@ def _run(label: str, server: _Server, options: dict[str, int], scale: int) -> di
     process.start()
     result: dict[str, Any] = parent.recv()
     process.join()
-    result.update(label=label, scale=scale, minimum=server.minimum * scale, shape=server.shape)
+    result.update(label=label, scale=1, minimum=server.minimum)
+    return result
+
+
+def _extrapolated(measured: dict[str, Any], k: int, minimum: int) -> dict[str, Any]:
+    """The baseline's figures for the full tenant: time and requests grow linearly with it."""
+    result = dict(measured, label="msgraph-sdk baseline", scale=k, minimum=minimum)
     for key in ("wall", "cpu", "requests", "http_requests"):
-        result[key] *= scale
+        result[key] = measured[key] * k
     return result
 
 
@@ -279,8 +288,9 @@ def _print(shape: Shape, latency_ms: float, rows: list[dict[str, Any]]) -> None:
     base = next((r for r in rows if r["label"] == "msgraph-sdk baseline"), None)
     if base is not None:
         print(
-            f"baseline/entraform: wall ×{base['wall'] / ours['wall']:.1f}, "
-            f"CPU ×{base['cpu'] / ours['cpu']:.1f}, "
+            f"baseline/entraform: wall ×{base['wall'] / ours['wall']:.0f}, "
+            f"CPU ×{base['cpu'] / ours['cpu']:.0f}, "
+            f"HTTP round trips ×{base['http_requests'] / ours['http_requests']:.0f}, "
             f"Graph requests ×{base['requests'] / ours['requests']:.2f}"
         )
     small = [r for r in rows if "1/K" in r["label"]]
