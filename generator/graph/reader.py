@@ -166,8 +166,10 @@ class Reader:
             while self._tasks:
                 done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
                 self._tasks -= done
-                for task in done:
-                    task.result()
+                # Look at every finished task so no failure goes unretrieved, then raise the first.
+                failures = [e for t in done if (e := t.exception()) is not None]
+                if failures:
+                    raise failures[0]
         finally:
             for task in self._tasks:
                 task.cancel()
