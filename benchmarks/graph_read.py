@@ -22,7 +22,7 @@ import resource
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -231,7 +231,10 @@ async def baseline_read(base_url: str) -> Directory:
                     pending.append(str(obj.id))
             link = members_page.odata_next_link
             members_page = await builder.with_url(link).get() if link else None
-    return Directory.of([_edges(g, members.get(g.id, [])) for g in groups.values()], users.values())
+    return Directory.of(
+        [replace(g, members=tuple(sorted(set(members.get(g.id, []))))) for g in groups.values()],
+        users.values(),
+    )
 
 
 def _baseline_group(g: Any) -> Group:
@@ -252,17 +255,6 @@ def _baseline_user(u: Any) -> User:
         mail=u.mail,
         account_enabled=u.account_enabled,
         user_type=u.user_type,
-    )
-
-
-def _edges(group: Group, members: list[Member]) -> Group:
-    return Group(
-        id=group.id,
-        display_name=group.display_name,
-        description=group.description,
-        mail=group.mail,
-        security_enabled=group.security_enabled,
-        members=tuple(sorted(set(members))),
     )
 
 

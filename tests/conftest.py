@@ -36,3 +36,17 @@ def terraform() -> str:
             pytest.fail("terraform is not installed, and CI=true requires it")
         pytest.skip("terraform is not installed")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep a proxy from the environment away from requests meant for loopback fakes."""
+    for name in (
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ):
+        monkeypatch.delenv(name, raising=False)

@@ -14,28 +14,22 @@ from generator.cli import cli
 from generator.litellm import LiveMember, LiveOrganization, LiveState, LiveTeam
 from generator.snapshot import SnapshotSource
 from generator.state import DesiredState, Membership, Organization, Settings, Team
+from tests.example_ids import (
+    ANALYSTS,
+    FINANCE,
+    ISAIAH,
+    MARKETING,
+    NESTOR,
+    RESEARCH,
+    RESEARCH_ML,
+    SANDBOX,
+    STRANGER,
+)
 from tests.fakelitellm import API_KEY, FakeLiteLLM
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 POLICY = EXAMPLES / "entraform.yaml"
 TENANT = EXAMPLES / "tenant.json"
-
-RESEARCH = "0dd663ad-abc5-56b4-93e0-792fcc32fc04"
-MARKETING = "5c46c746-7573-5bf0-80c8-b542d6e370e9"
-FINANCE = "792af983-3463-5253-937b-348603864aee"
-RESEARCH_ML = "9803f93a-8e4f-5dfb-ba4f-6722d9a1d2d5"
-SANDBOX = "e1fdb0b2-e93a-5571-a470-cf05676a1ab0"
-ANALYSTS = "c547f1e0-8cc2-5903-941c-619b4689d731"
-NESTOR = "46566293-8554-57b0-8c11-05f7fcb89e6b"
-ISAIAH = "cf20c0a8-5ca2-5521-9f0d-8f8437254c23"
-ADELE = "35d004fa-614f-5daf-ad7c-675283fe1975"
-STRANGER = "5a5a5a5a-0000-4000-8000-000000000001"
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def _desired() -> DesiredState:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from generator.directory import GROUP, USER, Directory, Group, Member, User
@@ -54,7 +55,7 @@ class Reader:
         self._report()
         # Owners are read for selected groups only; nested-only groups keep None.
         groups = [
-            _with_edges(g, self._members.get(g.id, ()), self._owners.get(g.id))
+            replace(g, members=self._members.get(g.id, ()), owners=self._owners.get(g.id))
             for g in self._groups.values()
         ]
         return Directory.of(groups, self._users.values(), assigned)
@@ -262,20 +263,6 @@ def _member(row: dict[str, Any], request: Request) -> Member:
     if not isinstance(odata_type, str) or not isinstance(object_id, str) or not object_id:
         raise _malformed(request, "a directory object without `@odata.type` or `id`")
     return Member.from_odata(odata_type, object_id)
-
-
-def _with_edges(
-    group: Group, members: tuple[Member, ...], owners: tuple[Member, ...] | None
-) -> Group:
-    return Group(
-        id=group.id,
-        display_name=group.display_name,
-        description=group.description,
-        mail=group.mail,
-        security_enabled=group.security_enabled,
-        members=members,
-        owners=owners,
-    )
 
 
 def _malformed(request: Request, message: str) -> GraphFailure:
