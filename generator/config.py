@@ -208,7 +208,7 @@ def _positions(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], origin
 
 
 def _build(data: dict[str, Any], where: _Locator) -> Policy:
-    defaults = _settings(data.get("defaults", {}))
+    defaults = Settings.from_mapping(data.get("defaults", {}))
     organizations = [
         _rule(r, ("organizations", i), defaults, where, "internal_user")
         for i, r in enumerate(data.get("organizations", []))
@@ -271,7 +271,7 @@ def _rule(
         key=item.get("key", "{displayName}"),
         member_role=item.get("member_role", role),
         admins=admins,
-        settings=defaults.merged(_settings(item.get("settings", {}))),
+        settings=defaults.merged(Settings.from_mapping(item.get("settings", {}))),
         placement=_placement(item.get("organization"), captures, (*path, "organization"), where),
         line=where.lines.get(path, 0),
     )
@@ -303,19 +303,6 @@ def _placement(item: Any, captures: set[str], path: KeyPath, where: _Locator) ->
     if kind in ("key", "group"):
         _check_template(value, captures, (*path, kind), where)
     return Placement(kind, value)
-
-
-def _settings(item: dict[str, Any]) -> Settings:
-    metadata = item.get("metadata")
-    models = item.get("models")
-    return Settings(
-        models=None if models is None else tuple(models),
-        max_budget=item.get("max_budget"),
-        budget_duration=item.get("budget_duration"),
-        tpm_limit=item.get("tpm_limit"),
-        rpm_limit=item.get("rpm_limit"),
-        metadata=None if metadata is None else tuple(sorted(metadata.items())),
-    )
 
 
 def _captures(selector: GroupSelector) -> set[str]:

@@ -14,8 +14,6 @@ from generator.errors import OutputError
 from generator.render import YAML, Labels, is_generated
 from generator.state import DesiredState, Membership, Organization, Settings, Team
 
-SETTING_NAMES = ("models", "max_budget", "budget_duration", "tpm_limit", "rpm_limit", "metadata")
-
 
 @dataclass(frozen=True)
 class Existing:
@@ -55,15 +53,6 @@ def _generated_files(out: Path) -> Iterator[tuple[str, str]]:
             yield path.name, text
 
 
-def _settings(data: Mapping[str, Any]) -> Settings:
-    values = {k: data[k] for k in SETTING_NAMES if data.get(k) is not None}
-    if "models" in values:
-        values["models"] = tuple(values["models"])
-    if "metadata" in values:
-        values["metadata"] = tuple(sorted(values["metadata"].items()))
-    return Settings(**values)
-
-
 def _memberships(entries: Mapping[str, Mapping[str, str]]) -> tuple[Membership, ...]:
     return tuple(
         sorted(Membership(k, v["user_id"], v["user_email"], v["role"]) for k, v in entries.items())
@@ -79,7 +68,13 @@ def _from_yaml(files: Mapping[str, str]) -> DesiredState:
     org_members = section("organization_members")
     team_members = section("team_members")
     organizations = [
-        Organization(i, d["alias"], d["alias"], _settings(d), _memberships(org_members.get(i, {})))
+        Organization(
+            i,
+            d["alias"],
+            d["alias"],
+            Settings.from_mapping(d),
+            _memberships(org_members.get(i, {})),
+        )
         for i, d in section("organizations").items()
     ]
     teams = [
@@ -88,7 +83,7 @@ def _from_yaml(files: Mapping[str, str]) -> DesiredState:
             d["alias"],
             d["alias"],
             d.get("organization_id"),
-            _settings(d),
+            Settings.from_mapping(d),
             _memberships(team_members.get(i, {})),
         )
         for i, d in section("teams").items()
@@ -127,7 +122,7 @@ def _from_terraform(files: Mapping[str, str]) -> tuple[DesiredState, Labels]:
                 a["organization_id"],
                 a["organization_alias"],
                 a["organization_alias"],
-                _settings(a),
+                Settings.from_mapping(a),
                 members,
             )
         )
@@ -138,7 +133,14 @@ def _from_terraform(files: Mapping[str, str]) -> tuple[DesiredState, Labels]:
         org_id = org_ids[org_ref.label] if isinstance(org_ref, hcl.Ref) else org_ref
         members = _memberships(team_members.get(label, {}))
         teams.append(
-            Team(a["team_id"], a["team_alias"], a["team_alias"], org_id, _settings(a), members)
+            Team(
+                a["team_id"],
+                a["team_alias"],
+                a["team_alias"],
+                org_id,
+                Settings.from_mapping(a),
+                members,
+            )
         )
     state = DesiredState(
         tuple(sorted(organizations, key=lambda o: o.id)), tuple(sorted(teams, key=lambda t: t.id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from generator.errors import PolicyError
 
@@ -23,6 +24,19 @@ class Settings:
     tpm_limit: int | None = None
     rpm_limit: int | None = None
     metadata: tuple[tuple[str, str], ...] | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Settings:
+        """Build from a mapping that may hold other keys too (policy rules, rendered objects)."""
+        models, metadata = data.get("models"), data.get("metadata")
+        return cls(
+            models=None if models is None else tuple(models),
+            max_budget=data.get("max_budget"),
+            budget_duration=data.get("budget_duration"),
+            tpm_limit=data.get("tpm_limit"),
+            rpm_limit=data.get("rpm_limit"),
+            metadata=None if metadata is None else tuple(sorted(metadata.items())),
+        )
 
     def merged(self, override: Settings) -> Settings:
         """Return these settings with every field the override sets replaced."""
