@@ -12,6 +12,7 @@ from typing import Any, Literal
 import click
 
 from generator import config, files, pipeline, summary
+from generator import policy as mapping
 from generator.errors import EXIT_DRIFT, EXIT_UNSAFE, EntraformError
 from generator.live_commands import COMMANDS
 from generator.options import config_option, graph_options, graph_source, read_directory
@@ -195,11 +196,11 @@ def validate(config_path: Path, snapshot: Path | None) -> None:
         f"{len(policy.teams)} team rule(s))"
     )
     if snapshot:
-        from generator import policy as mapping
-
         outcome = mapping.apply(policy, SnapshotSource(snapshot).read(policy.needs()))
         state = outcome.state
         message += f"; {len(state.organizations)} organization(s), {len(state.teams)} team(s)"
+        for warning in outcome.findings.warnings:
+            click.echo(f"entraform: warning: {warning}", err=True)
     click.echo(message)
 
 
