@@ -5,9 +5,8 @@ from __future__ import annotations
 import difflib
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import click
 
@@ -15,7 +14,15 @@ from generator import config, files, pipeline, summary
 from generator import policy as mapping
 from generator.errors import EXIT_DRIFT, EXIT_UNSAFE, EntraformError
 from generator.live_commands import COMMANDS
-from generator.options import config_option, graph_options, graph_source, read_directory
+from generator.options import (
+    config_option,
+    format_option,
+    graph_options,
+    graph_source,
+    read_directory,
+    snapshot_option,
+    with_format,
+)
 from generator.snapshot import SnapshotSource
 
 EXAMPLES = """
@@ -55,11 +62,7 @@ def cli() -> None:
 
 @cli.command(epilog=EXAMPLES)
 @config_option
-@click.option(
-    "--snapshot",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Read the tenant from this snapshot file instead of Microsoft Graph.",
-)
+@snapshot_option
 @click.option(
     "-o",
     "--out",
@@ -67,12 +70,7 @@ def cli() -> None:
     required=True,
     help="Output folder; only files carrying entraform's header are ever changed.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["terraform", "yaml"]),
-    help="Output format (default: output.format in the policy, else terraform).",
-)
+@format_option
 @click.option(
     "--check", is_flag=True, help="Write nothing; exit 1 and list the files that would change."
 )
@@ -102,7 +100,7 @@ def generate(
     config_path: Path,
     snapshot: Path | None,
     out: Path,
-    output_format: Literal["terraform", "yaml"] | None,
+    output_format: config.OutputFormat | None,
     check: bool,
     show_diff: bool,
     summary_path: str | None,
@@ -115,8 +113,7 @@ def generate(
     Nothing is written when a guard refuses the change set (exit 4) or anything fails.
     """
     policy = config.load(config_path)
-    if output_format:
-        policy = replace(policy, output=replace(policy.output, format=output_format))
+    policy = with_format(policy, output_format)
     result = pipeline.build(policy, read_directory(policy, snapshot, graph), out)
     _write_reports(result, summary_path, report_path, allow_removals)
     refused = bool(result.plan.refusals) and not allow_removals

@@ -21,6 +21,7 @@ from generator.state import Settings
 KeyPath = tuple[str | int, ...]
 TEMPLATE_FIELDS = ("displayName", "id", "mail")
 PresetName = Literal["entra_groups_also_create_orgs"]
+OutputFormat = Literal["terraform", "yaml"]
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class Safety:
 class Output:
     """Output format and file-header settings."""
 
-    format: Literal["terraform", "yaml"] = "terraform"
+    format: OutputFormat = "terraform"
     regenerate: str = "entraform generate"
     provider_version: str = ">= 2.1.0, < 3.0.0"
 

@@ -20,7 +20,7 @@ _TOKEN = re.compile(
 _UNESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))|\$\$\{|%%\{", re.DOTALL)
 _SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"'}
 # Most ids and emails need no escaping at all; skipping the per-character walk matters at scale.
-_PLAIN = re.compile(r'[ !#&-\[\]-~]*')
+_PLAIN = re.compile(r"[ !#&-\[\]-~]*")
 
 
 def quote(text: str) -> str:

@@ -10,16 +10,22 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from generator import adopt, config, drift, files, litellm, pipeline
 from generator import policy as mapping
 from generator.errors import EXIT_DRIFT, ConfigError, OutputError
-from generator.options import config_option, graph_options, read_directory
+from generator.options import (
+    config_option,
+    format_option,
+    graph_options,
+    read_directory,
+    snapshot_option,
+    with_format,
+)
 from generator.state import DesiredState
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,11 +43,6 @@ Examples:
 def litellm_options(f: F) -> F:
     """Where LiteLLM is and whose members are not Entra's; the key comes from the env only."""
     options = [
-        click.option(
-            "--snapshot",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Read the tenant from this snapshot file instead of Microsoft Graph.",
-        ),
         click.option(
             "--litellm-url",
             envvar="LITELLM_API_BASE",
@@ -90,12 +91,8 @@ def _read_live(client: litellm.Client, state: DesiredState) -> litellm.LiveState
     help="Output folder of `entraform generate`: its labels name the import addresses, and "
     f"{adopt.FILE_NAME} is written there.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["terraform", "yaml"]),
-    help="Output format (default: output.format in the policy, else terraform).",
-)
+@format_option
+@snapshot_option
 @litellm_options
 @click.option(
     "--dry-run",
@@ -106,7 +103,7 @@ def _read_live(client: litellm.Client, state: DesiredState) -> litellm.LiveState
 def adopt_command(
     config_path: Path,
     out: Path,
-    output_format: Literal["terraform", "yaml"] | None,
+    output_format: config.OutputFormat | None,
     snapshot: Path | None,
     litellm_url: str,
     ignore_users: tuple[str, ...],
@@ -122,8 +119,7 @@ def adopt_command(
     LiteLLM has that the policy does not render: terraform apply leaves those alone.
     """
     policy = config.load(config_path)
-    if output_format:
-        policy = replace(policy, output=replace(policy.output, format=output_format))
+    policy = with_format(policy, output_format)
     client = _client(litellm_url)
     result = pipeline.build(policy, read_directory(policy, snapshot, graph), out)
     state = result.outcome.state
@@ -163,6 +159,7 @@ def _refuse_foreign(path: Path) -> None:
 
 @click.command("drift", epilog=EXAMPLES)
 @config_option
+@snapshot_option
 @litellm_options
 @graph_options
 def drift_command(

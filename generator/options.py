@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +30,32 @@ def config_option(f: F) -> F:
         show_default=True,
         help="Policy file (see README).",
     )(f)
+
+
+def snapshot_option(f: F) -> F:
+    """--snapshot: read the tenant from a snapshot file instead of Graph."""
+    return click.option(
+        "--snapshot",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Read the tenant from this snapshot file instead of Microsoft Graph.",
+    )(f)
+
+
+def format_option(f: F) -> F:
+    """--format: override the policy's output format."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["terraform", "yaml"]),
+        help="Output format (default: output.format in the policy, else terraform).",
+    )(f)
+
+
+def with_format(policy: config.Policy, output_format: config.OutputFormat | None) -> config.Policy:
+    """The policy with --format applied, when given."""
+    if output_format is None:
+        return policy
+    return replace(policy, output=replace(policy.output, format=output_format))
 
 
 def graph_options(f: F) -> F:

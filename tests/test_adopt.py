@@ -17,6 +17,7 @@ from generator.litellm import LiveMember, LiveState, LiveTeam
 from generator.render import Labels
 from generator.snapshot import SnapshotSource
 from generator.state import DesiredState, Membership, Organization, Settings, Team
+from tests.conftest import EXAMPLES
 from tests.example_ids import (
     ADELE,
     ANALYSTS,
@@ -30,7 +31,6 @@ from tests.example_ids import (
 )
 from tests.fakelitellm import API_KEY, FakeLiteLLM
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 POLICY = EXAMPLES / "entraform.yaml"
 TENANT = EXAMPLES / "tenant.json"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -14,6 +13,7 @@ from generator.cli import cli
 from generator.litellm import LiveMember, LiveOrganization, LiveState, LiveTeam
 from generator.snapshot import SnapshotSource
 from generator.state import DesiredState, Membership, Organization, Settings, Team
+from tests.conftest import EXAMPLES
 from tests.example_ids import (
     ANALYSTS,
     FINANCE,
@@ -27,7 +27,6 @@ from tests.example_ids import (
 )
 from tests.fakelitellm import API_KEY, FakeLiteLLM
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 POLICY = EXAMPLES / "entraform.yaml"
 TENANT = EXAMPLES / "tenant.json"
 
