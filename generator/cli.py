@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import difflib
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from generator import config, files, pipeline, summary
+from generator import config, files, pipeline, render, summary
 from generator import policy as mapping
-from generator.errors import EXIT_DRIFT, EXIT_UNSAFE, EntraformError
+from generator.errors import ChangesFound, EntraformError, UnsafePlanError
 from generator.live_commands import COMMANDS
 from generator.options import (
     config_option,
@@ -43,6 +42,9 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except ChangesFound as exc:
+            click.echo(f"entraform: {exc}", err=True)
+            ctx.exit(exc.exit_code)
         except EntraformError as exc:
             click.echo(f"entraform: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
@@ -125,7 +127,11 @@ def generate(
         if refused:
             _refuse()
         if check and result.plan.changed:
-            sys.exit(EXIT_DRIFT)
+            raise ChangesFound(
+                f"{len(result.plan.files)} file(s) in {out} are out of date; "
+                f"run `{render.regenerate_command(policy.output)}` "
+                "to update them"
+            )
         return
     if refused:
         _refuse()
@@ -140,12 +146,10 @@ def generate(
 
 
 def _refuse() -> None:
-    click.echo(
-        "entraform: nothing was written. Review the removals; if they are intended, "
-        "run again with --allow-removals.",
-        err=True,
+    raise UnsafePlanError(
+        "nothing was written. Review the removals; if they are intended, "
+        "run again with --allow-removals."
     )
-    sys.exit(EXIT_UNSAFE)
 
 
 def _print_changes(result: pipeline.Result, out: Path, show_diff: bool) -> None:

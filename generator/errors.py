@@ -35,10 +35,12 @@ class OutputError(EntraformError):
 
 
 class UnsafePlanError(EntraformError):
-    """The change set trips a safety guard."""
+    """The change set trips a safety guard; the message says what to review and how to proceed."""
 
     exit_code = EXIT_UNSAFE
 
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__("; ".join(reasons))
-        self.reasons = reasons
+
+class ChangesFound(EntraformError):
+    """Not a failure: `--check` found files to change, or `drift` found differences."""
+
+    exit_code = EXIT_DRIFT

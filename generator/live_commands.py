@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +16,7 @@ import click
 
 from generator import adopt, config, drift, files, litellm, pipeline
 from generator import policy as mapping
-from generator.errors import EXIT_DRIFT, ConfigError, OutputError
+from generator.errors import ChangesFound, ConfigError, OutputError
 from generator.options import (
     config_option,
     format_option,
@@ -194,7 +193,7 @@ def drift_command(
         found = f"{len(differences)} difference(s)" if differences else "no drift"
         click.echo(f"entraform drift: {litellm_url}: {found}", err=True)
     if differences:
-        sys.exit(EXIT_DRIFT)
+        raise ChangesFound(f"drift found: {len(differences)} difference(s) from the policy")
 
 
 # Typed for generator.cli, which adds them to its group (an import cycle hides decorated types).

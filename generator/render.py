@@ -51,7 +51,7 @@ def is_generated(text: str) -> bool:
 
 
 def _terraform_files(state: DesiredState, labels: Labels, output: Output) -> dict[str, str]:
-    common = {"regenerate": _regenerate(output), "comment": "#", "team_labels": labels.teams}
+    common = {"regenerate": regenerate_command(output), "comment": "#", "team_labels": labels.teams}
     files = {"versions.tf": _render("terraform/versions.tf.j2", common, output)}
     for org in state.organizations:
         label = labels.organizations[org.id]
@@ -76,7 +76,7 @@ def _yaml_files(state: DesiredState, output: Output, forget: bool) -> dict[str, 
         "organization_members": {o.id: _members(o.members) for o in state.organizations},
         "team_members": {t.id: _members(t.members) for t in state.teams},
     }
-    common = {"regenerate": _regenerate(output), "comment": "#"}
+    common = {"regenerate": regenerate_command(output), "comment": "#"}
     files = {
         f"{name}.yaml": _render("yaml/data.yaml.j2", {**common, "data": {name: value}}, output)
         for name, value in data.items()
@@ -157,7 +157,8 @@ def _render(name: str, context: dict[str, Any], output: Output) -> str:
     return _canonical(text)
 
 
-def _regenerate(output: Output) -> str:
+def regenerate_command(output: Output) -> str:
+    """The command that rewrites these files, as the policy words it."""
     # `{format}` lets one policy document the command for either output format.
     return output.regenerate.replace("{format}", output.format)
 
