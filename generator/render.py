@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 
-from generator import hcl
+from generator import hcl, yamltext
 from generator.config import Output
 from generator.state import DesiredState, Membership, Settings
 
@@ -96,40 +95,11 @@ def _object(alias: str, organization_id: str | None, settings: Settings) -> dict
     return data
 
 
-class _Flow(dict[str, str]):
-    """A mapping written on one line, so that one membership is one line of YAML."""
-
-
-def _members(members: tuple[Membership, ...]) -> dict[str, _Flow]:
-    return {m.key: _Flow(user_id=m.user_id, user_email=m.user_email, role=m.role) for m in members}
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    # Line breaks and invisible characters go double-quoted with escapes: one line, visible.
-    style = None if value.isprintable() else '"'
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _represent_str)
-_Dumper.add_representer(
-    _Flow, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True)
-)
-
-
-def _to_yaml(data: Any) -> str:
-    text: str = yaml.dump(
-        data,
-        Dumper=_Dumper,
-        sort_keys=True,
-        allow_unicode=True,
-        width=2**31,
-        default_flow_style=False,
-    )
-    return text.rstrip("\n")
+def _members(members: tuple[Membership, ...]) -> dict[str, yamltext.Flow]:
+    return {
+        m.key: yamltext.Flow(user_id=m.user_id, user_email=m.user_email, role=m.role)
+        for m in members
+    }
 
 
 def _comment_text(text: str) -> str:
@@ -147,7 +117,7 @@ def _environment(root: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(hcl=hcl.literal, yaml=_to_yaml, comment_text=_comment_text)
+    env.filters.update(hcl=hcl.literal, yaml=yamltext.dump, comment_text=_comment_text)
     return env
 
 
