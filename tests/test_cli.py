@@ -24,6 +24,7 @@ organizations:
 teams:
   - {rule: teams, select: {prefix: "Team-"}, organization: nested}
 safety: {max_removed: 2, max_removed_percent: 50, min_existing: 4}
+litellm: {enterprise: true}
 """
 USERS = [user(n) for n in ("ann", "bob", "cy", "dee", "eve", "fay")]
 

@@ -22,7 +22,8 @@ def run(
     users: list[dict[str, Any]] | None = None,
     **extra: Any,
 ) -> policy.Outcome:
-    parsed = config.parse("version: 1\n" + textwrap.dedent(policy_text), "p.yaml")
+    enterprise = "\nlitellm: {enterprise: true}\n"
+    parsed = config.parse("version: 1\n" + textwrap.dedent(policy_text) + enterprise, "p.yaml")
     return policy.apply(
         parsed, directory(tenant(groups, USERS if users is None else users, **extra))
     )
