@@ -68,7 +68,8 @@ class Resolved:
     """A group's user members after resolving nesting, with what was skipped."""
 
     users: frozenset[str]
-    skipped: Mapping[str, int] = field(default_factory=dict)
+    # Non-user members by kind, as ids, so a caller can count each object once across groups.
+    skipped: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class Directory:
                         pending.append(member.id)
                 elif member.kind != GROUP:
                     skipped.setdefault(member.kind, set()).add(member.id)
-        return Resolved(frozenset(users), {k: len(v) for k, v in sorted(skipped.items())})
+        return Resolved(frozenset(users), {k: frozenset(v) for k, v in sorted(skipped.items())})
 
     def owner_users(self, group_id: str) -> frozenset[str]:
         """Return the user ids among a group's owners (empty when owners were not read)."""

@@ -24,6 +24,7 @@ class Result:
     labels: Labels
     files: dict[str, str]
     plan: plan.Plan
+    output_format: str
 
 
 def build(config: Policy, directory: Directory, out: Path) -> Result:
@@ -35,7 +36,7 @@ def build(config: Policy, directory: Directory, out: Path) -> Result:
     files = render.render(outcome.state, names, config.output, forget_organizations=forget)
     _refuse_foreign_files(out, files, before)
     changes = plan.make(before, files, outcome.state, config.safety)
-    return Result(outcome, before, names, files, changes)
+    return Result(outcome, before, names, files, changes, config.output.format)
 
 
 def _labels(before: Existing, state: DesiredState, config: Policy) -> Labels:

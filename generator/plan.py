@@ -27,7 +27,11 @@ class FileChange:
 
 @dataclass(frozen=True)
 class ObjectChange:
-    """An organization or team added, removed, renamed, moved or with changed settings."""
+    """An organization or team added, removed, renamed, moved or with changed settings.
+
+    `detail` says what changed as `old → new` for each field, the old alias of a rename, and
+    whether a removed object is deleted or only forgotten by Terraform.
+    """
 
     kind: Kind
     id: str
@@ -47,6 +51,7 @@ class MemberChange:
     action: Literal["added", "removed", "role"]
     role: str
     old_role: str | None = None
+    user_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ class Plan:
 
 def make(existing: Existing, files: Mapping[str, str], state: DesiredState, safety: Safety) -> Plan:
     """Compare the rendered files and state with what is on disk and apply the guards."""
-    changes = diff(existing.state, state)
+    changes = diff(existing.state, state, _fates(safety))
     return Plan(
         _file_changes(existing.files, files), changes, guard(existing.state, state, changes, safety)
     )
@@ -101,8 +106,18 @@ def _file_changes(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[FileC
     return tuple(changes)
 
 
-def diff(old: DesiredState, new: DesiredState) -> ChangeSet:
+def _fates(safety: Safety) -> Mapping[Kind, str]:
+    return {
+        "organization": "forgotten" if safety.organizations_removed == "forget" else "deleted",
+        "team": "forgotten" if safety.teams_removed == "forget" else "deleted",
+    }
+
+
+def diff(
+    old: DesiredState, new: DesiredState, fates: Mapping[Kind, str] | None = None
+) -> ChangeSet:
     """Return the semantic changes from one desired state to the next."""
+    aliases = {o.id: o.alias for o in (*old.organizations, *new.organizations)}
     objects: list[ObjectChange] = []
     members: list[MemberChange] = []
     pairs: tuple[tuple[Kind, Mapping[str, Scoped], Mapping[str, Scoped]], ...] = (
@@ -113,29 +128,53 @@ def diff(old: DesiredState, new: DesiredState) -> ChangeSet:
         for object_id in sorted(set(before) | set(after)):
             a, b = before.get(object_id), after.get(object_id)
             if b is None and a is not None:
-                objects.append(ObjectChange(kind, object_id, a.alias, "removed"))
+                fate = (fates or {}).get(kind, "deleted")
+                objects.append(ObjectChange(kind, object_id, a.alias, "removed", fate))
                 continue
             assert b is not None
             if a is None:
                 objects.append(ObjectChange(kind, object_id, b.alias, "added"))
             else:
-                objects += _object_changes(kind, a, b)
+                objects += _object_changes(kind, a, b, aliases)
             members += _member_changes(kind, b.id, b.alias, a.members if a else (), b.members)
     return ChangeSet(tuple(objects), tuple(members))
 
 
-def _object_changes(kind: Kind, a: Scoped, b: Scoped) -> list[ObjectChange]:
+def _object_changes(
+    kind: Kind, a: Scoped, b: Scoped, aliases: Mapping[str, str]
+) -> list[ObjectChange]:
     changes = []
     if a.alias != b.alias:
         changes.append(ObjectChange(kind, b.id, b.alias, "renamed", f"from {a.alias!r}"))
     details = []
     if isinstance(a, Team) and isinstance(b, Team) and a.organization_id != b.organization_id:
-        details.append("organization")
+        old, new = (_organization(i, aliases) for i in (a.organization_id, b.organization_id))
+        details.append(f"organization: {old} → {new}")
     before, after = a.settings.as_dict(), b.settings.as_dict()
-    details += [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+    details += [
+        f"{k}: {_shown(before.get(k))} → {_shown(after.get(k))}"
+        for k in sorted(set(before) | set(after))
+        if before.get(k) != after.get(k)
+    ]
     if details:
-        changes.append(ObjectChange(kind, b.id, b.alias, "changed", ", ".join(details)))
+        changes.append(ObjectChange(kind, b.id, b.alias, "changed", "; ".join(details)))
     return changes
+
+
+def _organization(org_id: str | None, aliases: Mapping[str, str]) -> str:
+    return "none" if org_id is None else f"{aliases.get(org_id, org_id)!r}"
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(map(str, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def _member_changes(
@@ -149,12 +188,18 @@ def _member_changes(
     ):
         a, b = before.get(key), after.get(key)
         if a is None and b is not None:
-            changes.append(MemberChange(kind, scope_id, alias, b.user_email, "added", b.role))
+            changes.append(
+                MemberChange(kind, scope_id, alias, b.user_email, "added", b.role, None, b.user_id)
+            )
         elif b is None and a is not None:
-            changes.append(MemberChange(kind, scope_id, alias, a.user_email, "removed", a.role))
+            changes.append(
+                MemberChange(
+                    kind, scope_id, alias, a.user_email, "removed", a.role, None, a.user_id
+                )
+            )
         elif a is not None and b is not None and a.role != b.role:
             changes.append(
-                MemberChange(kind, scope_id, alias, b.user_email, "role", b.role, a.role)
+                MemberChange(kind, scope_id, alias, b.user_email, "role", b.role, a.role, b.user_id)
             )
     return changes
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -14,13 +13,25 @@ from generator.state import DesiredState, Membership, Organization, Team, valida
 GRAPH_ATTRIBUTES = {"id": "id", "userPrincipalName": "user_principal_name", "mail": "mail"}
 
 
+SHOWN_KEYS = 10
+
+
+@dataclass(frozen=True, order=True)
+class LeftOut:
+    """A user the policy would have rendered but left out, as a reviewer recognises them."""
+
+    name: str
+    id: str
+
+
 @dataclass(frozen=True)
 class Findings:
-    """What the mapping noticed: warnings for the summary, and counts of what it left out."""
+    """What the mapping noticed: warnings for the summary, and what it left out."""
 
     warnings: tuple[str, ...] = ()
+    # Non-user members per kind, each object counted once however many groups reach it.
     skipped_members: Mapping[str, int] = field(default_factory=dict)
-    excluded_users: Mapping[str, int] = field(default_factory=dict)
+    excluded_users: Mapping[str, tuple[LeftOut, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,19 +67,17 @@ class _Mapper:
         self.policy = policy
         self.directory = directory
         self.warnings: list[str] = []
-        self.skipped: Counter[str] = Counter()
+        self.skipped: dict[str, set[str]] = {}
         self.excluded: dict[str, set[str]] = {}
-        self.by_name: dict[str, list[Group]] = {}
-        for group in directory.groups.values():
-            self.by_name.setdefault(group.display_name, []).append(group)
+        self.by_name = _by_name(directory.groups.values())
 
     def state(self) -> DesiredState:
         org_matches = self._matches(self.policy.organizations, "organizations")
         team_matches = self._matches(self.policy.teams, "teams")
         if not org_matches and not team_matches:
             return DesiredState()
-        keys = self._organization_keys(org_matches)
-        teams = [self._team(m, keys, org_matches) for m in team_matches]
+        places = _Places(self.policy.path, org_matches)
+        teams = [self._team(m, places) for m in team_matches]
         organizations = [self._organization(m, teams) for m in org_matches]
         return DesiredState(
             organizations=tuple(sorted(organizations, key=lambda o: o.id)),
@@ -78,9 +87,17 @@ class _Mapper:
     def findings(self) -> Findings:
         return Findings(
             warnings=tuple(self.warnings),
-            skipped_members=dict(sorted(self.skipped.items())),
-            excluded_users={k: len(v) for k, v in sorted(self.excluded.items())},
+            skipped_members={k: len(v) for k, v in sorted(self.skipped.items())},
+            excluded_users={
+                reason: tuple(sorted(self._left_out(k) for k in keys))
+                for reason, keys in sorted(self.excluded.items())
+            },
         )
+
+    def _left_out(self, user_key: str) -> LeftOut:
+        user = self.directory.users.get(user_key)
+        name = user and (user.user_principal_name or user.mail or user.display_name)
+        return LeftOut(name or user_key, user_key)
 
     def _candidates(self) -> Iterable[Group]:
         assigned = self.directory.app_assigned
@@ -110,20 +127,8 @@ class _Mapper:
                 claimed[group.id] = _Match(rule, group, values)
         return sorted(claimed.values(), key=lambda m: m.group.id)
 
-    def _organization_keys(self, matches: list[_Match]) -> dict[str, _Match]:
-        keys: dict[str, _Match] = {}
-        for match in matches:
-            key = match.render(match.rule.key)
-            if key in keys:
-                raise PolicyError(
-                    f"organization key {key!r} comes from both {keys[key].group.display_name!r}"
-                    f" and {match.group.display_name!r}; make rule {match.rule.name!r}'s key unique"
-                )
-            keys[key] = match
-        return keys
-
-    def _team(self, match: _Match, keys: dict[str, _Match], orgs: list[_Match]) -> Team:
-        org = self._place(match, keys, orgs)
+    def _team(self, match: _Match, places: _Places) -> Team:
+        org = places.find(match, self.directory)
         members = self._members(match, member_role=match.rule.member_role, admin_role="admin")
         return Team(
             id=match.group.id,
@@ -148,39 +153,10 @@ class _Mapper:
             members=tuple(sorted(members.values())),
         )
 
-    def _place(self, match: _Match, keys: dict[str, _Match], orgs: list[_Match]) -> _Match | None:
-        placement = match.rule.placement
-        by_id = {m.group.id: m for m in orgs}
-        name = match.group.display_name
-        found: list[_Match]
-        if placement.kind == "none":
-            return None
-        if placement.kind == "same_group":
-            found = [by_id[match.group.id]] if match.group.id in by_id else []
-        elif placement.kind == "nested":
-            parents = self.directory.parent_groups(match.group.id)
-            found = [by_id[p] for p in parents if p in by_id]
-        elif placement.kind == "group":
-            wanted = match.render(placement.value or "")
-            found = [m for m in orgs if m.group.display_name == wanted]
-        else:
-            value = placement.value or ""
-            key = match.values[value] if placement.kind == "capture" else match.render(value)
-            found = [keys[key]] if key in keys else []
-        if len(found) == 1:
-            return found[0]
-        if not found:
-            raise PolicyError(
-                f"team group {name!r} (rule {match.rule.name!r}) belongs in an organization by "
-                f"{placement.kind}, but no selected organization group fits; select that "
-                f"organization's group or stop selecting {name!r}"
-            )
-        names = ", ".join(repr(m.group.display_name) for m in found)
-        raise PolicyError(f"team group {name!r} is nested in several organization groups: {names}")
-
     def _members(self, match: _Match, member_role: str, admin_role: str) -> tuple[Membership, ...]:
         resolved = self.directory.user_members(match.group.id, self.policy.membership)
-        self.skipped.update(resolved.skipped)
+        for kind, ids in resolved.skipped.items():
+            self.skipped.setdefault(kind, set()).update(ids)
         roles = dict.fromkeys(resolved.users, member_role)
         roles.update(dict.fromkeys(self._admins(match), admin_role))
         members = (
@@ -198,12 +174,16 @@ class _Mapper:
             return self.directory.owner_users(match.group.id)
         name = match.render(admins.group or "")
         groups = self.by_name.get(name, [])
-        if len(groups) != 1:
-            problem = "no group" if not groups else f"{len(groups)} groups"
-            self.warnings.append(
-                f"admin group {name!r} for {match.group.display_name!r}: {problem}"
-            )
+        if not groups:
+            self.warnings.append(f"admin group {name!r} for {match.group.display_name!r}: no group")
             return frozenset()
+        if len(groups) > 1:
+            raise PolicyError(
+                f"{self.policy.path}:{match.rule.line}: rule {match.rule.name!r}: the admin group "
+                f"name {name!r} belongs to {len(groups)} groups ({_ids(groups)}); Entra allows "
+                "duplicate display names, so give the admin group a unique name in Entra, or use "
+                "admins: {owners: true}"
+            )
         return self.directory.user_members(groups[0].id, self.policy.membership).users
 
     def _membership(self, user_key: str, role: str, group: Group) -> Membership | None:
@@ -232,6 +212,84 @@ class _Mapper:
 
     def _exclude(self, reason: str, user_key: str) -> None:
         self.excluded.setdefault(reason, set()).add(user_key)
+
+
+class _Places:
+    """Finds the organization a team belongs in, by key, group name, capture, nesting or id."""
+
+    def __init__(self, origin: str, organizations: list[_Match]) -> None:
+        self.origin = origin
+        self.by_id = {m.group.id: m for m in organizations}
+        self.by_key: dict[str, list[_Match]] = {}
+        for match in organizations:
+            self.by_key.setdefault(match.render(match.rule.key), []).append(match)
+        self.by_name: dict[str, list[_Match]] = {}
+        for match in organizations:
+            self.by_name.setdefault(match.group.display_name, []).append(match)
+
+    def find(self, match: _Match, directory: Directory) -> _Match | None:
+        """The organization for a team match, or None when its rule places it nowhere."""
+        placement = match.rule.placement
+        if placement.kind == "none":
+            return None
+        if placement.kind == "same_group":
+            return self.by_id.get(match.group.id) or self._missing(match, "its own group")
+        if placement.kind == "nested":
+            parents = directory.parent_groups(match.group.id)
+            found = [self.by_id[p] for p in parents if p in self.by_id]
+            if len(found) > 1:
+                raise PolicyError(
+                    f"{self._where(match)}: team group {_name(match.group)} is nested in several "
+                    f"organization groups: {_ids(m.group for m in found)}; nest it in one only"
+                )
+            return found[0] if found else self._missing(match, "a parent organization group")
+        if placement.kind == "group":
+            wanted = match.render(placement.value or "")
+            return self._one(match, self.by_name.get(wanted, []), f"the group named {wanted!r}")
+        value = placement.value or ""
+        key = match.values[value] if placement.kind == "capture" else match.render(value)
+        return self._one(match, self.by_key.get(key, []), f"the organization key {key!r}")
+
+    def _one(self, match: _Match, found: list[_Match], wanted: str) -> _Match:
+        if not found:
+            return self._missing(match, wanted)
+        if len(found) > 1:
+            raise PolicyError(
+                f"{self._where(match)}: team group {_name(match.group)} is placed by {wanted}, "
+                f"which {len(found)} organization groups share ({_ids(m.group for m in found)}); "
+                "Entra allows duplicate display names: give the organization rule a key that "
+                "includes {id}, select the organizations by ids, or rename one group in Entra"
+            )
+        return found[0]
+
+    def _missing(self, match: _Match, wanted: str) -> _Match:
+        keys = sorted(self.by_key)
+        shown = ", ".join(repr(k) for k in keys[:SHOWN_KEYS]) or "none"
+        more = f" and {len(keys) - SHOWN_KEYS} more" if len(keys) > SHOWN_KEYS else ""
+        raise PolicyError(
+            f"{self._where(match)}: team group {_name(match.group)} belongs in an organization "
+            f"by {match.rule.placement.kind}, but no selected organization group fits {wanted} "
+            f"(organization keys: {shown}{more}); select that organization's group or stop "
+            f"selecting {match.group.display_name!r}"
+        )
+
+    def _where(self, match: _Match) -> str:
+        return f"{self.origin}:{match.rule.line}: rule {match.rule.name!r}"
+
+
+def _by_name(groups: Iterable[Group]) -> dict[str, list[Group]]:
+    found: dict[str, list[Group]] = {}
+    for group in groups:
+        found.setdefault(group.display_name, []).append(group)
+    return found
+
+
+def _name(group: Group) -> str:
+    return f"{group.display_name!r} ({group.id})"
+
+
+def _ids(groups: Iterable[Group]) -> str:
+    return ", ".join(g.id for g in groups)
 
 
 def _select(rule: Rule, group: Group) -> dict[str, str] | None:

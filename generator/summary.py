@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
 from generator.pipeline import Result
-from generator.plan import MemberChange
+from generator.plan import MemberChange, ObjectChange
+from generator.policy import LeftOut
 
 KINDS = (("organization", "Organizations"), ("team", "Teams"))
+# Longer lists of left-out users are folded so the changes stay the first thing a reviewer sees.
+FOLD_AFTER = 10
 
 
 def markdown(result: Result, *, removals_allowed: bool = False) -> str:
@@ -34,16 +38,18 @@ def markdown(result: Result, *, removals_allowed: bool = False) -> str:
     if renames:
         lines += ["### Renamed", ""]
         lines += [
-            f"- {o.kind} `{_code(o.alias)}` (was {o.detail.removeprefix('from ')})" for o in renames
+            f"- {o.kind} `{_code(o.alias)}` ({o.id}), was {_code(o.detail.removeprefix('from '))}"
+            for o in renames
         ]
         lines.append("")
     for action, title in (("added", "Added"), ("removed", "Removed"), ("changed", "Changed")):
         found = [o for o in changes.objects if o.action == action]
         if found:
             lines += [f"### {title}", ""]
-            lines += [f"- {o.kind} `{_code(o.alias)}` ({o.id}){_detail(o.detail)}" for o in found]
+            lines += [f"- {o.kind} `{_code(o.alias)}` ({o.id}){_detail(o)}" for o in found]
             lines.append("")
     lines += _members(changes.members)
+    lines += _left_out(result.outcome.findings.excluded_users)
     lines += _warnings(result, removals_allowed)
     return "\n".join(lines).rstrip("\n") + "\n"
 
@@ -60,17 +66,63 @@ def report(result: Result, *, removals_allowed: bool = False) -> dict[str, Any]:
         "removals_allowed": removals_allowed,
         "warnings": list(findings.warnings),
         "skipped_members": dict(findings.skipped_members),
-        "excluded_users": dict(findings.excluded_users),
+        "excluded_users": {
+            reason: [asdict(user) for user in users]
+            for reason, users in findings.excluded_users.items()
+        },
     }
 
 
-def _detail(text: str) -> str:
-    return f": {text}" if text else ""
+def _detail(change: ObjectChange) -> str:
+    if change.action == "removed":
+        return f": {_FATES.get(change.detail, change.detail)}"
+    return f": {_code(change.detail)}" if change.detail else ""
+
+
+_FATES = {
+    "forgotten": "forgotten by Terraform (a `removed` block); it stays in LiteLLM",
+    "deleted": "deleted from LiteLLM by the next apply",
+}
+
+
+def _left_out(excluded: Mapping[str, tuple[LeftOut, ...]]) -> list[str]:
+    users = [(reason, u) for reason, found in excluded.items() for u in found]
+    if not users:
+        return []
+    rows = [f"- {_code(u.name)} ({u.id}): {reason}" for reason, u in users]
+    lines = ["### Left out", ""]
+    if len(rows) > FOLD_AFTER:
+        summary = f"{len(rows)} users the policy selects are left out"
+        return [
+            *lines,
+            "<details>",
+            f"<summary>{summary}</summary>",
+            "",
+            *rows,
+            "",
+            "</details>",
+            "",
+        ]
+    return [*lines, *rows, ""]
 
 
 def _code(text: str) -> str:
     # Display names are untrusted: keep them from breaking out of inline code.
     return "".join(c if c.isprintable() else " " for c in text).replace("`", "'")
+
+
+def _removal_warning(change: ObjectChange, output_format: str) -> str:
+    name = f"{change.kind} `{_code(change.alias)}` is no longer selected"
+    if change.detail == "forgotten" and output_format == "yaml":
+        return (
+            f"{name}: it is protected by prevent_destroy, so terraform plan stops; forget it with "
+            "`terraform state rm` (it then stays in LiteLLM)"
+        )
+    if change.detail == "forgotten":
+        return f"{name}: Terraform forgets it and LiteLLM keeps it, with its teams and keys"
+    if change.kind == "organization":
+        return f"{name}: apply deletes it, and LiteLLM deletes its teams and keys with it"
+    return f"{name}: apply deletes it, and its keys go with it"
 
 
 def _members(members: tuple[MemberChange, ...]) -> list[str]:
@@ -100,17 +152,11 @@ def _warnings(result: Result, removals_allowed: bool) -> list[str]:
     warnings = list(findings.warnings)
     for kind, count in findings.skipped_members.items():
         warnings.append(f"{count} {kind} member(s) ignored (only users become LiteLLM members)")
-    for reason, count in findings.excluded_users.items():
-        warnings.append(f"{count} user(s) left out: {reason}")
+    for reason, users in findings.excluded_users.items():
+        warnings.append(f"{len(users)} user(s) left out: {reason} (listed above)")
     removed = [o for o in result.plan.changes.objects if o.action == "removed"]
     for o in removed:
-        if o.kind == "organization":
-            warnings.append(
-                f"organization `{_code(o.alias)}` is no longer selected: deleting a LiteLLM "
-                "organization deletes its teams and keys (see removed.tf / the safety settings)"
-            )
-        else:
-            warnings.append(f"team `{_code(o.alias)}` is no longer selected: its keys go with it")
+        warnings.append(_removal_warning(o, result.output_format))
     if result.plan.refusals and removals_allowed:
         warnings += [
             f"allowed past the guard (--allow-removals): {r}" for r in result.plan.refusals

@@ -214,7 +214,7 @@ def test_a_renamed_group_changes_the_alias_in_place(work: Path) -> None:
     after = read_tree(work / "out")
     assert sorted(after) == sorted(before)
     assert _addresses(after) == _addresses(before)
-    assert "- team `Team-Renamed` (was 'Team-X')" in result.stdout
+    assert f"- team `Team-Renamed` ({renamed[1]['id']}), was 'Team-X'" in result.stdout
 
 
 def _addresses(tree: dict[str, str]) -> list[str]:

@@ -190,11 +190,15 @@ def test_non_user_members_are_ignored_and_counted() -> None:
     assert outcome.findings.skipped_members == {"device": 1, "orgContact": 1, "servicePrincipal": 1}
 
 
+def _left_out(outcome: policy.Outcome) -> dict[str, list[str]]:
+    return {k: [u.name for u in v] for k, v in outcome.findings.excluded_users.items()}
+
+
 def test_disabled_users_are_left_out_by_default() -> None:
     users = [user("ann"), user("bob", accountEnabled=False)]
     outcome = run(TEAMS_BY_PREFIX, [group("LLM-A", ("ann", "bob"))], users)
     assert emails(outcome.state.teams[0].members) == {"ann": "user"}
-    assert outcome.findings.excluded_users == {"disabled account": 1}
+    assert _left_out(outcome) == {"disabled account": ["bob@contoso.test"]}
 
 
 def test_disabled_users_are_kept_on_request() -> None:
@@ -209,7 +213,7 @@ def test_guests_are_kept_by_default_and_left_out_on_request() -> None:
     assert len(run(TEAMS_BY_PREFIX, groups, users).state.teams[0].members) == 2
     outcome = run("identity: {include_guests: false}\n" + TEAMS_BY_PREFIX, groups, users)
     assert emails(outcome.state.teams[0].members) == {"ann": "user"}
-    assert outcome.findings.excluded_users == {"guest": 1}
+    assert _left_out(outcome) == {"guest": ["gus@contoso.test"]}
 
 
 def test_a_user_without_any_email_is_reported_not_rendered() -> None:
@@ -221,7 +225,7 @@ def test_a_user_without_any_email_is_reported_not_rendered() -> None:
 
 def test_a_member_missing_from_the_users_list_is_counted_as_unknown() -> None:
     outcome = run(TEAMS_BY_PREFIX, [group("LLM-A", ("ann", "ghost"))])
-    assert outcome.findings.excluded_users == {"unknown user (not in the directory)": 1}
+    assert _left_out(outcome) == {"unknown user (not in the directory)": [oid("user/ghost")]}
 
 
 def test_identity_attributes_follow_the_deployment_settings() -> None:
