@@ -333,3 +333,88 @@ def test_the_state_is_sorted_by_id_whatever_the_input_order() -> None:
     backward = state_of(TEAMS_BY_PREFIX, groups[::-1])
     assert forward == backward
     assert [t.id for t in forward.teams] == sorted(t.id for t in forward.teams)
+
+
+PRESET = 'preset: {name: entra_groups_also_create_orgs, select: {prefix: "LLM-"}}\n'
+
+
+def test_the_preset_keys_by_object_id_so_duplicate_names_never_collide() -> None:
+    twins = [
+        group("LLM-Sales", ("ann",), id=oid("group/one")),
+        group("LLM-Sales", ("bob",), id=oid("group/two")),
+    ]
+    state = state_of(PRESET, twins)
+    assert sorted(o.id for o in state.organizations) == sorted(
+        oid(f"group/{n}") for n in ("one", "two")
+    )
+    assert all(t.organization_id == t.id for t in state.teams)
+    assert {t.id: emails(t.members) for t in state.teams} == {
+        oid("group/one"): {"ann": "user"},
+        oid("group/two"): {"bob": "user"},
+    }
+
+
+def test_a_key_shared_by_two_organization_groups_is_an_error_only_when_a_team_uses_it() -> None:
+    twins = [group("Org-Finance", id=oid("group/f1")), group("Org-Finance", id=oid("group/f2"))]
+    assert len(state_of(ORG, twins).organizations) == 2
+    text = ORG + "teams:\n  - {rule: t, select: {prefix: 'Team-'}, organization: {key: Finance}}\n"
+    with pytest.raises(PolicyError) as caught:
+        state_of(text, [*twins, group("Team-Audit")])
+    message = str(caught.value)
+    assert oid("group/f1") in message and oid("group/f2") in message
+    assert "{id}" in message and "p.yaml:" in message
+
+
+def test_placing_a_team_by_a_group_name_two_groups_share_names_both_ids() -> None:
+    twins = [group("Org-Finance", id=oid("group/f1")), group("Org-Finance", id=oid("group/f2"))]
+    text = (
+        ORG
+        + "teams:\n  - {rule: t, select: {prefix: 'Team-'}, organization: {group: Org-Finance}}\n"
+    )
+    with pytest.raises(PolicyError) as caught:
+        state_of(text, [*twins, group("Team-Audit")])
+    assert oid("group/f1") in str(caught.value) and oid("group/f2") in str(caught.value)
+
+
+def test_an_admin_group_name_two_groups_share_names_both_ids() -> None:
+    text = "teams:\n  - {rule: t, select: {prefix: 'LLM-'}, admins: {group: Admins}}\n"
+    groups = [
+        group("LLM-A"),
+        group("Admins", id=oid("group/a1")),
+        group("Admins", id=oid("group/a2")),
+    ]
+    with pytest.raises(PolicyError, match="unique name") as caught:
+        state_of(text, groups)
+    assert oid("group/a1") in str(caught.value) and oid("group/a2") in str(caught.value)
+
+
+def test_a_team_without_its_organization_names_the_key_the_keys_and_the_rule_line() -> None:
+    text = (
+        ORG
+        + "teams:\n  - rule: audit\n    select: {prefix: 'Team-'}\n    organization: {key: Fin}\n"
+    )
+    with pytest.raises(PolicyError) as caught:
+        state_of(text, [group("Org-Finance"), group("Org-Legal"), group("Team-Audit")])
+    message = str(caught.value)
+    assert message.startswith("p.yaml:8: rule 'audit'")
+    assert "the organization key 'Fin'" in message
+    assert "(organization keys: 'Finance', 'Legal')" in message
+
+
+def test_a_member_reached_through_several_groups_is_counted_once() -> None:
+    bot = ref("servicePrincipal", "bot")
+    groups = [group("LLM-A", members=[bot]), group("LLM-B", members=[bot])]
+    assert run(TEAMS_BY_PREFIX, groups).findings.skipped_members == {"servicePrincipal": 1}
+
+
+def test_left_out_users_are_named_once_whatever_the_number_of_groups() -> None:
+    users = [user("ann"), user("bob", accountEnabled=False)]
+    outcome = run(
+        TEAMS_BY_PREFIX, [group("LLM-A", ("bob",)), group("LLM-B", ("ann", "bob"))], users
+    )
+    ((reason, (left_out,)),) = outcome.findings.excluded_users.items()
+    assert (reason, left_out.name, left_out.id) == (
+        "disabled account",
+        "bob@contoso.test",
+        oid("user/bob"),
+    )
