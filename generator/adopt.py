@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator import hcl
+from generator.drift import Unmanaged, find_unmanaged, licence_warnings, nfc
 from generator.litellm import LiveMember, LiveState
 from generator.render import YAML, Labels
 from generator.state import DesiredState, Membership, Settings
@@ -28,16 +29,6 @@ class Import:
     address: str
     id: str
     kind: str = field(compare=False)
-
-
-@dataclass(frozen=True, order=True)
-class Unmanaged:
-    """A team or organization LiteLLM has that the policy does not render."""
-
-    kind: str
-    id: str
-    alias: str | None
-    members: int
 
 
 @dataclass(frozen=True, order=True)
@@ -106,7 +97,7 @@ def plan(
 ) -> Adoption:
     """Compare desired with live: what to import, what apply creates, what it leaves alone."""
     at = _Addresses(labels, output_format)
-    ignored = set(ignore_users)
+    ignored = {nfc(u) for u in ignore_users}
     imports: list[Import] = []
     created: Counter[str] = Counter()
     extra: list[ExtraMember] = []
@@ -144,24 +135,15 @@ def plan(
         extra += extras
         parent = state.organizations_by_id.get(team.organization_id or "")
         if parent is not None and found_team.organization_id != parent.id:
-            outsiders = [e for e in extras if e.user_id not in {m.user_id for m in parent.members}]
+            in_parent = {nfc(m.user_id) for m in parent.members}
+            outsiders = [e for e in extras if nfc(e.user_id) not in in_parent]
             warnings += _move_warnings(
                 team.alias, found_team.settings, parent.alias, parent.settings, outsiders
             )
-    unmanaged = [
-        Unmanaged("team", t.id, t.alias, len(t.members))
-        for t in live.teams
-        if t.id not in state.teams_by_id
-    ]
-    unmanaged += [
-        Unmanaged("organization", o.id, o.alias, len(o.members))
-        for o in live.organizations or ()
-        if o.id not in state.organizations_by_id
-    ]
     return Adoption(
         imports=tuple(sorted(imports)),
         created={k: created[k] for k in KINDS if created[k]},
-        unmanaged=tuple(sorted(unmanaged)),
+        unmanaged=find_unmanaged(state, live, ignore_users),
         extra_members=tuple(sorted(extra)),
         warnings=tuple(warnings),
     )
@@ -177,19 +159,14 @@ def _licence_warnings(state: DesiredState, live: LiveState) -> list[str]:
             "terraform apply fails on them until LiteLLM has an Enterprise licence. "
             "Teams are adopted all the same."
         )
-    if any(m.role == "admin" for t in state.teams for m in t.members):
-        warnings.append(
-            "the team admin role is an Enterprise feature too: without a licence LiteLLM "
-            "rejects team members with role admin (400)"
-        )
-    return warnings
+    return warnings + licence_warnings(state, live)
 
 
 def _matched(
     desired: tuple[Membership, ...], live: tuple[LiveMember, ...]
 ) -> list[tuple[Membership, bool]]:
-    have = {m.user_id for m in live}
-    return [(m, m.user_id in have) for m in desired]
+    have = {nfc(m.user_id) for m in live}
+    return [(m, nfc(m.user_id) in have) for m in desired]
 
 
 def _extra(
@@ -200,11 +177,11 @@ def _extra(
     live: tuple[LiveMember, ...],
     ignored: set[str],
 ) -> list[ExtraMember]:
-    wanted = {m.user_id for m in desired}
+    skipped = {nfc(m.user_id) for m in desired} | ignored
     return [
         ExtraMember(kind, object_id, alias, m.user_id, m.user_email, m.role)
         for m in live
-        if m.user_id not in wanted and m.user_id not in ignored
+        if nfc(m.user_id) not in skipped
     ]
 
 
@@ -215,15 +192,16 @@ def _move_warnings(
     parent: Settings,
     outsiders: list[ExtraMember],
 ) -> list[str]:
-    # LiteLLM checks a team's *current* models, budget and members when it moves into an
-    # organization, not the values sent in the same update, so one apply cannot do both.
+    # LiteLLM checks a team's *current* models and limits when it moves into an organization,
+    # not the values sent in the same update, so one apply cannot do both.
     warnings = []
     where = f"team {team!r} exists in LiteLLM outside organization {organization!r}"
-    if parent.models and (not live.models or set(live.models) - set(parent.models)):
+    allowed = {nfc(m) for m in parent.models or ()}
+    if allowed and (not live.models or {nfc(m) for m in live.models} - allowed):
         has = ", ".join(live.models) if live.models else "all models"
         warnings.append(
             f"{where} with {has}; moving it there is refused (403) until its models fit "
-            f"{', '.join(parent.models)}. Narrow the team's models in LiteLLM first (Admin UI or "
+            f"{', '.join(sorted(allowed))}. Narrow the team's models in LiteLLM first (Admin UI or "
             "/team/update), then run terraform apply"
         )
     for name in ("max_budget", "tpm_limit", "rpm_limit"):
@@ -231,13 +209,16 @@ def _move_warnings(
         if have is not None and limit is not None and have > limit:
             warnings.append(
                 f"{where} with {name} {have} above the organization's {limit}; lower it in "
-                "LiteLLM first, or the move is refused"
+                "LiteLLM first, or the move is refused (403)"
             )
     if outsiders:
+        # With a proxy-admin key LiteLLM 1.108 does not refuse the move: it adds them.
         names = ", ".join(_who(e) for e in outsiders)
         warnings.append(
-            f"{where}; LiteLLM requires every team member to be an organization member before "
-            f"the move, and {names} will not be. Remove them from the team in LiteLLM first"
+            f"{where}; when terraform apply moves it there, LiteLLM adds the team members who "
+            f"are not organization members to {organization!r} as internal_user: {names} "
+            "(the policy does not render them there). Remove them from the team in LiteLLM "
+            "before the apply, or from the organization after it"
         )
     return warnings
 
@@ -269,11 +250,7 @@ def describe(adoption: Adoption) -> list[str]:
             "LiteLLM has what the policy does not render. terraform apply will NOT change or "
             "remove these; remove them in LiteLLM yourself, or select them in the policy:",
         ]
-        lines += [
-            f"  {u.kind} {u.alias or '(no alias)'!r} ({u.id}), {u.members} member(s): "
-            "not selected by the policy (created at SSO login?)"
-            for u in adoption.unmanaged
-        ]
+        lines += [f"  {u.describe()}" for u in adoption.unmanaged]
         lines += [
             f"  {e.kind} member {_who(e)} ({e.user_id}, role {e.role or '?'}) in "
             f"{e.object_alias!r} ({e.object_id}): not in the group (any more)"

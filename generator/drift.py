@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import unicodedata
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,12 @@ from generator.litellm import LiveMember, LiveState
 from generator.state import DesiredState, Membership, Settings
 
 SCALARS = ("max_budget", "budget_duration", "tpm_limit", "rpm_limit")
+README = "README, section Live drift"
+
+
+def nfc(text: str) -> str:
+    """The text as Terraform sends it to LiteLLM: Unicode normal form C."""
+    return unicodedata.normalize("NFC", text)
 
 
 @dataclass(frozen=True, order=True)
@@ -43,11 +50,28 @@ class Difference:
         return f"{where}: {self.what} is {self.live}, desired {self.desired}"
 
 
+@dataclass(frozen=True, order=True)
+class Unmanaged:
+    """A team or organization LiteLLM has that the policy does not render."""
+
+    kind: str
+    id: str
+    alias: str | None
+    members: int  # without the ignored users (the proxy admin)
+
+    def describe(self) -> str:
+        """One line for people."""
+        return (
+            f"{self.kind} {self.alias or '(no alias)'!r} ({self.id}), {self.members} member(s): "
+            "not rendered by the policy (created at SSO login for an unselected group, or by hand)"
+        )
+
+
 def compare(
     state: DesiredState, live: LiveState, ignore_users: Collection[str] = ()
 ) -> tuple[Difference, ...]:
     """Every difference between the desired state and LiteLLM (organizations when readable)."""
-    ignored = set(ignore_users)
+    ignored = {nfc(u) for u in ignore_users}
     found: list[Difference] = []
     if live.organizations is not None:
         orgs = live.organizations_by_id
@@ -77,6 +101,56 @@ def compare(
     return tuple(sorted(found))
 
 
+def find_unmanaged(
+    state: DesiredState, live: LiveState, ignore_users: Collection[str] = ()
+) -> tuple[Unmanaged, ...]:
+    """The teams and organizations LiteLLM has that the policy does not render, sorted."""
+    ignored = {nfc(u) for u in ignore_users}
+
+    def count(members: Iterable[LiveMember]) -> int:
+        return sum(1 for m in members if nfc(m.user_id) not in ignored)
+
+    found = [
+        Unmanaged("team", t.id, t.alias, count(t.members))
+        for t in live.teams
+        if t.id not in state.teams_by_id
+    ]
+    found += [
+        Unmanaged("organization", o.id, o.alias, count(o.members))
+        for o in live.organizations or ()
+        if o.id not in state.organizations_by_id
+    ]
+    return tuple(sorted(found))
+
+
+def licence_warnings(state: DesiredState, live: LiveState) -> list[str]:
+    """What an unlicensed (OSS) proxy refuses in the desired state, beyond organizations."""
+    if live.organizations is not None:
+        return []
+    if not any(m.role == "admin" for t in state.teams for m in t.members):
+        return []
+    return [
+        "the team admin role is an Enterprise feature too: without a licence LiteLLM rejects "
+        "team members with role admin (400 'Assigning team admins is a premium feature'). "
+        "Set LITELLM_LICENSE on the proxy, or give team admins the role user in the policy"
+    ]
+
+
+def advice(differences: tuple[Difference, ...], unmanaged: int, strict: bool) -> str:
+    """What to do about a drift result, as one sentence."""
+    steps = []
+    if any(d.what != "member extra" for d in differences):
+        steps.append("run terraform plan and apply to create or restore what the policy renders")
+    if any(d.what == "member extra" for d in differences):
+        steps.append(
+            "remove members added outside Terraform in LiteLLM (an SSO login adds direct group "
+            "members back), or select them in the policy"
+        )
+    if strict and unmanaged:
+        steps.append("select the unmanaged teams in the policy, or delete them in LiteLLM")
+    return "; ".join(steps) + f" (see the {README})"
+
+
 @dataclass(frozen=True)
 class _Object:
     kind: str
@@ -92,41 +166,52 @@ class _Object:
         self, alias: str, live_alias: str | None, desired: Settings, live: Settings
     ) -> list[Difference]:
         found = []
-        if alias != live_alias:
+        # Terraform sends every string in NFC, so another normal form from Entra is no drift.
+        if not _same(alias, live_alias):
             found.append(self.difference("alias", _show(alias), _show(live_alias)))
         # Only what entraform sets is compared: LiteLLM fills the rest from its defaults.
-        if desired.models is not None and sorted(desired.models) != sorted(live.models or ()):
+        if desired.models is not None and _nfc_sorted(desired.models) != _nfc_sorted(live.models):
             found.append(self.difference("models", _models(desired.models), _models(live.models)))
         for name in SCALARS:
             want, have = getattr(desired, name), getattr(live, name)
-            if want is not None and want != have:
+            if want is not None and not _same(want, have):
                 found.append(self.difference(name, _show(want), _show(have)))
         # LiteLLM keeps its own keys in metadata too; only the keys entraform writes count.
-        have_metadata = dict(live.metadata or ())
+        have_metadata = {nfc(k): v for k, v in live.metadata or ()}
         for key, value in desired.metadata or ():
-            if have_metadata.get(key) != value:
-                shown = _show(have_metadata.get(key))
-                found.append(self.difference(f"metadata.{key}", _show(value), shown))
+            there = have_metadata.get(nfc(key))
+            if not _same(value, there):
+                found.append(self.difference(f"metadata.{key}", _show(value), _show(there)))
         return found
 
     def members(
         self, desired: tuple[Membership, ...], live: tuple[LiveMember, ...], ignored: set[str]
     ) -> list[Difference]:
         found = []
-        have = {m.user_id: m for m in live}
-        wanted = {m.user_id for m in desired}
+        have = {nfc(m.user_id): m for m in live}
+        wanted = {nfc(m.user_id) for m in desired}
         for m in desired:
-            there = have.get(m.user_id)
+            there = have.get(nfc(m.user_id))
             if there is None:
                 found.append(self.difference("member missing", m.user_email, "", m.user_id))
             elif there.role != m.role:
                 found.append(self.difference("role", m.role, there.role, m.user_id, m.user_email))
-        for extra in live:
+        for key, extra in have.items():
             # The proxy admin a master-key create adds is not Entra's doing (--ignore-user).
-            if extra.user_id not in wanted and extra.user_id not in ignored:
+            if key not in wanted and key not in ignored:
                 who = extra.user_email or extra.user_id
                 found.append(self.difference("member extra", "", who, extra.user_id))
         return found
+
+
+def _same(desired: Any, live: Any) -> bool:
+    if isinstance(desired, str) and isinstance(live, str):
+        return nfc(desired) == nfc(live)
+    return bool(desired == live)
+
+
+def _nfc_sorted(models: tuple[str, ...] | None) -> list[str]:
+    return sorted(nfc(m) for m in models or ())
 
 
 def _models(models: tuple[str, ...] | None) -> str:
@@ -145,3 +230,8 @@ def _show(value: Any) -> str:
 def as_dicts(differences: tuple[Difference, ...]) -> list[dict[str, str]]:
     """JSON-ready differences, with the sentence people read."""
     return [{**vars(d), "message": d.describe()} for d in differences]
+
+
+def unmanaged_dicts(unmanaged: tuple[Unmanaged, ...]) -> list[dict[str, Any]]:
+    """JSON-ready unmanaged objects, with the sentence people read."""
+    return [{**vars(u), "message": u.describe()} for u in unmanaged]

@@ -24,7 +24,8 @@ MAX_PAGES = 10_000  # a server that never says it is done must not loop forever
 TIMEOUT = 30.0
 ORGANIZATIONS_UNAVAILABLE = (
     "LiteLLM refused /organization/list (403): organizations need a LiteLLM Enterprise "
-    "licence (or the key lacks permission). Organizations and their members were not read"
+    "licence (or the key lacks permission). Organizations and their members were not read; "
+    "set LITELLM_LICENSE on the proxy and use a proxy admin key, or render teams only"
 )
 
 

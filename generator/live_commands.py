@@ -160,6 +160,12 @@ def _refuse_foreign(path: Path) -> None:
 @config_option
 @snapshot_option
 @litellm_options
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Count teams and organizations the policy does not render (created at SSO login for "
+    "unselected groups, or by hand) as drift too.",
+)
 @graph_options
 def drift_command(
     config_path: Path,
@@ -167,33 +173,58 @@ def drift_command(
     litellm_url: str,
     ignore_users: tuple[str, ...],
     as_json: bool,
+    strict: bool,
     **graph: Any,
 ) -> None:
     """Compare the desired state with the live LiteLLM (read-only); exit 1 on drift.
 
     Finds members added or removed outside Terraform, changed roles, budgets, limits, models,
     aliases and missing objects. The provider's team member resources never read the server,
-    so terraform plan cannot see membership drift; this can.
+    so terraform plan cannot see membership drift; this can. Teams LiteLLM has that the policy
+    does not render are listed in their own section and count as drift only with --strict.
     """
     policy = config.load(config_path)
     client = _client(litellm_url)
     state = mapping.apply(policy, read_directory(policy, snapshot, graph)).state
     live = _read_live(client, state)
     differences = drift.compare(state, live, ignore_users)
+    unmanaged = drift.find_unmanaged(state, live, ignore_users)
     note = live.organizations_note if state.organizations else None
+    warnings = drift.licence_warnings(state, live)
     if as_json:
-        data = {"differences": drift.as_dicts(differences), "organizations_note": note}
+        data = {
+            "differences": drift.as_dicts(differences),
+            "unmanaged": drift.unmanaged_dicts(unmanaged),
+            "organizations_note": note,
+            "warnings": warnings,
+        }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-    else:
-        for difference in differences:
-            click.echo(difference.describe())
-    if note:
-        click.echo(f"entraform drift: {note}; only teams were compared.", err=True)
+    elif differences or unmanaged:
+        click.echo("\n".join(_drift_lines(differences, unmanaged, strict)))
+    for line in ([f"{note}; only teams were compared"] if note else []) + warnings:
+        click.echo(f"entraform drift: warning: {line}", err=True)
+    counted = len(differences) + (len(unmanaged) if strict else 0)
     if not graph["quiet"]:
         found = f"{len(differences)} difference(s)" if differences else "no drift"
+        if unmanaged:
+            found += f", {len(unmanaged)} not rendered by the policy"
         click.echo(f"entraform drift: {litellm_url}: {found}", err=True)
-    if differences:
-        raise ChangesFound(f"drift found: {len(differences)} difference(s) from the policy")
+    if counted:
+        raise ChangesFound(
+            f"drift found ({counted}): {drift.advice(differences, len(unmanaged), strict)}"
+        )
+
+
+def _drift_lines(
+    differences: tuple[drift.Difference, ...], unmanaged: tuple[drift.Unmanaged, ...], strict: bool
+) -> list[str]:
+    lines = [d.describe() for d in differences]
+    if unmanaged:
+        counts = "counted as drift (--strict)" if strict else "not drift unless --strict"
+        heading = f"Not rendered by the policy ({len(unmanaged)}; {counts}):"
+        lines += ["", heading] if lines else [heading]
+        lines += [f"  {u.describe()}" for u in unmanaged]
+    return lines
 
 
 # Typed for generator.cli, which adds them to its group (an import cycle hides decorated types).

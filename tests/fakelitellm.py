@@ -1,4 +1,4 @@
-"""A fake LiteLLM proxy over real HTTP on 127.0.0.1, serving the read-only management routes.
+"""A fake LiteLLM proxy over real HTTP on 127.0.0.1: its read routes and the writes with rules.
 
 Response shapes follow LiteLLM's proxy source (BerriAI/litellm, v1.108-era
 `litellm/proxy/management_endpoints/team_endpoints.py` and `organization_endpoints.py`):
@@ -11,18 +11,27 @@ Response shapes follow LiteLLM's proxy source (BerriAI/litellm, v1.108-era
 - GET /organization/list → a plain list of organizations with members and teams.
 - GET /organization/info?organization_id → the organization with litellm_budget_table (where
   its budgets and limits live), members (user_role, user_email) and teams; unknown → 404.
-- Without an Enterprise licence every /organization/* route answers 403 (LiteLLM PR #40613).
+- POST /team/member_add {team_id, member: {user_id, user_email, role} | [...]} → the team;
+  role must be admin or user (422 otherwise); the user must not be in the team yet (400).
+- POST /team/update {team_id, organization_id, ...}: a move into an organization is checked
+  against the team's *current* models, max_budget, tpm_limit and rpm_limit (403 when they do
+  not fit); with the proxy admin key, team members missing from the organization are added
+  to it as internal_user instead of refused (LiteLLM 1.108.7, observed).
+- Without an Enterprise licence (`licensed=False`) every /organization/* route answers 403,
+  reads too, and a team member with role admin is refused with 400.
 - Errors: ProxyException → {"error": {"message", "type", "param", "code"}}; plain
-  HTTPException → {"detail": ...}; a bad key → 401.
+  HTTPException → {"detail": ...}; a bad key → 401. The only key is the master key, a proxy
+  admin.
 
-Only GET is served: anything else is recorded and refused, so tests can prove entraform
-never writes.
+Every request is recorded, so tests can prove entraform only reads.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +46,8 @@ NOT_PREMIUM = (
     "You must be a LiteLLM Enterprise user to use this feature. If you have a license please "
     "set `LITELLM_LICENSE` in your env."
 )
+TEAM_ADMIN_NOT_PREMIUM = f"Assigning team admins is a premium feature. {NOT_PREMIUM}"
+TEAM_ROLES = ("admin", "user")
 CREATED = "2026-01-01T00:00:00Z"
 
 Member = tuple[str, str, str | None]  # user_id, role, user_email
@@ -123,18 +134,7 @@ class FakeLiteLLM:
                 "budget_duration": s.budget_duration,
             },
             "members": [
-                {
-                    "user_id": u,
-                    "organization_id": organization_id,
-                    "user_role": r,
-                    "spend": 0.0,
-                    "budget_id": None,
-                    "created_at": CREATED,
-                    "updated_at": CREATED,
-                    "user": {"user_id": u, "user_email": e},
-                    "user_email": e,
-                    "litellm_budget_table": None,
-                }
+                _organization_member(organization_id, {"user_id": u, "user_email": e}, r)
                 for u, r, e in members
             ],
         }
@@ -162,6 +162,19 @@ class FakeLiteLLM:
         """The members_with_roles entry of one user in one team."""
         return next(m for m in self.teams[team_id]["members_with_roles"] if m["user_id"] == user_id)
 
+    def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """POST as the proxy admin (what Terraform would send); the status and JSON body."""
+        request = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
     def paths(self) -> list[str]:
         """The paths requested, in order, without query strings."""
         return [urlsplit(target).path for _, target in self.requests]
@@ -181,32 +194,58 @@ class FakeLiteLLM:
             thread.join()
 
 
+def _organization_member(org_id: str, user: dict[str, Any], role: str) -> dict[str, Any]:
+    """An organization membership row with its user, as /organization/info returns it."""
+    return {
+        "user_id": user["user_id"],
+        "organization_id": org_id,
+        "user_role": role,
+        "spend": 0.0,
+        "budget_id": None,
+        "created_at": CREATED,
+        "updated_at": CREATED,
+        "user": {"user_id": user["user_id"], "user_email": user.get("user_email")},
+        "user_email": user.get("user_email"),
+        "litellm_budget_table": None,
+    }
+
+
 def _handler(fake: FakeLiteLLM) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet."""
 
-        def do_GET(self) -> None:
-            fake.requests.append(("GET", self.path))
+        def _serve(self) -> None:
+            fake.requests.append((self.command, self.path))
             if self.headers.get("Authorization") != f"Bearer {API_KEY}":
                 self._proxy_error(401, "Authentication Error, Invalid proxy server token passed.")
                 return
             parts = urlsplit(self.path)
-            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            route = _ROUTES.get(parts.path)
-            if route is None:
+            routes = _ROUTES.get(parts.path)
+            if routes is None:
                 self._send(404, {"detail": "Not Found"})
                 return
             if parts.path.startswith("/organization/") and not fake.licensed:
                 self._proxy_error(403, NOT_PREMIUM)
                 return
-            route(self, fake, query)
+            route = routes.get(self.command)
+            if route is None:
+                self._send(405, {"detail": "Method Not Allowed"})
+                return
+            if self.command == "GET":
+                route(self, fake, {k: v[0] for k, v in parse_qs(parts.query).items()})
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"null")
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                self._send(422, {"detail": [{"loc": ["body"], "msg": "a JSON object"}]})
+                return
+            route(self, fake, body)
 
-        def _refuse(self) -> None:
-            fake.requests.append((self.command, self.path))
-            self._send(405, {"detail": "Method Not Allowed"})
-
-        do_POST = do_PUT = do_PATCH = do_DELETE = _refuse
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
         def _proxy_error(self, status: int, message: str) -> None:
             error = {"message": message, "type": "auth_error", "param": "None", "code": str(status)}
@@ -296,10 +335,81 @@ def _organization_info(h: Any, fake: FakeLiteLLM, q: Query) -> None:
     h._send(200, _organization_row(fake, row))
 
 
-_ROUTES = {
-    "/v2/team/list": _team_list_v2,
-    "/team/list": _team_list,
-    "/team/info": _team_info,
-    "/organization/list": _organization_list,
-    "/organization/info": _organization_info,
+def _team_member_add(h: Any, fake: FakeLiteLLM, body: dict[str, Any]) -> None:
+    given = body.get("member")
+    members: list[Any] = given if isinstance(given, list) else [given]
+    if not all(isinstance(m, dict) and m.get("role", "user") in TEAM_ROLES for m in members):
+        h._send(422, {"detail": [{"loc": ["body", "member"], "msg": "role: 'admin' or 'user'"}]})
+        return
+    if any(m["role"] == "admin" for m in members if "role" in m) and not fake.licensed:
+        h._send(400, {"detail": {"error": TEAM_ADMIN_NOT_PREMIUM}})
+        return
+    team = fake.teams.get(str(body.get("team_id")))
+    if team is None:
+        h._send(404, {"detail": {"error": f"Team not found for team_id={body.get('team_id')}"}})
+        return
+    have = {m["user_id"] for m in team["members_with_roles"]}
+    added = [m for m in members if m.get("user_id") not in have]
+    if not added:
+        h._send(400, {"detail": {"error": "User already in team."}})
+        return
+    for m in added:
+        entry = {key: m.get(key) for key in ("user_id", "user_email")}
+        team["members_with_roles"].append({**entry, "role": m.get("role", "user")})
+    h._send(200, team)
+
+
+def _team_update(h: Any, fake: FakeLiteLLM, body: dict[str, Any]) -> None:
+    team = fake.teams.get(str(body.get("team_id")))
+    if team is None:
+        h._send(404, {"detail": {"error": f"Team not found, passed team_id={body.get('team_id')}"}})
+        return
+    org_id = body.get("organization_id")
+    if org_id is not None and org_id != team["organization_id"]:
+        org = fake.organizations.get(org_id)
+        if org is None:
+            h._send(404, {"detail": {"error": f"Organization not found, passed {org_id}"}})
+            return
+        refusal = _move_refusal(team, org)
+        if refusal:
+            h._send(403, {"detail": {"error": f"Cannot move team to organization. {refusal}"}})
+            return
+        _add_to_organization(fake, org, team)
+    for name, value in body.items():
+        if name in team and name not in ("team_id", "members_with_roles"):
+            team[name] = value
+    h._send(200, {"team_id": team["team_id"], "data": team})
+
+
+def _move_refusal(team: dict[str, Any], org: dict[str, Any]) -> str | None:
+    # Checked against the team as it is now, not the values sent with the move.
+    allowed, budget = org["models"], org["litellm_budget_table"]
+    if allowed and "all-proxy-models" not in allowed:
+        if not team["models"]:
+            return "Team has access to all proxy models, but the organization does not."
+        outside = [m for m in team["models"] if m not in allowed]
+        if outside:
+            return f"Team has models {outside} the organization cannot access."
+    for name in ("max_budget", "tpm_limit", "rpm_limit"):
+        if team[name] and budget[name] and team[name] > budget[name]:
+            return f"Team has {name} {team[name]} above the organization's {budget[name]}."
+    return None
+
+
+def _add_to_organization(fake: FakeLiteLLM, org: dict[str, Any], team: dict[str, Any]) -> None:
+    # The proxy admin key skips "every member is an org member" and adds the missing ones.
+    have = {m["user_id"] for m in org["members"]}
+    for m in team["members_with_roles"]:
+        if m["user_id"] not in have and m["user_id"] != "default_user_id":
+            org["members"].append(_organization_member(org["organization_id"], m, "internal_user"))
+
+
+_ROUTES: dict[str, dict[str, Any]] = {
+    "/v2/team/list": {"GET": _team_list_v2},
+    "/team/list": {"GET": _team_list},
+    "/team/info": {"GET": _team_info},
+    "/team/member_add": {"POST": _team_member_add},
+    "/team/update": {"POST": _team_update},
+    "/organization/list": {"GET": _organization_list},
+    "/organization/info": {"GET": _organization_info},
 }

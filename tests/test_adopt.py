@@ -160,10 +160,20 @@ def test_report_names_what_apply_will_not_change(fake: FakeLiteLLM, tmp_path: Pa
     result = _adopt(fake, tmp_path)
     out = result.output
     assert "terraform apply will NOT change or remove these" in out
-    assert f"team 'Engineering-Interns' ({UNSELECTED}), 1 member(s): not selected" in out
+    assert f"team 'Engineering-Interns' ({UNSELECTED}), 1 member(s): not rendered" in out
     assert f"team member former@contoso.com ({GONE}, role user) in 'Research-ML'" in out
     assert "default_user_id" not in out, "the proxy admin is not Entra drift"
     assert "created by terraform apply: 3 organizations" in out
+
+
+def test_unmanaged_member_counts_leave_out_the_proxy_admin(
+    fake: FakeLiteLLM, tmp_path: Path
+) -> None:
+    admin = {"user_id": "default_user_id", "user_email": None, "role": "admin"}
+    fake.teams[UNSELECTED]["members_with_roles"].append(admin)
+    result = _adopt(fake, tmp_path, "--json")
+    [unmanaged] = json.loads(result.output)["unmanaged"]
+    assert (unmanaged["id"], unmanaged["members"]) == (UNSELECTED, 1)
 
 
 def test_warns_that_unrestricted_sso_teams_cannot_move_into_an_organization_in_one_apply(
@@ -171,11 +181,19 @@ def test_warns_that_unrestricted_sso_teams_cannot_move_into_an_organization_in_o
 ) -> None:
     out = _adopt(fake, tmp_path).output
     assert (
-        "team 'Research-ML' exists in LiteLLM outside organization 'Research' with all models"
-        in out
+        "team 'Research-ML' exists in LiteLLM outside organization 'Research' with all models; "
+        "moving it there is refused (403) until its models fit" in out
     )
-    assert "refused (403) until its models fit" in out
-    assert "former@contoso.com will not be" in out
+
+
+def test_warns_that_moving_a_team_adds_its_other_members_to_the_organization(
+    fake: FakeLiteLLM, tmp_path: Path
+) -> None:
+    out = _adopt(fake, tmp_path).output
+    assert (
+        "LiteLLM adds the team members who are not organization members to 'Research' as "
+        "internal_user: former@contoso.com (the policy does not render them there)"
+    ) in out
 
 
 def test_without_an_enterprise_licence_teams_are_still_adopted(
@@ -190,8 +208,17 @@ def test_without_an_enterprise_licence_teams_are_still_adopted(
     assert "organizations need a LiteLLM Enterprise licence (or the key lacks permission)" in (
         result.output
     )
+    assert "set LITELLM_LICENSE on the proxy" in result.output
     assert "Teams are adopted all the same" in result.output
-    assert "rejects team members with role admin (400)" in result.output
+
+
+def test_without_an_enterprise_licence_team_admins_are_called_out(
+    fake: FakeLiteLLM, tmp_path: Path
+) -> None:
+    fake.licensed = False
+    out = _adopt(fake, tmp_path).output
+    assert "rejects team members with role admin (400 'Assigning team admins is a premium" in out
+    assert "give team admins the role user in the policy" in out
 
 
 def test_yaml_format_uses_the_module_addresses(fake: FakeLiteLLM, tmp_path: Path) -> None:
@@ -303,6 +330,16 @@ def test_import_blocks_escape_ids_for_hcl() -> None:
         '  id = "t-$${x}:u\\"1"\n'
         "}\n"
     )
+
+
+def test_member_ids_are_matched_in_the_normal_form_terraform_sends() -> None:
+    written = "\u212bngstro\u0308m@contoso.com"  # ANGSTROM SIGN, then o + combining diaeresis
+    team = Team("t", "T", "T", members=(Membership(written, written, written, "user"),))
+    stored = LiveMember("\u00c5ngstr\u00f6m@contoso.com", "user")
+    live = LiveState(teams=(LiveTeam("t", "T", members=(stored,)),))
+    adoption = adopt.plan(DesiredState(teams=(team,)), Labels(teams={"t": "t"}), "terraform", live)
+    assert [i.kind for i in adoption.imports] == ["team", "team member"]
+    assert adoption.extra_members == ()
 
 
 def test_organizations_without_licence_get_no_blocks_and_a_warning() -> None:
