@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
 import string
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import jsonschema
-import yaml
-
+from generator import edition, policy_file
 from generator.errors import ConfigError
+from generator.policy_file import KeyPath, Locator
 from generator.source import GroupSelector, Needs
 from generator.state import Settings
 
-KeyPath = tuple[str | int, ...]
 TEMPLATE_FIELDS = ("displayName", "id", "mail")
 PresetName = Literal["entra_groups_also_create_orgs"]
 OutputFormat = Literal["terraform", "yaml"]
@@ -91,6 +87,14 @@ class Output:
 
 
 @dataclass(frozen=True)
+class LiteLLM:
+    """The LiteLLM proxy the output is applied to."""
+
+    # Open source by default: a wrong false fails here with advice, a wrong true only at apply.
+    enterprise: bool = False
+
+
+@dataclass(frozen=True)
 class Policy:
     """The whole validated policy file."""
 
@@ -101,6 +105,7 @@ class Policy:
     identity: Identity = field(default_factory=Identity)
     safety: Safety = field(default_factory=Safety)
     output: Output = field(default_factory=Output)
+    litellm: LiteLLM = field(default_factory=LiteLLM)
     service_principal_id: str | None = None
     group_filter: str | None = None
 
@@ -137,78 +142,16 @@ def load(path: Path) -> Policy:
 
 def parse(text: str, origin: str) -> Policy:
     """Validate policy text against the schema and the rules the schema cannot express."""
-    data, lines = _load_yaml(text, origin)
-    where = _Locator(origin, lines)
-    errors = sorted(_schema().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    data, where = policy_file.read(text, origin)
+    policy_file.check(data, where)
+    policy = _build(data, where)
+    errors = edition.refusals(data, where) or _unknown_organization_keys(policy, where)
     if errors:
-        raise ConfigError(
-            "\n".join(where.message(tuple(e.absolute_path), _describe(e)) for e in errors)
-        )
-    return _build(data, where)
+        raise ConfigError("\n".join(errors))
+    return policy
 
 
-@cache
-def _schema() -> jsonschema.Draft202012Validator:
-    text = resources.files("generator").joinpath("policy.schema.json").read_text(encoding="utf-8")
-    return jsonschema.Draft202012Validator(json.loads(text))
-
-
-def _describe(error: jsonschema.ValidationError) -> str:
-    # oneOf failures are clearer through the sub-error that got furthest.
-    best = jsonschema.exceptions.best_match(error.context) if error.context else error
-    return best.message
-
-
-@dataclass(frozen=True)
-class _Locator:
-    origin: str
-    lines: dict[KeyPath, int]
-
-    def message(self, path: KeyPath, text: str) -> str:
-        line = next(
-            (self.lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in self.lines), 1
-        )
-        shown = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-        return f"{self.origin}:{line}: {shown or '(top level)'}: {text}"
-
-    def error(self, path: KeyPath, text: str) -> ConfigError:
-        return ConfigError(self.message(path, text))
-
-
-def _load_yaml(text: str, origin: str) -> tuple[Any, dict[KeyPath, int]]:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(
-            f"{origin}{line}: not valid YAML: {getattr(exc, 'problem', exc)}"
-        ) from exc
-    lines: dict[KeyPath, int] = {}
-    if node is not None:
-        _positions(node, (), lines, origin)
-    return ({} if data is None else data), lines
-
-
-def _positions(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], origin: str) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            name = str(key.value)
-            if name in seen:  # PyYAML would silently keep the last one
-                raise ConfigError(f"{origin}:{key.start_mark.line + 1}: duplicate key {name!r}")
-            seen.add(name)
-            key_path = (*path, name)
-            _positions(value, key_path, lines, origin)
-            lines[key_path] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _positions(item, (*path, index), lines, origin)
-
-
-def _build(data: dict[str, Any], where: _Locator) -> Policy:
+def _build(data: dict[str, Any], where: Locator) -> Policy:
     defaults = Settings.from_mapping(data.get("defaults", {}))
     organizations = [
         _rule(r, ("organizations", i), defaults, where, "internal_user")
@@ -232,18 +175,19 @@ def _build(data: dict[str, Any], where: _Locator) -> Policy:
         identity=Identity(**data.get("identity", {})),
         safety=Safety(**data.get("safety", {})),
         output=Output(**data.get("output", {})),
+        litellm=LiteLLM(**data.get("litellm", {})),
         service_principal_id=source.get("service_principal_id"),
         group_filter=source.get("filter"),
     )
 
 
 def _preset(
-    preset: dict[str, Any], defaults: Settings, where: _Locator
+    preset: dict[str, Any], defaults: Settings, where: Locator
 ) -> tuple[list[Rule], list[Rule]]:
     # LiteLLM's requested SSO extension: one organization and one team per group, same id.
     path: KeyPath = ("preset", "select")
     selector = _selector(preset["select"], path, where)
-    line = where.lines.get(("preset",), 0)
+    line = where.line(("preset",))
     name = preset["name"]
     organization = Rule(name, selector, member_role="internal_user", settings=defaults, line=line)
     team = Rule(name, selector, settings=defaults, placement=Placement("same_group"), line=line)
@@ -251,7 +195,7 @@ def _preset(
 
 
 def _rule(
-    item: dict[str, Any], path: KeyPath, defaults: Settings, where: _Locator, role: str
+    item: dict[str, Any], path: KeyPath, defaults: Settings, where: Locator, role: str
 ) -> Rule:
     selector = _selector(item["select"], (*path, "select"), where)
     captures = _captures(selector)
@@ -274,11 +218,11 @@ def _rule(
         admins=admins,
         settings=defaults.merged(Settings.from_mapping(item.get("settings", {}))),
         placement=_placement(item.get("organization"), captures, (*path, "organization"), where),
-        line=where.lines.get(path, 0),
+        line=where.line(path),
     )
 
 
-def _selector(item: dict[str, Any], path: KeyPath, where: _Locator) -> GroupSelector:
+def _selector(item: dict[str, Any], path: KeyPath, where: Locator) -> GroupSelector:
     if "regex" in item:
         try:
             _compile(item["regex"])
@@ -292,7 +236,7 @@ def _selector(item: dict[str, Any], path: KeyPath, where: _Locator) -> GroupSele
     )
 
 
-def _placement(item: Any, captures: set[str], path: KeyPath, where: _Locator) -> Placement:
+def _placement(item: Any, captures: set[str], path: KeyPath, where: Locator) -> Placement:
     if item is None:
         return Placement()
     if isinstance(item, str):
@@ -315,7 +259,7 @@ def _fields(template: str) -> list[str]:
     return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
 
 
-def _check_template(template: str, captures: set[str], path: KeyPath, where: _Locator) -> None:
+def _check_template(template: str, captures: set[str], path: KeyPath, where: Locator) -> None:
     allowed = set(TEMPLATE_FIELDS) | captures
     try:
         names = _fields(template)
@@ -327,12 +271,43 @@ def _check_template(template: str, captures: set[str], path: KeyPath, where: _Lo
             raise where.error(path, f"unknown placeholder {{{name}}} in {template!r}; use {known}")
 
 
-def _unique_rule_names(rules: list[Rule], kind: str, where: _Locator) -> None:
+def _unique_rule_names(rules: list[Rule], kind: str, where: Locator) -> None:
     seen: set[str] = set()
     for index, rule in enumerate(rules):
         if rule.name in seen:
             raise where.error((kind, index, "rule"), f"rule name {rule.name!r} is used twice")
         seen.add(rule.name)
+
+
+def _unknown_organization_keys(policy: Policy, where: Locator) -> list[str]:
+    """Find teams placed by a literal organization key that no organizations rule can produce."""
+    # A key template with placeholders is read as a pattern: its literal parts must match and each
+    # placeholder matches anything, so only keys that no template could ever produce are errors.
+    templates = sorted({rule.key for rule in policy.organizations})
+    patterns = [_template_pattern(t) for t in templates]
+    found = []
+    for index, rule in enumerate(policy.teams):
+        key = rule.placement.value or ""
+        if rule.placement.kind != "key" or _fields(key) or any(p.fullmatch(key) for p in patterns):
+            continue
+        known = ", ".join(map(repr, templates)) or "none: there are no organizations rules"
+        found.append(
+            where.message(
+                ("teams", index, "organization", "key"),
+                f"teams rule {rule.name!r} places its teams in the organization with key {key!r}, "
+                f"which no organizations rule produces (organization keys: {known}). Use one of "
+                f"those keys, or give the intended organizations rule key: {key!r}.",
+            )
+        )
+    return found
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    parts = string.Formatter().parse(template)
+    return re.compile(
+        "".join(re.escape(text) + ("" if name is None else ".*") for text, name, _, _ in parts),
+        re.DOTALL,
+    )
 
 
 @cache

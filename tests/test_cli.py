@@ -99,7 +99,7 @@ def test_a_config_error_exits_2_with_file_and_line(work: Path) -> None:
     (work / "entraform.yaml").write_text("version: 1\nteams: 3\n", encoding="utf-8")
     result = generate(work)
     assert result.exit_code == 2
-    assert "entraform.yaml:2: teams: 3 is not of type 'array'" in result.stderr
+    assert "entraform.yaml:2:1: teams: must be a list, not 3" in result.stderr
 
 
 def test_a_malformed_snapshot_exits_2(work: Path) -> None:
