@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,7 +64,7 @@ class Unmanaged:
         """One line for people."""
         return (
             f"{self.kind} {self.alias or '(no alias)'!r} ({self.id}), {self.members} member(s): "
-            "not rendered by the policy (created at SSO login for an unselected group, or by hand)"
+            "not selected by the policy (created at SSO login, or by hand)"
         )
 
 
@@ -149,6 +150,29 @@ def advice(differences: tuple[Difference, ...], unmanaged: int, strict: bool) ->
     if strict and unmanaged:
         steps.append("select the unmanaged teams in the policy, or delete them in LiteLLM")
     return "; ".join(steps) + f" (see the {README})"
+
+
+def describe(
+    differences: tuple[Difference, ...], unmanaged: tuple[Unmanaged, ...], strict: bool
+) -> list[str]:
+    """The result as lines of text: one per difference, then the unmanaged section."""
+    lines = [d.describe() for d in differences]
+    if unmanaged:
+        counted = (
+            "counted as drift (--strict)" if strict else "reported, not drift without --strict"
+        )
+        heading = f"Not managed by the policy: {count_kinds(unmanaged)} ({counted}):"
+        lines += ["", heading] if lines else [heading]
+        lines += [f"  {u.describe()}" for u in unmanaged]
+    return lines
+
+
+def count_kinds(unmanaged: tuple[Unmanaged, ...]) -> str:
+    """How many of each kind, as in '2 teams, 1 organization'."""
+    counts = Counter(u.kind for u in unmanaged)
+    return ", ".join(
+        f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in sorted(counts.items(), reverse=True)
+    )
 
 
 @dataclass(frozen=True)

@@ -200,31 +200,19 @@ def drift_command(
         }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     elif differences or unmanaged:
-        click.echo("\n".join(_drift_lines(differences, unmanaged, strict)))
+        click.echo("\n".join(drift.describe(differences, unmanaged, strict)))
     for line in ([f"{note}; only teams were compared"] if note else []) + warnings:
         click.echo(f"entraform drift: warning: {line}", err=True)
     counted = len(differences) + (len(unmanaged) if strict else 0)
     if not graph["quiet"]:
         found = f"{len(differences)} difference(s)" if differences else "no drift"
         if unmanaged:
-            found += f", {len(unmanaged)} not rendered by the policy"
+            found += f"; {drift.count_kinds(unmanaged)} not managed by the policy"
         click.echo(f"entraform drift: {litellm_url}: {found}", err=True)
     if counted:
         raise ChangesFound(
             f"drift found ({counted}): {drift.advice(differences, len(unmanaged), strict)}"
         )
-
-
-def _drift_lines(
-    differences: tuple[drift.Difference, ...], unmanaged: tuple[drift.Unmanaged, ...], strict: bool
-) -> list[str]:
-    lines = [d.describe() for d in differences]
-    if unmanaged:
-        counts = "counted as drift (--strict)" if strict else "not drift unless --strict"
-        heading = f"Not rendered by the policy ({len(unmanaged)}; {counts}):"
-        lines += ["", heading] if lines else [heading]
-        lines += [f"  {u.describe()}" for u in unmanaged]
-    return lines
 
 
 # Typed for generator.cli, which adds them to its group (an import cycle hides decorated types).

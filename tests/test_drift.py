@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -24,6 +25,7 @@ from tests.example_ids import (
     RESEARCH_ML,
     SANDBOX,
     STRANGER,
+    UNSELECTED,
 )
 from tests.fakelitellm import API_KEY, FakeLiteLLM
 
@@ -31,9 +33,9 @@ POLICY = EXAMPLES / "entraform.yaml"
 TENANT = EXAMPLES / "tenant.json"
 
 
-def _desired() -> DesiredState:
+def _desired(tenant: Path = TENANT) -> DesiredState:
     loaded = config.load(POLICY)
-    return policy.apply(loaded, SnapshotSource(TENANT).read(loaded.needs())).state
+    return policy.apply(loaded, SnapshotSource(tenant).read(loaded.needs())).state
 
 
 @pytest.fixture
@@ -44,8 +46,8 @@ def fake() -> Iterator[FakeLiteLLM]:
         yield server
 
 
-def _drift(fake: FakeLiteLLM, *extra: str) -> Result:
-    args = ["drift", "-c", str(POLICY), "--snapshot", str(TENANT), "--litellm-url", fake.url]
+def _drift(fake: FakeLiteLLM, *extra: str, tenant: Path = TENANT) -> Result:
+    args = ["drift", "-c", str(POLICY), "--snapshot", str(tenant), "--litellm-url", fake.url]
     env = {"LITELLM_API_KEY": API_KEY, "LITELLM_API_BASE": None}
     return CliRunner().invoke(cli, [*args, *extra], env=env, catch_exceptions=False)
 
@@ -118,6 +120,7 @@ def test_without_an_enterprise_licence_only_teams_are_compared(fake: FakeLiteLLM
     assert result.exit_code == 1
     assert "organizations need a LiteLLM Enterprise licence" in result.stderr
     assert "only teams were compared" in result.stderr
+    assert "set LITELLM_LICENSE on the proxy and use a proxy admin key" in result.stderr
     assert result.stdout.startswith("team 'Research-ML'")
 
 
@@ -154,3 +157,105 @@ def test_compare_matches_members_by_user_id_not_by_key() -> None:
     live = LiveOrganization("o", "O", members=(LiveMember("alice@contoso.com", "org_admin"),))
     state = DesiredState(organizations=(org,))
     assert drift.compare(state, LiveState(organizations=(live,))) == ()
+
+
+def _sso_team(fake: FakeLiteLLM) -> None:
+    """A team created at login for a group the policy does not select, with the proxy admin."""
+    people = [(STRANGER, "user", None), ("default_user_id", "admin", None)]
+    fake.add_team(UNSELECTED, "Engineering-Interns", members=people)
+
+
+def test_teams_the_policy_does_not_render_are_listed_but_are_not_drift(fake: FakeLiteLLM) -> None:
+    _sso_team(fake)
+    result = _drift(fake)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "Not managed by the policy: 1 team (reported, not drift without --strict):",
+        f"  team 'Engineering-Interns' ({UNSELECTED}), 1 member(s): not selected by the policy "
+        "(created at SSO login, or by hand)",
+    ]
+
+
+def test_strict_counts_teams_the_policy_does_not_render_as_drift(fake: FakeLiteLLM) -> None:
+    _sso_team(fake)
+    result = _drift(fake, "--strict")
+    assert result.exit_code == 1
+    assert "1 team (counted as drift (--strict))" in result.stdout
+    assert (
+        "select the unmanaged teams in the policy, or delete them in LiteLLM"
+        in (result.stderr.splitlines()[-1])
+    )
+
+
+def test_json_output_carries_the_unmanaged_section(fake: FakeLiteLLM) -> None:
+    _sso_team(fake)
+    result = _drift(fake, "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["differences"] == []
+    [team] = data["unmanaged"]
+    assert (team["kind"], team["id"], team["alias"]) == ("team", UNSELECTED, "Engineering-Interns")
+    assert team["message"].startswith("team 'Engineering-Interns'")
+
+
+def test_unmanaged_member_counts_leave_out_the_proxy_admin(fake: FakeLiteLLM) -> None:
+    _sso_team(fake)
+    [team] = json.loads(_drift(fake, "--json").stdout)["unmanaged"]
+    assert team["members"] == 1
+
+
+def test_the_last_line_points_missing_objects_to_terraform_apply(fake: FakeLiteLLM) -> None:
+    del fake.teams[MARKETING]
+    last = _drift(fake).stderr.splitlines()[-1]
+    assert last.startswith("entraform: drift found (1): run terraform plan and apply")
+    assert "remove members" not in last
+
+
+def test_the_last_line_says_to_remove_members_added_outside_terraform(fake: FakeLiteLLM) -> None:
+    added = {"user_id": STRANGER, "user_email": "x@y.z", "role": "user"}
+    fake.teams[RESEARCH_ML]["members_with_roles"].append(added)
+    last = _drift(fake).stderr.splitlines()[-1]
+    assert "remove members added outside Terraform in LiteLLM" in last
+    assert "terraform plan" not in last
+    assert last.endswith("(see the README, section Live drift)")
+
+
+def test_a_display_name_in_another_normal_form_is_not_drift(tmp_path: Path) -> None:
+    name = "Research-\u212bngstro\u0308m"  # ANGSTROM SIGN, then o + combining diaeresis
+    tenant = json.loads(TENANT.read_text(encoding="utf-8"))
+    for group in tenant["groups"]:
+        if group["id"] == RESEARCH_ML:
+            group["displayName"] = name
+    renamed = tmp_path / "tenant.json"
+    renamed.write_text(json.dumps(tenant), encoding="utf-8")
+    state = _desired(renamed)
+    assert state.teams_by_id[RESEARCH_ML].alias == name
+    server = FakeLiteLLM()
+    server.mirror(state)
+    server.teams[RESEARCH_ML]["team_alias"] = "Research-\u00c5ngstr\u00f6m"  # as Terraform sends it
+    with server.serving():
+        result = _drift(server, tenant=renamed)
+    assert result.exit_code == 0, result.output
+
+
+def test_models_and_metadata_values_are_compared_in_nfc() -> None:
+    written = Settings(models=("mod\u0065\u0301l",), metadata=(("unit", "\u212b"),))
+    stored = Settings(models=("mod\u00e9l",), metadata=(("unit", "\u00c5"),))
+    team = Team("t", "T", "T", settings=written)
+    live = LiveState(teams=(LiveTeam("t", "T", settings=stored),))
+    assert drift.compare(DesiredState(teams=(team,)), live) == ()
+
+
+def test_without_an_enterprise_licence_team_admins_are_called_out(fake: FakeLiteLLM) -> None:
+    fake.licensed = False
+    result = _drift(fake)
+    assert "Assigning team admins is a premium feature" in result.stderr
+    assert "Set LITELLM_LICENSE on the proxy, or give team admins the role user" in result.stderr
+
+
+def test_json_output_carries_the_licence_notes(fake: FakeLiteLLM) -> None:
+    fake.licensed = False
+    data = json.loads(_drift(fake, "--json").stdout)
+    assert data["organizations_note"].startswith("LiteLLM refused /organization/list (403)")
+    [warning] = data["warnings"]
+    assert warning.startswith("the team admin role is an Enterprise feature too")
