@@ -160,7 +160,7 @@ def test_report_names_what_apply_will_not_change(fake: FakeLiteLLM, tmp_path: Pa
     result = _adopt(fake, tmp_path)
     out = result.output
     assert "terraform apply will NOT change or remove these" in out
-    assert f"team 'Engineering-Interns' ({UNSELECTED}), 1 member(s): not rendered" in out
+    assert f"team 'Engineering-Interns' ({UNSELECTED}), 1 member(s): not selected" in out
     assert f"team member former@contoso.com ({GONE}, role user) in 'Research-ML'" in out
     assert "default_user_id" not in out, "the proxy admin is not Entra drift"
     assert "created by terraform apply: 3 organizations" in out
