@@ -1,4 +1,4 @@
-"""The policy file: read entraform.yaml strictly, with file, key path and line in every error."""
+"""The policy file: read entraform.yaml strictly, with file, key path, line and column in errors."""
 
 from __future__ import annotations
 
