@@ -11,32 +11,47 @@ import yaml
 
 from generator import hcl
 from generator.errors import OutputError
-from generator.render import YAML, Labels, is_generated
+from generator.render import MOVED_FILE, TERRAFORM, YAML, Labels, is_generated
 from generator.state import DesiredState, Membership, Organization, Settings, Team
 
 
 @dataclass(frozen=True)
 class Existing:
-    """The generated files on disk and the state they describe."""
+    """The generated files on disk, the format they are in, and the state they describe."""
 
     files: Mapping[str, str] = field(default_factory=dict)
     state: DesiredState = field(default_factory=DesiredState)
     labels: Labels = field(default_factory=Labels)
+    format: str | None = None
 
 
-def read(out: Path, output_format: str) -> Existing:
-    """Read entraform's own files in `out`; files without its header are left alone."""
+def read(out: Path) -> Existing:
+    """Read entraform's own files in `out`, in whichever format they are; others are left alone."""
     files = dict(_generated_files(out))
+    on_disk = _format(files)
     try:
-        if output_format == YAML:
-            return Existing(files, _from_yaml(files))
-        state, labels = _from_terraform(files)
+        if on_disk == YAML:
+            state, labels = _from_yaml(files), Labels(tombstones=_tombstones(files))
+        else:
+            state, labels = _from_terraform(files)
     except (ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
         raise OutputError(
             f"cannot read the generated files in {out} ({exc}); were they edited by hand? "
             "Restore them from version control, or delete them to start afresh"
         ) from exc
-    return Existing(files, state, labels)
+    return Existing(files, state, labels, on_disk)
+
+
+def _format(files: Mapping[str, str]) -> str | None:
+    # The YAML route always writes main.tf and its data files; the Terraform route never does.
+    if "main.tf" in files or any(name.endswith(".yaml") for name in files):
+        return YAML
+    return TERRAFORM if set(files) - {MOVED_FILE} else None
+
+
+def _tombstones(files: Mapping[str, str]) -> tuple[str, ...]:
+    text = files.get("removed.tf", "")
+    return tuple(sorted(b.attributes["from"].path for b in hcl.read(text) if b.type == "removed"))
 
 
 def _generated_files(out: Path) -> Iterator[tuple[str, str]]:
@@ -96,7 +111,9 @@ def _from_yaml(files: Mapping[str, str]) -> DesiredState:
 def _from_terraform(files: Mapping[str, str]) -> tuple[DesiredState, Labels]:
     resources: dict[str, dict[str, hcl.Block]] = {}
     tombstones: list[str] = []
-    for text in files.values():
+    for name, text in files.items():
+        if name == MOVED_FILE:  # its addresses are indexed references, not ours to read back
+            continue
         for block in hcl.read(text):
             if block.type == "resource":
                 resources.setdefault(block.labels[0], {})[block.labels[1]] = block

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator import existing, labels, plan, policy, render
+from generator.addresses import Addresses, Move, moves
 from generator.config import Policy
 from generator.directory import Directory
 from generator.errors import OutputError
@@ -25,18 +26,34 @@ class Result:
     files: dict[str, str]
     plan: plan.Plan
     output_format: str
+    # Set when the folder held the other format: the moves that keep every object's state.
+    switched_from: str | None = None
+    moves: tuple[Move, ...] = ()
 
 
 def build(config: Policy, directory: Directory, out: Path) -> Result:
     """Map, render and plan; nothing is written."""
     outcome = policy.apply(config, directory)
-    before = existing.read(out, config.output.format)
+    before = existing.read(out)
     names = _labels(before, outcome.state, config)
     forget = config.safety.organizations_removed == "forget"
     files = render.render(outcome.state, names, config.output, forget_organizations=forget)
+    switched = before.format not in (None, config.output.format)
+    moved: tuple[Move, ...] = ()
+    if switched and before.format is not None:
+        old_at = Addresses(before.labels, before.format)
+        moved = moves(before.state, old_at, outcome.state, Addresses(names, config.output.format))
+        if moved:
+            files[render.MOVED_FILE] = render.moved_file(moved, before.format, config.output)
+    elif render.MOVED_FILE in before.files:
+        # Kept until someone deletes it after apply, like the `removed` blocks.
+        files[render.MOVED_FILE] = before.files[render.MOVED_FILE]
     _refuse_foreign_files(out, files, before)
     changes = plan.make(before, files, outcome.state, config.safety)
-    return Result(outcome, before, names, files, changes, config.output.format)
+    switched_from = before.format if switched else None
+    return Result(
+        outcome, before, names, files, changes, config.output.format, switched_from, moved
+    )
 
 
 def _labels(before: Existing, state: DesiredState, config: Policy) -> Labels:

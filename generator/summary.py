@@ -10,6 +10,7 @@ from typing import Any
 from generator.pipeline import Result
 from generator.plan import MemberChange, ObjectChange
 from generator.policy import LeftOut
+from generator.render import MOVED_FILE
 
 KINDS = (("organization", "Organizations"), ("team", "Teams"))
 # Longer lists of left-out users are folded so the changes stay the first thing a reviewer sees.
@@ -20,6 +21,7 @@ def markdown(result: Result, *, removals_allowed: bool = False) -> str:
     """Return the Markdown change summary: counts, every member change by email, warnings."""
     changes = result.plan.changes
     lines = ["## entraform: LiteLLM access changes", ""]
+    lines += _switch(result)
     if changes.empty:
         lines += ["No change to organizations, teams or memberships.", ""]
     lines += [
@@ -63,6 +65,8 @@ def report(result: Result, *, removals_allowed: bool = False) -> dict[str, Any]:
         "objects": [asdict(o) for o in changes.objects],
         "members": [asdict(m) for m in changes.members],
         "refusals": list(result.plan.refusals),
+        "switched_from": result.switched_from,
+        "moves": [asdict(m) for m in result.moves],
         "removals_allowed": removals_allowed,
         "warnings": list(findings.warnings),
         "skipped_members": dict(findings.skipped_members),
@@ -109,6 +113,24 @@ def _left_out(excluded: Mapping[str, tuple[LeftOut, ...]]) -> list[str]:
 def _code(text: str) -> str:
     # Display names are untrusted: keep them from breaking out of inline code.
     return "".join(c if c.isprintable() else " " for c in text).replace("`", "'")
+
+
+def _switch(result: Result) -> list[str]:
+    if result.switched_from is None:
+        return []
+    objects = [m for m in result.moves if not m.kind.endswith("member")]
+    lines = [
+        "### Format switched",
+        "",
+        f"The output format switched from {result.switched_from} to {result.output_format}. "
+        f"{len(result.moves)} `moved` block(s) in {MOVED_FILE} give every kept object its new "
+        "address, so terraform plan moves objects instead of destroying and re-creating them.",
+        "",
+        *(f"- `{_code(m.source)}` → `{_code(m.target)}`" for m in objects),
+    ]
+    if len(result.moves) > len(objects):
+        lines.append(f"- and {len(result.moves) - len(objects)} membership(s), one block each")
+    return [*lines, ""]
 
 
 def _removal_warning(change: ObjectChange, output_format: str) -> str:

@@ -113,7 +113,7 @@ def test_rendered_files_read_back_as_the_same_state(output_format: Format, tmp_p
     result = build(GOLDEN / "entraform.yaml", directory(TENANT), tmp_path, output_format)
     for name, text in result.files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    back = existing.read(tmp_path, output_format)
+    back = existing.read(tmp_path)
     assert _essentials(back.state) == _essentials(result.outcome.state)
     if output_format == "terraform":
         assert back.labels.teams == result.labels.teams

@@ -18,15 +18,15 @@ terraform {
 provider "litellm" {}
 
 locals {
-  organizations = coalesce(yamldecode(file("${path.module}/organizations.yaml")).organizations, {})
-  teams         = coalesce(yamldecode(file("${path.module}/teams.yaml")).teams, {})
+  organizations = yamldecode(file("${path.module}/organizations.yaml")).organizations
+  teams         = yamldecode(file("${path.module}/teams.yaml")).teams
   organization_members = merge([
-    for org_id, members in coalesce(yamldecode(file("${path.module}/organization_members.yaml")).organization_members, {}) : {
+    for org_id, members in yamldecode(file("${path.module}/organization_members.yaml")).organization_members : {
       for user_key, m in members : "${org_id}/${user_key}" => merge(m, { organization_id = org_id })
     }
   ]...)
   team_members = merge([
-    for team_id, members in coalesce(yamldecode(file("${path.module}/team_members.yaml")).team_members, {}) : {
+    for team_id, members in yamldecode(file("${path.module}/team_members.yaml")).team_members : {
       for user_key, m in members : "${team_id}/${user_key}" => merge(m, { team_id = team_id })
     }
   ]...)
