@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import textwrap
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from generator import config, policy
+from generator.directory import Member
 from generator.errors import PolicyError
 from generator.state import DesiredState, Membership
 from tests.tenants import directory, group, oid, ref, tenant, user
@@ -224,7 +226,15 @@ def test_a_user_without_any_email_is_reported_not_rendered() -> None:
 
 
 def test_a_member_missing_from_the_users_list_is_counted_as_unknown() -> None:
-    outcome = run(TEAMS_BY_PREFIX, [group("LLM-A", ("ann", "ghost"))])
+    # A snapshot refuses such a reference; a directory built by a source may still hold one.
+    complete = directory(tenant([group("LLM-A", ("ann",))], USERS))
+    (team_group,) = complete.groups.values()
+    ghost = Member("user", oid("user/ghost"))
+    holed = replace(
+        complete, groups={team_group.id: replace(team_group, members=(*team_group.members, ghost))}
+    )
+    parsed = config.parse("version: 1\n" + textwrap.dedent(TEAMS_BY_PREFIX), "p.yaml")
+    outcome = policy.apply(parsed, holed)
     assert _left_out(outcome) == {"unknown user (not in the directory)": [oid("user/ghost")]}
 
 
