@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import difflib
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
 import click
 
-from generator import config, files, pipeline, render, summary
+from generator import config, files, pipeline, summary
 from generator import policy as mapping
 from generator.errors import ChangesFound, EntraformError, UnsafePlanError
 from generator.live_commands import COMMANDS
@@ -127,11 +128,9 @@ def generate(
         if refused:
             _refuse()
         if check and result.plan.changed:
-            raise ChangesFound(
-                f"{len(result.plan.files)} file(s) in {out} are out of date; "
-                f"run `{render.regenerate_command(policy.output)}` "
-                "to update them"
-            )
+            fix = _fix_command(config_path, snapshot, out, output_format)
+            stale = len(result.plan.files)
+            raise ChangesFound(f"{stale} file(s) in {out} are out of date; update them with: {fix}")
         return
     if refused:
         _refuse()
@@ -143,6 +142,16 @@ def generate(
         }
         done = ", ".join(f"{n} {a}d" for a, n in counts.items() if n) or "no file changed"
         click.echo(f"entraform: {out}: {done}", err=True)
+
+
+def _fix_command(
+    config_path: Path, snapshot: Path | None, out: Path, output_format: str | None
+) -> str:
+    """The generate command that rewrites what --check found stale."""
+    words = ["entraform", "generate", "-c", str(config_path), "-o", str(out)]
+    words += ["--snapshot", str(snapshot)] if snapshot else []
+    words += ["--format", output_format] if output_format else []
+    return shlex.join(words)
 
 
 def _refuse() -> None:

@@ -76,6 +76,17 @@ def test_check_exits_1_lists_the_files_and_writes_nothing(work: Path) -> None:
     assert not (work / "out").exists()
 
 
+def test_check_prints_the_command_that_updates_the_files(work: Path) -> None:
+    result = generate(work, "--check")
+    fix = result.stderr.rsplit("update them with: ", 1)[1].strip()
+    assert fix == (
+        f"entraform generate -c {work / 'entraform.yaml'} -o {work / 'out'} "
+        f"--snapshot {work / 'tenant.json'}"
+    )
+    assert invoke(*fix.split()[1:]).exit_code == 0
+    assert generate(work, "--check").exit_code == 0
+
+
 def test_check_exits_0_when_the_output_is_current(work: Path) -> None:
     generate(work)
     assert generate(work, "--check").exit_code == 0
