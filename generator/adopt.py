@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator import hcl
+from generator.addresses import Addresses
 from generator.drift import Unmanaged, find_unmanaged, licence_warnings, nfc
 from generator.litellm import LiveMember, LiveState
-from generator.render import YAML, Labels
+from generator.render import Labels
 from generator.state import DesiredState, Membership, Settings
 
 FILE_NAME = "imports.tf"
@@ -59,35 +60,6 @@ class Adoption:
         return Counter(i.kind for i in self.imports)
 
 
-class _Addresses:
-    """Terraform addresses of rendered objects, for either output format."""
-
-    def __init__(self, labels: Labels, output_format: str) -> None:
-        self.labels = labels
-        self.yaml = output_format == YAML
-
-    def organization(self, org_id: str) -> str:
-        if self.yaml:
-            return f"litellm_organization.this[{hcl.quote(org_id)}]"
-        return f"litellm_organization.{self.labels.organizations[org_id]}"
-
-    def organization_member(self, org_id: str, key: str) -> str:
-        if self.yaml:
-            return f"litellm_organization_member.this[{hcl.quote(f'{org_id}/{key}')}]"
-        label = self.labels.organizations[org_id]
-        return f"litellm_organization_member.{label}[{hcl.quote(key)}]"
-
-    def team(self, team_id: str) -> str:
-        if self.yaml:
-            return f"litellm_team.this[{hcl.quote(team_id)}]"
-        return f"litellm_team.{self.labels.teams[team_id]}"
-
-    def team_member(self, team_id: str, key: str) -> str:
-        if self.yaml:
-            return f"litellm_team_member.this[{hcl.quote(f'{team_id}/{key}')}]"
-        return f"litellm_team_member.{self.labels.teams[team_id]}[{hcl.quote(key)}]"
-
-
 def plan(
     state: DesiredState,
     labels: Labels,
@@ -96,7 +68,7 @@ def plan(
     ignore_users: Collection[str] = (),
 ) -> Adoption:
     """Compare desired with live: what to import, what apply creates, what it leaves alone."""
-    at = _Addresses(labels, output_format)
+    at = Addresses(labels, output_format)
     ignored = {nfc(u) for u in ignore_users}
     imports: list[Import] = []
     created: Counter[str] = Counter()
