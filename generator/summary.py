@@ -154,10 +154,10 @@ def _members(members: tuple[MemberChange, ...]) -> list[str]:
     lines: list[str] = []
     if by_scope:
         lines += ["### Memberships", ""]
-    for (kind, alias, _), found in sorted(by_scope.items()):
+    for (kind, alias, scope_id), found in sorted(by_scope.items()):
         added = sum(1 for c in found if c.action == "added")
         removed = sum(1 for c in found if c.action == "removed")
-        lines.append(f"**{kind} `{_code(alias)}`**: +{added} −{removed}")
+        lines.append(f"**{kind} `{_code(alias)}`** ({scope_id}): +{added} −{removed}")
         lines.append("")
         for c in found:
             if c.action == "role":

@@ -88,3 +88,17 @@ def test_report_entries_carry_the_user_id_and_the_left_out_users(work: Path) -> 
     assert report["excluded_users"] == {
         "disabled account": [{"name": "dee@contoso.test", "id": oid("user/dee")}]
     }
+
+
+def test_two_teams_with_one_display_name_are_told_apart_by_id(tmp_path: Path) -> None:
+    twins = [
+        group("Team-X", ("ann",), id=oid("group/x1")),
+        group("Team-X", ("bob",), id=oid("group/x2")),
+    ]
+    (tmp_path / "entraform.yaml").write_text(
+        "version: 1\nteams:\n  - {rule: t, select: {prefix: Team-}}\n", encoding="utf-8"
+    )
+    write(tmp_path / "tenant.json", tenant(twins, USERS))
+    summary = generate(tmp_path, "--summary", "-").stdout
+    assert f"**team `Team-X`** ({oid('group/x1')}): +1 −0" in summary
+    assert f"**team `Team-X`** ({oid('group/x2')}): +1 −0" in summary
