@@ -278,6 +278,17 @@ def test_validate_reports_rules_and_what_a_snapshot_yields() -> None:
     )
 
 
+def test_validate_refuses_organizations_for_a_proxy_without_a_licence(work: Path) -> None:
+    (work / "entraform.yaml").write_text(
+        POLICY.replace("litellm: {enterprise: true}", "litellm: {enterprise: false}"),
+        encoding="utf-8",
+    )
+    result = invoke("validate", "-c", work / "entraform.yaml")
+    assert result.exit_code == 2
+    assert "LITELLM_LICENSE" in result.stderr
+    assert "enterprise: true" in result.stderr
+
+
 def test_every_command_has_help_with_examples() -> None:
     for command in ("generate", "validate", "snapshot"):
         result = invoke(command, "--help")
