@@ -60,6 +60,15 @@ def with_format(policy: config.Policy, output_format: config.OutputFormat | None
 
 def graph_options(f: F) -> F:
     """Options for reading Microsoft Graph; secrets only ever come from the environment."""
+
+    def ru_per_window(ctx: click.Context, param: click.Parameter, value: str) -> int:
+        from generator.graph.costs import budget
+
+        try:
+            return budget(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
     options = [
         click.option(
             "--graph-url",
@@ -96,8 +105,29 @@ def graph_options(f: F) -> F:
             type=click.Path(dir_okay=False),
             help="PEM certificate (with private key) for the app registration.",
         ),
+        click.option(
+            "--graph-budget",
+            envvar="ENTRAFORM_GRAPH_BUDGET",
+            show_envvar=True,
+            default="L",
+            show_default=True,
+            callback=ru_per_window,
+            help="Graph's throttling budget for this app and tenant, to pace reads to: a tenant "
+            "size class (S under 50 users, M up to 500, L above) or RU per 10 s. A lower "
+            "budget that Graph reports is learned during the read.",
+        ),
+        click.option(
+            "--graph-max-wait",
+            envvar="ENTRAFORM_GRAPH_MAX_WAIT",
+            show_envvar=True,
+            type=click.FloatRange(min=0),
+            default=1200.0,
+            show_default=True,
+            help="Seconds a read may spend held back by Graph's throttling (pacing and "
+            "Retry-After) before it exits 3.",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
-        click.option("-v", "--verbose", is_flag=True, help="Log every Graph request and retry."),
+        click.option("-v", "--verbose", is_flag=True, help="Log setup and each throttling pause."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -117,6 +147,8 @@ def graph_source(options: dict[str, Any]) -> Source:
         client_id=options["client_id"],
         client_secret=os.environ.get("AZURE_CLIENT_SECRET") or None,
         certificate_path=options["certificate_path"],
+        budget=options["graph_budget"],
+        max_total_wait=options["graph_max_wait"],
     )
     verbosity = 0 if options["quiet"] else 2 if options["verbose"] else 1
     return GraphSource(settings, Progress(sys.stderr, verbosity=verbosity))

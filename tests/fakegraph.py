@@ -5,15 +5,23 @@ pages collections by `$top` (default 100, max 999) with absolute `@odata.nextLin
 `$skiptoken`s, evaluates the `$filter` subset Graph supports on groups, answers `$batch`, returns
 Graph error bodies, and injects faults (status codes with Retry-After, non-JSON pages,
 connection resets) per path, after N requests, N times. It counts every request.
+
+With a Budget it throttles as Graph does: a token bucket of resource units (RU) per app and
+tenant (here: per bearer token), every request and every `$batch` sub-request charged its
+documented cost, throttled ones too, 429 with Retry-After once the bucket runs dry, and the
+`x-ms-resource-unit` / `x-ms-throttle-limit-percentage` headers. Its cost table is written
+from Microsoft's documentation on its own, not taken from the client it tests.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import uuid
@@ -45,6 +53,8 @@ ERROR_MESSAGES = {
     429: "Too many requests, retry after some time.",
 }
 RESET = object()  # a dispatch outcome: drop the connection with a TCP reset
+S_LIMIT, M_LIMIT, L_LIMIT = 3500, 5000, 8000  # RU per 10 s by tenant size
+MAX_USAGE = 1.8  # Graph reports usage up to 180 % of the limit; charges beyond are dropped
 
 Reply = tuple[int, dict[str, str], Any]  # status, headers, JSON-able body (or bytes, or RESET)
 
@@ -75,6 +85,36 @@ class Fault:
 
 
 @dataclass
+class Budget:
+    """Graph's resource-unit limit for one app in one tenant."""
+
+    limit: float = S_LIMIT  # RU per window
+    window: float = 10.0  # seconds
+    fractional: bool = True  # Retry-After like "2.128"; False rounds up to whole seconds
+
+
+@dataclass
+class _Bucket:
+    """Tokens left for one app and tenant; negative once throttled requests overdraw it."""
+
+    budget: Budget
+    tokens: float
+    updated: float
+
+    def charge(self, cost: int, now: float) -> tuple[float | None, float]:
+        """Charge `cost` RU; return (seconds to wait when throttled, else None) and usage."""
+        limit = self.budget.limit
+        rate = limit / self.budget.window
+        self.tokens = min(limit, self.tokens + (now - self.updated) * rate)
+        self.updated = now
+        throttled = self.tokens < cost
+        # Throttled requests are charged too: retrying into the limit digs deeper.
+        self.tokens = max(self.tokens - cost, limit * (1 - MAX_USAGE))
+        usage = (limit - self.tokens) / limit
+        return ((cost - self.tokens) / rate if throttled else None), usage
+
+
+@dataclass
 class Tenant:
     """What the fake serves: a directory, other directory objects, app role assignments."""
 
@@ -89,15 +129,27 @@ class Tenant:
 class FakeGraph:
     """The server: start(), base_url, faults, counters, stop()."""
 
-    def __init__(self, tenant: Tenant, *, latency: float = 0.0, port: int = 0) -> None:
+    def __init__(
+        self,
+        tenant: Tenant,
+        *,
+        latency: float = 0.0,
+        port: int = 0,
+        budget: Budget | None = None,
+    ) -> None:
         self.tenant = tenant
         self.latency = latency
+        self.budget = budget
         self.faults: list[Fault] = []
         self.requests: list[str] = []  # Graph requests, sub-requests of a $batch included
         self.http_requests = 0
+        self.charged = 0  # RU charged, throttled requests included
+        self.throttled = 0  # requests answered 429 by the budget
+        self.throttled_charged = 0  # RU charged for those
+        self._buckets: dict[str, _Bucket] = {}
         self.auth_headers: set[str] = set()
         self.lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(
@@ -132,10 +184,22 @@ class FakeGraph:
         return fault
 
     def reset_counts(self) -> None:
-        """Forget the requests seen so far."""
+        """Forget the requests seen so far and refill every budget."""
         with self.lock:
             self.requests.clear()
-            self.http_requests = 0
+            self.http_requests = self.charged = self.throttled = self.throttled_charged = 0
+            self._buckets.clear()
+
+    def stats(self) -> dict[str, int]:
+        """The counters, as /_fake/stats serves them."""
+        with self.lock:
+            return {
+                "requests": len(self.requests),
+                "http_requests": self.http_requests,
+                "charged": self.charged,
+                "throttled": self.throttled,
+                "throttled_charged": self.throttled_charged,
+            }
 
     def count(self, fragment: str) -> int:
         """Graph requests whose path and query contain `fragment`."""
@@ -144,25 +208,50 @@ class FakeGraph:
 
     # Dispatch, shared by plain requests and $batch sub-requests.
 
-    def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
-        """Answer one Graph request (path relative to the version, with query)."""
+    def dispatch(
+        self, method: str, target: str, headers: dict[str, str], body: bytes, app: str = ""
+    ) -> Reply:
+        """Answer one Graph request (path relative to the version, with query) for an app."""
         path, _, query = target.partition("?")
         path = re.sub("/{2,}", "/", path)  # the SDK's default base URL yields `/v1.0//groups`
         target = path + ("?" + query if query else "")
         if path == "/$batch" and method == "POST":
-            return self._batch(body)
+            return self._batch(body, app)
+        params = _query(query)
         with self.lock:
             self.requests.append(unquote(target))
             fault = next((f for f in self.faults if f.fires(unquote(target))), None)
+            metered = None if fault else self._meter(app, resource_units(method, path, params))
         if fault is not None:
             return _faulted(fault)
+        meter_headers, wait = metered or ({}, None)
+        if wait is not None:
+            return _throttled(meter_headers, wait, self.budget)
         if method != "GET":
-            return _error(405, "Request_BadRequest", f"{method} is not supported here")
-        params = _query(query)
-        try:
-            return self._route(path, params, headers)
-        except _GraphError as exc:
-            return _error(exc.status, exc.code, exc.message)
+            message = f"{method} is not supported here"
+            status, headers_out, reply = _error(405, "Request_BadRequest", message)
+        else:
+            try:
+                status, headers_out, reply = self._route(path, params, headers)
+            except _GraphError as exc:
+                status, headers_out, reply = _error(exc.status, exc.code, exc.message)
+        return status, headers_out | meter_headers, reply
+
+    def _meter(self, app: str, cost: int) -> tuple[dict[str, str], float | None] | None:
+        """Charge the app's bucket (lock held); None when no budget is modelled."""
+        if self.budget is None:
+            return None
+        now = time.monotonic()
+        bucket = self._buckets.setdefault(app, _Bucket(self.budget, self.budget.limit, now))
+        wait, usage = bucket.charge(cost, now)
+        self.charged += cost
+        headers = {"x-ms-resource-unit": str(cost)}
+        if usage > 0.8:
+            headers["x-ms-throttle-limit-percentage"] = f"{min(usage, MAX_USAGE):.2f}"
+        if wait is not None:
+            self.throttled += 1
+            self.throttled_charged += cost
+        return headers, wait
 
     def _route(self, path: str, params: dict[str, str], headers: dict[str, str]) -> Reply:
         parts = [unquote(p) for p in path.strip("/").split("/")]
@@ -221,7 +310,7 @@ class FakeGraph:
             data["displayName"] = self.tenant.others.get(member.id)
         return data
 
-    def _batch(self, body: bytes) -> Reply:
+    def _batch(self, body: bytes, app: str) -> Reply:
         with self.lock:
             fault = next((f for f in self.faults if f.fires("/$batch")), None)
         if fault is not None:
@@ -241,7 +330,7 @@ class FakeGraph:
                 parts = urlsplit(url)
                 url = parts.path.removeprefix(VERSION) + ("?" + parts.query if parts.query else "")
             status, headers, sub_body = self.dispatch(
-                item.get("method", "GET"), url, dict(item.get("headers") or {}), b""
+                item.get("method", "GET"), url, dict(item.get("headers") or {}), b"", app
             )
             if sub_body is RESET:
                 return 200, {}, RESET
@@ -253,6 +342,13 @@ class FakeGraph:
             )
         responses.reverse()  # Graph does not keep request order; clients must match by id
         return 200, {}, {"responses": responses}
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a run that failed fast) is not the server's error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -278,9 +374,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fake.latency)
         path = self.path
         if path.startswith("/_fake/stats"):
-            with fake.lock:
-                stats = {"requests": len(fake.requests), "http_requests": fake.http_requests}
-            self._send(200, {}, stats)
+            self._send(200, {}, fake.stats())
             return
         if path.startswith("/_fake/reset"):
             fake.reset_counts()
@@ -297,7 +391,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(*_error(401, "InvalidAuthenticationToken", ERROR_MESSAGES[401]))
             return
         headers = dict(self.headers.items())
-        self._send(*fake.dispatch(method, path[len(VERSION) :], headers, body))
+        self._send(*fake.dispatch(method, path[len(VERSION) :], headers, body, authorization))
 
     def _send(self, status: int, headers: dict[str, str], body: Any) -> None:
         if body is RESET:  # SO_LINGER 0: close() sends RST, the client sees a connection reset
@@ -327,6 +421,35 @@ class _GraphError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+def resource_units(method: str, path: str, params: dict[str, str]) -> int:
+    """What Graph's identity limits charge for a request, per Microsoft's cost table."""
+    parts = [p for p in path.split("/") if p]
+    if method == "POST" and parts[-1:] == ["getByIds"]:
+        base = 3
+    elif parts == ["users"]:
+        base = 2
+    elif parts[-1:] == ["members"] or parts[-2:-1] == ["members"]:  # casts: members/graph.user
+        base = 3
+    elif parts[-1:] == ["transitiveMembers"] or parts[-2:-1] == ["transitiveMembers"]:
+        base = 5
+    else:
+        base = 1
+    top = params.get("$top")
+    small_page = top is not None and top.isdigit() and int(top) < 20
+    return max(1, base - ("$select" in params) + ("$expand" in params) - small_page)
+
+
+def _throttled(headers: dict[str, str], wait: float, budget: Budget | None) -> Reply:
+    fractional = budget is None or budget.fractional
+    retry_after = f"{wait:.3f}" if fractional else str(max(1, math.ceil(wait)))
+    headers = headers | {
+        "Retry-After": retry_after,
+        "x-ms-throttle-scope": "Tenant_Application/ReadWrite/fake-tenant/fake-app",
+        "x-ms-throttle-information": "ResourceUnitLimitExceeded",
+    }
+    return 429, headers, _error(429, ERROR_CODES[429], ERROR_MESSAGES[429])[2]
 
 
 def _faulted(fault: Fault) -> Reply:
@@ -606,6 +729,13 @@ def minimum_requests(tenant: Tenant, page: int = MAX_PAGE) -> int:
     return _pages(len(groups), page) + sum(_pages(len(g.members), page) for g in groups)
 
 
+def minimum_resource_units(tenant: Tenant, page: int = MAX_PAGE) -> int:
+    """RU those minimum requests cost: group pages 1 each, member pages 2 (3, less $select)."""
+    groups = tenant.directory.groups.values()
+    member_pages = sum(_pages(len(g.members), page) for g in groups)
+    return _pages(len(groups), page) + 2 * member_pages
+
+
 def _pages(count: int, page: int) -> int:
     return max(1, -(-count // page))
 
@@ -614,9 +744,11 @@ def _uuid(prefix: str, number: int) -> str:
     return str(uuid.UUID(int=(0 if prefix == "u" else 1 << 64) | number, version=4))
 
 
-def serve(tenant: Tenant, latency: float = 0.0) -> Iterator[FakeGraph]:
+def serve(
+    tenant: Tenant, latency: float = 0.0, budget: Budget | None = None
+) -> Iterator[FakeGraph]:
     """Start a server for the tenant; stop it when the generator is closed (fixture helper)."""
-    fake = FakeGraph(tenant, latency=latency).start()
+    fake = FakeGraph(tenant, latency=latency, budget=budget).start()
     try:
         yield fake
     finally:

@@ -21,18 +21,29 @@ def test_a_terminal_gets_one_updating_status_line() -> None:
     assert text.endswith("\r\x1b[K")
 
 
-def test_a_pipe_gets_plain_log_lines_and_retries_only_when_verbose() -> None:
+def test_a_pipe_gets_plain_log_lines_and_pauses_only_when_verbose() -> None:
     normal, verbose = io.StringIO(), io.StringIO()
     for stream, verbosity in ((normal, 1), (verbose, 2)):
         progress = Progress(stream, verbosity=verbosity, live=False)
         progress.add(groups=3)
-        progress.retry("429 TooManyRequests", 1.0, "the members of group 'eng' (g-eng)")
+        progress.pause(2.128, "429 TooManyRequests", 20)
+        for _ in range(20):
+            progress.retry()
         progress.info("graph: done")
         progress.close()
     assert normal.getvalue() == "graph: done\n"
     assert verbose.getvalue() == (
-        "retrying the members of group 'eng' (g-eng) after 1 s: 429 TooManyRequests\ngraph: done\n"
+        "graph: pausing 2.13 s (429 TooManyRequests); 20 requests to send again\ngraph: done\n"
     )
+
+
+def test_the_status_line_shows_the_pace_and_the_throttled_waits() -> None:
+    progress = Progress(io.StringIO(), verbosity=1, live=True)
+    progress.add(resource_units=700, requests=350)
+    progress.pause(1.5, "429 TooManyRequests", 3)
+    progress.pause(0.5, "429 TooManyRequests", 1)
+    assert progress.pace(elapsed=2.0) == "350 RU/s, 2 throttled waits (2.0 s)"
+    assert "350 requests, " in progress.status()
 
 
 def test_quiet_writes_nothing() -> None:

@@ -1,9 +1,9 @@
-"""Graph over msgraph-sdk's request adapter: raw JSON pages, $batch, one shared back-off.
+"""Graph over msgraph-sdk's request adapter: raw JSON pages, $batch, one shared pace.
 
 The SDK builds URLs, authenticates and runs its middleware; responses come back as raw
 httpx responses and are parsed with json.loads, because SDK models cost milliseconds per
-object. The SDK's own retry handler is left out of the pipeline: retries happen here, once,
-against a back-off shared by every request of the run.
+object. The SDK's own retry handler is left out of the pipeline: every request goes out at the
+pace of one resource-unit budget shared by the whole run, and retries happen here, once.
 """
 
 from __future__ import annotations
@@ -37,11 +37,12 @@ from msgraph_core.middleware.options import (  # type: ignore[import-untyped]
     GraphTelemetryHandlerOption,
 )
 
+from generator.graph.costs import cost
 from generator.graph.failures import GraphFailure
 from generator.graph.pages import Request
 from generator.graph.progress import Progress
 from generator.graph.settings import GraphSettings
-from generator.graph.throttle import Backoff, BackoffExhausted, Clock, retry_after
+from generator.graph.throttle import Clock, Pacer, Ticket, WaitExhausted, number, retry_after
 
 RETRYABLE = frozenset({429, 503, 504})
 
@@ -51,6 +52,9 @@ class _Pending:
     request: Request
     future: asyncio.Future[dict[str, Any]]
     attempts: int = 0
+
+
+_Outcome = tuple[_Pending, int, dict[str, Any], Any]  # request, status, headers, body
 
 
 class _Native(ResponseHandler):
@@ -76,7 +80,7 @@ class GraphSession:
         self.settings = settings
         self.root = settings.root
         self.progress = progress
-        self.backoff = Backoff(settings.max_total_wait, clock)
+        self.pacer = Pacer(settings.budget, settings.window, settings.max_total_wait, clock)
         self._credential = credential
         self._http = _http_client(settings)
         auth = AzureIdentityAuthenticationProvider(
@@ -86,6 +90,7 @@ class GraphSession:
         self.adapter.base_url = self.root
         self.client = GraphServiceClient(request_adapter=self.adapter)
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._throttled_by: tuple[int | None, str] = (None, "")  # the last 429/503/504 seen
         self._workers: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> GraphSession:
@@ -177,7 +182,6 @@ class GraphSession:
                     self._fail(pending, failure)
 
     async def _send(self, taken: list[_Pending]) -> None:
-        await self.backoff.wait()
         relative = [p for p in taken if p.request.url.startswith("/")]
         for pending in (p for p in taken if not p.request.url.startswith("/")):
             await self._send_one(pending)  # a next link on another host cannot go in a $batch
@@ -189,13 +193,18 @@ class GraphSession:
     async def _send_one(self, pending: _Pending) -> None:
         request = pending.request
         url = request.url if not request.url.startswith("/") else self.root + request.url
+        ticket = await self._reserve([pending])
+        if ticket is None:
+            return
         try:
             response = await self._http_send(Method.GET, url, request.headers)
         except Exception as exc:
+            self.pacer.observe(ticket, ticket.cost, 0, None)  # charged or not: assume the worse
             self._transport_failed([pending], exc)
             return
         self.progress.add(requests=1)
-        self._settle([(pending, response.status_code, dict(response.headers), response.content)])
+        outcome = (pending, response.status_code, dict(response.headers), response.content)
+        self._settle(ticket, [outcome])
 
     async def _send_batch(self, pendings: list[_Pending]) -> None:
         body = {
@@ -206,24 +215,30 @@ class GraphSession:
             ]
         }
         content = json.dumps(body).encode()
+        ticket = await self._reserve(pendings)
+        if ticket is None:
+            return
         try:
             response = await self._http_send(Method.POST, self.root + "/$batch", (), content)
         except Exception as exc:
+            self.pacer.observe(ticket, ticket.cost, 0, None)
             self._transport_failed(pendings, exc)
             return
         self.progress.add(requests=len(pendings))
         headers = dict(response.headers)
         if response.status_code in RETRYABLE or not response.is_success:
-            self._settle([(p, response.status_code, headers, response.content) for p in pendings])
+            status, content = response.status_code, response.content
+            self._settle(ticket, [(p, status, headers, content) for p in pendings])
             return
         responses = _json(response.content)
         rows = responses.get("responses") if isinstance(responses, dict) else None
         if not isinstance(rows, list):
+            self.pacer.observe(ticket, ticket.cost, 0, None)
             for p in pendings:
                 self._fail(p, _malformed(p.request, "the $batch response has no responses"))
             return
         by_id = {str(r.get("id")): r for r in rows if isinstance(r, dict)}
-        outcomes: list[tuple[_Pending, int, dict[str, Any], Any]] = []
+        outcomes: list[_Outcome] = []
         for i, p in enumerate(pendings):
             row = by_id.get(str(i))
             if row is None or not isinstance(row.get("status"), int):
@@ -232,7 +247,17 @@ class GraphSession:
             sub_headers = row.get("headers")
             sub_headers = sub_headers if isinstance(sub_headers, dict) else {}
             outcomes.append((p, int(row["status"]), sub_headers, row.get("body")))
-        self._settle(outcomes)
+        self._settle(ticket, outcomes)
+
+    async def _reserve(self, pendings: list[_Pending]) -> Ticket | None:
+        """Wait for the requests' RU to fit the shared budget; None when the wait budget ran out."""
+        try:
+            return await self.pacer.reserve(sum(cost(p.request.url) for p in pendings))
+        except WaitExhausted as exc:
+            status, code = self._throttled_by
+            for pending in pendings:
+                self._fail(pending, self._exhausted(pending, status, code, exc))
+            return None
 
     async def _http_send(
         self,
@@ -255,21 +280,19 @@ class GraphSession:
         response: httpx.Response = await self.adapter.send_primitive_async(info, "bytes", None)
         return response
 
-    def _settle(self, outcomes: list[tuple[_Pending, int, dict[str, Any], Any]]) -> None:
+    def _settle(self, ticket: Ticket, outcomes: list[_Outcome]) -> None:
         """Resolve each request from its status and body, or schedule it again."""
+        usage = self._learn(ticket, outcomes)
         retry: list[tuple[_Pending, float, str]] = []
         for pending, status, headers, body in outcomes:
             if status in RETRYABLE:
+                # No attempt count: while Graph answers with Retry-After, only the wait budget
+                # bounds a read, so a long throttled read finishes instead of giving up.
                 pending.attempts += 1
                 code, _ = _error(body)
                 reason = f"{status} {code}".strip()
-                if pending.attempts >= self.settings.max_attempts:
-                    message = f"gave up after {pending.attempts} attempts"
-                    self._fail(
-                        pending, _failure(pending.request, "throttled", status, code, message)
-                    )
-                else:
-                    retry.append((pending, retry_after(headers, pending.attempts), reason))
+                self._throttled_by = (status, code)
+                retry.append((pending, retry_after(headers, pending.attempts), reason))
             elif 200 <= status < 300:
                 page = _json(body) if isinstance(body, bytes) else body
                 if not isinstance(page, dict):
@@ -280,20 +303,50 @@ class GraphSession:
                 code, message = _error(body)
                 self._fail(pending, _failure(pending.request, "http", status, code, message))
         if retry:
-            self._retry(retry)
+            self._retry(retry, explained=usage is not None)
 
-    def _retry(self, retry: list[tuple[_Pending, float, str]]) -> None:
+    def _learn(self, ticket: Ticket, outcomes: list[_Outcome]) -> float | None:
+        """Tell the pacer what Graph charged and how full its bucket is; return that share."""
+        charged, accepted, usage = 0.0, 0.0, None
+        for pending, status, headers, _ in outcomes:
+            units = number(headers, "x-ms-resource-unit")
+            units = units if units is not None else cost(pending.request.url)
+            charged += units
+            accepted += units if status != 429 else 0
+            share = number(headers, "x-ms-throttle-limit-percentage")
+            if share is not None:
+                usage = share if usage is None else max(usage, share)
+        throttled = sum(status == 429 for _, status, _, _ in outcomes)
+        self.progress.add(resource_units=round(charged), throttled=throttled)
+        self.pacer.observe(ticket, charged, accepted, usage)
+        return usage
+
+    def _retry(self, retry: list[tuple[_Pending, float, str]], *, explained: bool) -> None:
         delay = max(d for _, d, _ in retry)
+        reason = retry[0][2]
         try:
-            self.backoff.push(delay)
-        except BackoffExhausted as exc:
-            for pending, _, reason in retry:
-                status = int(reason.split()[0]) if reason[:1].isdigit() else None
-                self._fail(pending, _failure(pending.request, "throttled", status, "", str(exc)))
+            paused = self.pacer.pause(delay, explained=explained)
+        except WaitExhausted as exc:
+            for pending, _, why in retry:
+                status = int(why.split()[0]) if why[:1].isdigit() else None
+                code = why.partition(" ")[2] if status else ""
+                self._fail(pending, self._exhausted(pending, status, code, exc))
             return
-        for pending, _, reason in retry:
-            self.progress.retry(reason, delay, pending.request.subject)
+        if paused:
+            self.progress.pause(delay, reason, len(retry))
+        for pending, _, _ in retry:
+            self.progress.retry()
             self._queue.put_nowait(pending)
+
+    def _exhausted(
+        self, pending: _Pending, status: int | None, code: str, exc: WaitExhausted
+    ) -> GraphFailure:
+        c = self.progress.counts
+        message = (
+            f"{exc}; read {c.groups} groups and {c.member_lists} of {c.member_lists_expected} "
+            f"member lists ({c.memberships} memberships) before stopping"
+        )
+        return _failure(pending.request, "throttled", status, code, message)
 
     def _transport_failed(self, pendings: list[_Pending], exc: Exception) -> None:
         if isinstance(exc, httpx.TransportError):
@@ -306,7 +359,8 @@ class GraphSession:
             for pending in failed:
                 self._fail(pending, _failure(pending.request, "network", None, "", reason))
             if retry:
-                self._retry([(p, retry_after({}, p.attempts), reason) for p in retry])
+                delays = [(p, retry_after({}, p.attempts), reason) for p in retry]
+                self._retry(delays, explained=True)  # the network, not the budget
             return
         kind = "token" if _is_credential_error(exc) else "network"
         message = f"{type(exc).__name__}: {exc}"

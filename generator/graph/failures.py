@@ -37,7 +37,11 @@ def describe(failure: GraphFailure, secrets: Iterable[str] = ()) -> str:
     """One message: what could not be read, what Graph said, and what to check."""
     said = {
         "http": f"Graph returned {failure.status} {failure.code or '(no error code)'}",
-        "throttled": f"Graph kept throttling ({failure.status} {failure.code})".rstrip(),
+        "throttled": (
+            f"Graph kept throttling ({failure.status} {failure.code})".replace(" )", ")")
+            if failure.status
+            else "the read did not fit Graph's throttling budget within the wait budget"
+        ),
         "malformed": "Graph returned a page that is not Graph JSON",
         "network": "the connection to Graph failed",
         "token": "no access token could be acquired",
@@ -56,7 +60,11 @@ def hint(failure: GraphFailure) -> str:
             "or a token from --graph-token / ENTRAFORM_GRAPH_TOKEN"
         )
     if failure.kind == "throttled":
-        return "Graph is throttling this app and tenant; rerun later or raise the wait bound"
+        return (
+            "Graph is throttling this app and tenant (other apps or runs may share its budget); "
+            "nothing was written: rerun later, or raise --graph-max-wait "
+            "(ENTRAFORM_GRAPH_MAX_WAIT)"
+        )
     if failure.kind == "network":
         return "check network access to Graph (proxy, firewall, DNS) and --graph-url"
     if failure.kind == "malformed":

@@ -22,6 +22,10 @@ class Counts:
     requests: int = 0
     round_trips: int = 0
     retries: int = 0
+    resource_units: int = 0  # RU Graph charged, throttled requests included
+    throttled: int = 0  # 429 responses
+    pauses: int = 0  # shared pauses Graph asked for with Retry-After
+    paused: float = 0.0  # seconds of those pauses
 
 
 class Progress:
@@ -53,13 +57,19 @@ class Progress:
         if self.verbosity >= VERBOSE:
             self._line(message)
 
-    def retry(self, reason: str, delay: float, subject: str) -> None:
+    def retry(self) -> None:
         """A request will be sent again after a shared pause."""
         self.counts.retries += 1
-        self.debug(f"retrying {subject} after {delay:g} s: {reason}")
         self.update()
 
-    def add(self, **deltas: int) -> None:
+    def pause(self, delay: float, reason: str, requests: int) -> None:
+        """Everything waits `delay` s because Graph said so; logged once per pause."""
+        self.counts.pauses += 1
+        self.counts.paused += delay
+        self.debug(f"graph: pausing {delay:.3g} s ({reason}); {requests} requests to send again")
+        self.update()
+
+    def add(self, **deltas: float) -> None:
         """Add to the running totals (field names of Counts)."""
         for name, delta in deltas.items():
             setattr(self.counts, name, getattr(self.counts, name) + delta)
@@ -81,13 +91,23 @@ class Progress:
         """The one-line summary of the totals so far."""
         c = self.counts
         lists = f"{c.member_lists}/{c.member_lists_expected}" if c.member_lists_expected else "0"
+        elapsed = time.monotonic() - self._started
         text = (
             f"graph: {c.groups} groups, {lists} member lists, {c.memberships} memberships, "
-            f"{c.users} users, {c.requests} requests"
+            f"{c.users} users, {c.requests} requests, {self.pace(elapsed)}"
         )
         if c.retries:
             text += f", {c.retries} retries"
-        return f"{text} ({time.monotonic() - self._started:.1f} s)"
+        return f"{text} ({elapsed:.1f} s)"
+
+    def pace(self, elapsed: float | None = None) -> str:
+        """RU per second so far, and the throttled waits when there were any."""
+        c = self.counts
+        seconds = time.monotonic() - self._started if elapsed is None else elapsed
+        text = f"{c.resource_units / max(seconds, 1e-3):.0f} RU/s"
+        if c.pauses:
+            text += f", {c.pauses} throttled waits ({c.paused:.1f} s)"
+        return text
 
     def close(self) -> None:
         """Finish the live line so later output starts on a fresh line."""

@@ -180,8 +180,8 @@ class Reader:
         c = self.progress.counts
         self.progress.info(
             f"graph: read {c.member_lists} member lists ({c.memberships} memberships, "
-            f"{len(self._users)} users) in {c.requests} requests"
-            + (f", {c.retries} retries" if c.retries else "")
+            f"{len(self._users)} users) in {c.requests} requests, {c.resource_units} RU at "
+            f"{self.progress.pace()}" + (f", {c.retries} retries" if c.retries else "")
         )
         if self._limited:
             examples = ", ".join(sorted(self._limited)[:3])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from generator.graph.costs import SIZE_CLASSES, WINDOW
+
 GLOBAL_BASE_URL = "https://graph.microsoft.com/v1.0"
 
 
@@ -19,10 +21,12 @@ class GraphSettings:
     client_secret: str | None = field(default=None, repr=False)  # from AZURE_CLIENT_SECRET only
     certificate_path: str | None = None
     concurrency: int = 8
-    max_total_wait: float = 300.0  # bound on the summed back-off of one run, seconds
+    budget: float = SIZE_CLASSES["L"]  # RU per window Graph grants the app in this tenant
+    window: float = WINDOW  # seconds the budget is stated for; shorter only in tests
+    max_total_wait: float = 1200.0  # seconds the run may be held back by pacing and Retry-After
     batch_size: int = 20  # sub-requests per $batch (Graph allows 20); 1 disables batching
     page_size: int = 999  # $top; Graph's maximum, fewer only to exercise paging in tests
-    max_attempts: int = 6  # sends of one request before a retryable failure becomes final
+    max_attempts: int = 6  # sends of one request before a connection failure becomes final
     authority: str | None = (
         None  # Entra authority host for national clouds, e.g. login.microsoftonline.us
     )

@@ -1,20 +1,35 @@
-"""One shared back-off for every request of a run, bounded in total."""
+"""One pace for every request of a run: Graph's resource-unit budget, mirrored and learned.
+
+Graph meters reads per app and tenant with a token bucket of resource units (RU) and charges
+throttled requests too, so retrying into the limit only digs deeper. The pacer keeps a bucket
+of its own, shared by every worker, charges each request its documented cost before it goes out,
+and corrects the bucket from what Graph says: `x-ms-throttle-limit-percentage` (how full Graph's
+bucket is), `x-ms-resource-unit` (what a request really cost) and `Retry-After` on a 429.
+The only bound is the total time the run is held back.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 # Used when a throttled or unavailable response carries no usable Retry-After.
 DEFAULT_DELAY = 2.0
 MAX_DEFAULT_DELAY = 60.0
+HEADROOM = 0.05  # share of the budget kept unspent, so requests in flight do not overdraw it
+DECREASE = 0.75  # a 429 that Graph did not explain with its usage shrinks the pace by this
+RECOVERY = 0.1  # share of its pace the pacer regains per window, up to the budget
+FLOOR = 0.001  # the pace never drops below this share of the budget
+SATURATED = 1.8  # the highest usage share Graph reports
+MIN_SPAN = 0.5  # windows between two usage reports before they are trusted for an estimate
 
 
 class Clock(Protocol):
-    """Time as the back-off sees it; tests inject one that does not really sleep."""
+    """Time as the pacer sees it; tests inject one that does not really sleep."""
 
     def now(self) -> float:
         """Monotonic seconds."""
@@ -37,45 +52,163 @@ class RealClock:
         await asyncio.sleep(seconds)
 
 
-class BackoffExhausted(Exception):
-    """The summed back-off of the run would exceed its bound."""
+class WaitExhausted(Exception):
+    """Holding the run back any longer would exceed its total wait budget."""
 
 
-class Backoff:
-    """A shared "not before" instant: a throttled response pauses all work, not one task."""
+@dataclass(frozen=True)
+class Ticket:
+    """A reservation of budget: its cost and the pacer's bucket when it went out."""
 
-    def __init__(self, max_total_wait: float, clock: Clock | None = None) -> None:
-        self.max_total_wait = max_total_wait
+    cost: float
+    sent: float  # when the request was let go
+    due: float  # the pacer's "bucket full again" instant, this request included
+    shift: float  # the corrections made to the bucket before this request
+
+
+class Pacer:
+    """A token bucket of RU shared by every worker, learned from Graph's answers.
+
+    The bucket is kept as the instant it would be full again (`_full_at`): the usage share now
+    is (full_at - now) / window, a request of cost c moves it c / rate later, and it may go once
+    the usage share after it is at most 1 - HEADROOM.
+    """
+
+    def __init__(
+        self, budget: float, window: float, max_total_wait: float, clock: Clock | None = None
+    ) -> None:
         self.clock = clock or RealClock()
-        self.not_before = 0.0
-        self.total = 0.0  # seconds the shared horizon was pushed out, i.e. time the run paused
+        self.window = window
+        self.max_total_wait = max_total_wait
+        self.ceiling = float(budget)  # RU per window the settings allow
+        self.capacity = self.ceiling  # the pace now, RU per window
+        self.not_before = 0.0  # no request goes before this (a Retry-After)
+        self.waited = 0.0  # seconds the run was held back, pacing and Retry-After alike
+        self.accepted = 0.0  # RU of requests Graph answered without throttling
+        self._full_at = 0.0
+        self._shift = 0.0  # seconds the bucket was moved by what Graph said
+        self._held_until = 0.0
+        self._started: float | None = None  # when the bucket was last full by our count
+        self._accepted_before = 0.0  # RU accepted until then
+        self._in_flight = 0  # tickets not yet observed
+        self._changed = 0.0
+        self._reference: tuple[float, float, float] | None = None  # (sent, accepted, usage)
 
-    async def wait(self) -> None:
-        """Sleep until the shared horizon has passed."""
-        delay = self.not_before - self.clock.now()
-        if delay > 0:
-            await self.clock.sleep(delay)
+    @property
+    def rate(self) -> float:
+        """RU per second the pacer lets through."""
+        return self.capacity / self.window
 
-    def push(self, delay: float) -> None:
-        """Pause everyone for `delay` seconds from now; raise when the bound would be exceeded."""
+    async def reserve(self, cost: float) -> Ticket:
+        """Wait until `cost` RU fit in the budget and take them; raise WaitExhausted instead."""
+        now = self.clock.now()
+        if self._started is None:
+            self._changed = now
+        if not self._in_flight and self._full_at <= now:
+            # Idle and full by our count: only what Graph accepts from now on tells its budget.
+            self._started, self._accepted_before = now, self.accepted
+        self._in_flight += 1
+        self._recover(now)
+        full_at = max(self._full_at, now) + cost / self.rate
+        go = max(self.not_before, full_at - self.window * (1 - HEADROOM))
+        self._hold(now, go)
+        self._full_at = full_at
+        if go > now:
+            await self.clock.sleep(go - now)
+        return Ticket(cost, max(go, now), full_at, self._shift)
+
+    def observe(self, ticket: Ticket, charged: float, accepted: float, usage: float | None) -> None:
+        """Learn from the answers to a ticket: RU charged, RU of those not throttled, usage."""
+        self._in_flight -= 1
+        self._full_at += (charged - ticket.cost) / self.rate
+        self.accepted += accepted
+        if usage is None:
+            return
+        # Graph's bucket when the request went out, against ours then (with the corrections
+        # made since): only ever catch up.
+        behind = ticket.sent + self.window * usage - ticket.due - (self._shift - ticket.shift)
+        self._catch_up(self._full_at + behind)
+        self._estimate(ticket.sent, usage)
+
+    def pause(self, delay: float, *, explained: bool) -> bool:
+        """Hold everyone for `delay` s (a Retry-After); False when an earlier pause covers it.
+
+        Graph's Retry-After promises room for one request, so its bucket is taken as empty when
+        the pause ends. A 429 that Graph did not explain with its usage share (throttling under
+        service load) also slows the pace down; the pace regains it gradually.
+        """
         now = self.clock.now()
         until = now + max(delay, 0.0)
         if until <= self.not_before:
-            return  # concurrent 429s for the same throttling window count once
-        extension = until - max(self.not_before, now)
-        if self.total + extension > self.max_total_wait:
-            raise BackoffExhausted(
-                f"waiting {delay:g} s more would exceed the {self.max_total_wait:g} s bound"
-            )
-        self.total += extension
+            return False  # concurrent 429s for the same throttling window count once
+        self._hold(now, until)
         self.not_before = until
+        if not explained:
+            self._set(self.capacity * DECREASE, now)
+        self._catch_up(until + self.window * (1 - HEADROOM))
+        return True
+
+    def _catch_up(self, full_at: float) -> None:
+        """Move the bucket to what Graph said, never back."""
+        if full_at > self._full_at:
+            self._shift += full_at - self._full_at
+            self._full_at = full_at
+
+    def _estimate(self, sent: float, usage: float) -> None:
+        """Learn the budget from Graph's usage share; every estimate errs low, never high.
+
+        Graph accepts at most a full bucket plus its refill, so RU accepted since the bucket was
+        last full over (usage + windows elapsed) bounds the budget from below. Between two
+        unsaturated reports, RU accepted = budget * (usage change + windows elapsed) sharpens
+        that while the run is paced at the limit; refill lost while the bucket sat full only
+        lowers both.
+        """
+        if self._reference is None and self._started is not None:
+            span = (sent - self._started) / self.window
+            accepted = self.accepted - self._accepted_before
+            self._set(min(self.capacity, accepted / (min(usage, 1.0) + span)), sent)
+        if usage >= SATURATED:  # Graph may stop counting there: a floor, not a value
+            self._reference = None
+            return
+        if self._reference is None:
+            self._reference = (sent, self.accepted, usage)
+            return
+        then, accepted, before = self._reference
+        span = (sent - then) / self.window
+        if span < MIN_SPAN or usage - before + span <= 0:
+            return
+        self._set((self.accepted - accepted) / (usage - before + span), sent)
+        if span >= 2 * MIN_SPAN:
+            self._reference = (sent, self.accepted, usage)
+
+    def _set(self, capacity: float, now: float) -> None:
+        self.capacity = min(self.ceiling, max(capacity, self.ceiling * FLOOR))
+        self._changed = now
+
+    def _recover(self, now: float) -> None:
+        """Regain pace gradually, so a budget learned too low is probed upwards again."""
+        if self.capacity < self.ceiling:
+            regained = self.capacity * RECOVERY * (now - self._changed) / self.window
+            self._set(self.capacity + regained, now)
+
+    def _hold(self, now: float, until: float) -> None:
+        """Count the time the run is held back until `until`, once for concurrent holds."""
+        extension = until - max(self._held_until, now)
+        if extension <= 0:
+            return
+        if self.waited + extension > self.max_total_wait:
+            raise WaitExhausted(
+                f"waiting {until - now:.1f} s more would exceed the wait budget of "
+                f"{self.max_total_wait:g} s (waited {self.waited:.0f} s so far)"
+            )
+        self.waited += extension
+        self._held_until = until
 
 
 def retry_after(headers: Mapping[str, str], attempt: int) -> float:
     """Seconds to wait per Retry-After (seconds or HTTP date), else exponential from attempt."""
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    value = header(headers, "retry-after")
     if value is not None:
-        value = str(value).strip()
         try:
             return max(float(value), 0.0)
         except ValueError:
@@ -86,3 +219,17 @@ def retry_after(headers: Mapping[str, str], attempt: int) -> float:
         except (TypeError, ValueError, IndexError, OverflowError):
             pass
     return min(DEFAULT_DELAY * float(2 ** max(attempt - 1, 0)), MAX_DEFAULT_DELAY)
+
+
+def number(headers: Mapping[str, str], name: str) -> float | None:
+    """A numeric header (case-insensitive name), or None when absent or not a number."""
+    value = header(headers, name)
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value by case-insensitive name."""
+    return next((str(v).strip() for k, v in headers.items() if k.lower() == name), None)
