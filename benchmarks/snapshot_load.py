@@ -1,0 +1,87 @@
+"""Benchmark: reading a large snapshot file, against `json.loads` of the same text.
+
+    python benchmarks/snapshot_load.py --groups 5000 --users 50000 --memberships-per-group 50 \
+        --runs 3
+
+Prints the median wall time of `snapshot.loads` (parse, validate, build the Directory) and of
+`json.loads` alone, both measured in the same process, and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from generator import snapshot  # noqa: E402
+from generator.directory import Directory, Group, Member, User  # noqa: E402
+
+
+def synthetic(groups: int, users: int, per_group: int, seed: int = 1) -> Directory:
+    """A tenant of `groups` groups with `per_group` random user members, every tenth nested."""
+    rng = random.Random(seed)
+    people = [
+        User(
+            f"{i:08x}-0000-4000-8000-000000000000",
+            f"User {i}",
+            f"user{i}@contoso.test",
+            f"user{i}@contoso.test",
+            True,
+            "Member",
+        )
+        for i in range(users)
+    ]
+    ids = [f"{g:08x}-1111-4000-8000-000000000000" for g in range(groups)]
+    teams = []
+    for g, group_id in enumerate(ids):
+        members = {Member("user", rng.choice(people).id) for _ in range(per_group)}
+        if g % 10 == 0 and g + 1 < groups:
+            members.add(Member("group", ids[g + 1]))
+        owners = (Member("user", people[g % users].id),)
+        teams.append(Group(group_id, f"Team {g}", members=tuple(sorted(members)), owners=owners))
+    return Directory.of(teams, people)
+
+
+def median_seconds(step: Callable[[], object], runs: int) -> float:
+    """Median wall seconds over `runs` calls."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    """Run the benchmark and print a table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--groups", type=int, default=5000)
+    parser.add_argument("--users", type=int, default=50000)
+    parser.add_argument("--memberships-per-group", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    text = snapshot.dumps(synthetic(args.groups, args.users, args.memberships_per_group))
+    edges = sum(len(g.members) for g in snapshot.loads(text).groups.values())
+    baseline = median_seconds(lambda: json.loads(text), args.runs)
+    loads = median_seconds(lambda: snapshot.loads(text), args.runs)
+
+    print(
+        f"snapshot: {args.groups} groups, {args.users} users, {edges} memberships, "
+        f"{len(text) / 2**20:.0f} MiB"
+    )
+    print(f"{'step':<34} {'median s':>9} {'x json.loads':>13}")
+    for name, seconds in (("json.loads", baseline), ("snapshot.loads", loads)):
+        print(f"{name:<34} {seconds:>9.2f} {seconds / baseline:>13.2f}")
+
+
+if __name__ == "__main__":
+    main()
