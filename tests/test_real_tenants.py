@@ -1,0 +1,174 @@
+"""Tenants shaped like real ones: thousands of groups, duplicate and hostile names, both formats."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import re
+import shutil
+import subprocess
+import textwrap
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator import config, pipeline
+from generator.render import YAML
+from tests.rendering import Format
+from tests.tenants import directory, group, oid, tenant, user
+
+USERS = [user(f"u{n}") for n in range(40)]
+ALPHABET = [
+    "a", "Z", "é", "ß", "日", "😀", "\u0301", "\u200b", "\u202e", "\u2028", "\x00", "\x07",
+    "\n", "\t", "\\", '"', "'", "`", "$", "{", "}", "%", "#", "/", ".", ":", " ", "-", "*",
+    "&", "!", "\ufeff", "\u212b", "0", "9",
+]  # fmt: skip
+FIXED = [
+    "", "!!!", "...", "日本語", "Sales", "sales", "SALES", "Sales", "${file(\"/etc/passwd\")}",
+    "%{ if true }x%{ endif }", "../../etc", "N", "Y", "08", "1e3", "a" * 256, "\n", " ",
+]  # fmt: skip
+
+
+def hostile_names(count: int, seed: int = 7) -> list[str]:
+    """Deterministic display names: fixed traps, then random mixes of hostile characters."""
+    rng = random.Random(seed)
+    names = list(FIXED)
+    while len(names) < count:
+        length = rng.choice((1, 2, 5, 17, 64, 256))
+        names.append("".join(rng.choice(ALPHABET) for _ in range(length)))
+    return names[:count]
+
+
+def hostile_tenant(count: int) -> dict[str, Any]:
+    """A tenant whose group names are hostile; every group has one or two members."""
+    groups = [
+        group(name, (f"u{i % 40}", f"u{(i * 7) % 40}"), id=oid(f"group/{i}"))
+        for i, name in enumerate(hostile_names(count))
+    ]
+    return tenant(groups, USERS)
+
+
+def run(
+    policy_text: str, data: dict[str, Any], out: Path, output_format: Format
+) -> pipeline.Result:
+    policy = config.parse(
+        textwrap.dedent(policy_text) + f"output: {{format: {output_format}}}\n", "p.yaml"
+    )
+    return pipeline.build(policy, directory(data), out)
+
+
+ALL_TEAMS = """\
+version: 1
+teams:
+  - {rule: every, select: {regex: '(?s).*'}}
+"""
+PRESET = """\
+version: 1
+litellm: {enterprise: true}
+preset: {name: entra_groups_also_create_orgs, select: {regex: '(?s).*'}}
+"""
+
+
+def _write(result: pipeline.Result, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in result.files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def _console(terraform: str, folder: Path, expression: str) -> dict[str, str]:
+    """Evaluate a map of strings in `terraform console`, values exactly as Terraform holds them."""
+    # Each value travels base64-encoded: jsonencode's own `\n` escapes are strings that
+    # Terraform normalises too, and would fuse with a combining mark that follows.
+    encoded = f"jsonencode({{for k, v in {expression} : k => base64encode(v)}})"
+    run = subprocess.run(
+        [terraform, "console"],
+        input=encoded + "\n",
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    values = json.loads(json.loads(run.stdout.strip().splitlines()[-1]))
+    return {k: base64.b64decode(v).decode("utf-8") for k, v in values.items()}
+
+
+_TEAM = re.compile(
+    r'^resource "litellm_team" "([^"]+)" \{\n  team_id\s+= ("[^"\n]*")\n  team_alias\s+= (.*)$',
+    re.M,
+)
+
+
+def _aliases_as_terraform_reads_them(
+    terraform: str, result: pipeline.Result, tmp: Path
+) -> dict[str, str]:
+    """team_id → team_alias, with every literal evaluated by terraform itself."""
+    pairs = [m.group(2, 3) for text in result.files.values() for m in _TEAM.finditer(text)]
+    tmp.mkdir(parents=True, exist_ok=True)
+    body = ",\n".join(f"    [{i}, {alias}]" for i, alias in pairs)
+    (tmp / "values.tf").write_text(f"locals {{\n  pairs = [\n{body}\n  ]\n}}\n", encoding="utf-8")
+    return _console(terraform, tmp, "{for p in local.pairs : p[0] => p[1]}")
+
+
+def _expected_aliases(data: dict[str, Any]) -> dict[str, str]:
+    # Terraform NFC-normalises every string it reads: that is what reaches LiteLLM.
+    return {g["id"]: unicodedata.normalize("NFC", g["displayName"]) for g in data["groups"]}
+
+
+@pytest.mark.parametrize("output_format", ["terraform", "yaml"])
+def test_a_regex_over_every_group_renders_thousands_of_hostile_names(
+    output_format: Format, tmp_path: Path, terraform: str
+) -> None:
+    data = hostile_tenant(2000)
+    result = run(ALL_TEAMS, data, tmp_path / "out", output_format)
+    assert len(result.outcome.state.teams) == 2000
+    for name in result.files:
+        assert re.fullmatch(r"[a-z0-9_]+\.(tf|yaml)", name), name
+    folder = _write(result, tmp_path / "out")
+    subprocess.run([terraform, "fmt", "-check", "-diff", str(folder)], check=True, timeout=300)
+    if output_format == YAML:
+        # The output folder's main.tf needs the provider; the data file is read on its own.
+        scratch = tmp_path / "console"
+        scratch.mkdir()
+        shutil.copy(folder / "teams.yaml", scratch / "teams.yaml")
+        aliases = _console(
+            terraform,
+            scratch,
+            '{for k, v in yamldecode(file("teams.yaml")).teams : k => v.alias}',
+        )
+    else:
+        assert len(set(result.labels.teams.values())) == 2000
+        aliases = _aliases_as_terraform_reads_them(terraform, result, tmp_path / "console")
+    assert aliases == _expected_aliases(data)
+
+
+@pytest.mark.parametrize("output_format", ["terraform", "yaml"])
+def test_the_preset_renders_every_group_of_a_tenant_with_duplicate_names(
+    output_format: Format, tmp_path: Path
+) -> None:
+    data = hostile_tenant(300)
+    names = [g["displayName"] for g in data["groups"]]
+    assert len(set(names)) < len(names)  # the tenant really has duplicates
+    result = run(PRESET, data, tmp_path / "out", output_format)
+    state = result.outcome.state
+    assert len(state.organizations) == len(state.teams) == 300
+    assert all(t.organization_id == t.id for t in state.teams)
+    if output_format == YAML:
+        teams = result.files["teams.yaml"]
+        assert all(
+            f'organization_id: "{t.id}"' in teams or f"organization_id: {t.id}" in teams
+            for t in state.teams
+        )
+    else:
+        org_files = [n for n in result.files if n.startswith("org_")]
+        assert len(org_files) == 300
+        for team in state.teams:
+            label = result.labels.organizations[team.id]
+            assert (
+                f"organization_id = litellm_organization.{label}.organization_id"
+                in result.files[f"org_{label}.tf"]
+            )
