@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,11 +80,23 @@ def key(name: str) -> str:
     return name if re.fullmatch(r"[A-Za-z_][\w-]*", name) else quote(name)
 
 
+def entries(pairs: Iterable[tuple[str, str]], indent: str) -> str:
+    """One-line `key = value` lines (keys already HCL tokens), aligned as `terraform fmt` does."""
+    pairs = list(pairs)
+    width = max((len(k) for k, _ in pairs), default=0)
+    return "\n".join(f"{indent}{k.ljust(width)} = {v}" for k, v in pairs)
+
+
 def align(text: str) -> str:
-    """Align `=` in runs of one-line attributes at the same indent, as `terraform fmt` does."""
+    """Align `=` in runs of one-line attributes at the same indent, as `terraform fmt` does.
+
+    The body of a `for_each = {` map passes through untouched: it is written by `entries`,
+    aligned already, and it is where nearly all the lines of a large output are.
+    """
     lines = text.split("\n")
     out: list[str] = []
     run: list[re.Match[str]] = []
+    closing: str | None = None
 
     def flush() -> None:
         width = max((len(m.group(2)) for m in run), default=0)
@@ -92,6 +104,10 @@ def align(text: str) -> str:
         run.clear()
 
     for line in lines:
+        if closing is not None:
+            out.append(line)
+            closing = None if line == closing else closing
+            continue
         match = _ATTRIBUTE.match(line)
         one_line = match is not None and not match.group(3).endswith(("{", "[", "("))
         if run and (not one_line or match is None or match.group(1) != run[0].group(1)):
@@ -100,6 +116,8 @@ def align(text: str) -> str:
             run.append(match)
         else:
             out.append(line)
+            if line.endswith("for_each = {"):
+                closing = line[: len(line) - len(line.lstrip())] + "}"
     flush()
     return "\n".join(out)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from generator.config import Policy, Rule
 from generator.directory import Directory, Group, User
@@ -70,6 +71,7 @@ class _Mapper:
         self.skipped: dict[str, set[str]] = {}
         self.excluded: dict[str, set[str]] = {}
         self.by_name = _by_name(directory.groups.values())
+        self.memberships: dict[tuple[str, str], Membership | None] = {}
 
     def state(self) -> DesiredState:
         org_matches = self._matches(self.policy.organizations, "organizations")
@@ -78,7 +80,11 @@ class _Mapper:
             return DesiredState()
         places = _Places(self.policy.path, org_matches)
         teams = [self._team(m, places) for m in team_matches]
-        organizations = [self._organization(m, teams) for m in org_matches]
+        by_organization: dict[str, list[Team]] = {}
+        for team in teams:
+            if team.organization_id is not None:
+                by_organization.setdefault(team.organization_id, []).append(team)
+        organizations = [self._organization(m, by_organization) for m in org_matches]
         return DesiredState(
             organizations=tuple(sorted(organizations, key=lambda o: o.id)),
             teams=tuple(sorted(teams, key=lambda t: t.id)),
@@ -139,18 +145,22 @@ class _Mapper:
             members=members,
         )
 
-    def _organization(self, match: _Match, teams: list[Team]) -> Organization:
+    def _organization(self, match: _Match, teams: Mapping[str, list[Team]]) -> Organization:
         own = self._members(match, member_role=match.rule.member_role, admin_role="org_admin")
-        merged = {m.key: m for t in teams if t.organization_id == match.group.id for m in t.members}
         role = match.rule.member_role
-        members = {k: Membership(m.key, m.user_id, m.user_email, role) for k, m in merged.items()}
+        # Everyone in the organization's teams is a member of it too, in the rule's role.
+        members: dict[str, Membership] = {}
+        for team in teams.get(match.group.id, ()):
+            for m in team.members:
+                if m.key not in members and (found := self._membership(m.key, role, match.group)):
+                    members[m.key] = found
         members.update({m.key: m for m in own if m.key not in members or m.role == "org_admin"})
         return Organization(
             id=match.group.id,
             alias=match.render(match.rule.alias),
             group_name=match.group.display_name,
             settings=match.rule.settings,
-            members=tuple(sorted(members.values())),
+            members=_sorted(members.values()),
         )
 
     def _members(self, match: _Match, member_role: str, admin_role: str) -> tuple[Membership, ...]:
@@ -162,7 +172,7 @@ class _Mapper:
         members = (
             self._membership(user_key, role, match.group) for user_key, role in roles.items()
         )
-        return tuple(sorted(m for m in members if m is not None))
+        return _sorted(m for m in members if m is not None)
 
     def _admins(self, match: _Match) -> frozenset[str]:
         admins = match.rule.admins
@@ -187,6 +197,13 @@ class _Mapper:
         return self.directory.user_members(groups[0].id, self.policy.membership).users
 
     def _membership(self, user_key: str, role: str, group: Group) -> Membership | None:
+        # A user is in many groups: decide and build each (user, role) once, and share it.
+        key = (user_key, role)
+        if key not in self.memberships:
+            self.memberships[key] = self._new_membership(user_key, role, group)
+        return self.memberships[key]
+
+    def _new_membership(self, user_key: str, role: str, group: Group) -> Membership | None:
         identity = self.policy.identity
         user = self.directory.users.get(user_key)
         if user is None:
@@ -275,6 +292,11 @@ class _Places:
 
     def _where(self, match: _Match) -> str:
         return f"{self.origin}:{match.rule.line}: rule {match.rule.name!r}"
+
+
+def _sorted(members: Iterable[Membership]) -> tuple[Membership, ...]:
+    # By key alone: keys are unique in a scope, and the dataclass order compares every field.
+    return tuple(sorted(members, key=attrgetter("key")))
 
 
 def _by_name(groups: Iterable[Group]) -> dict[str, list[Group]]:

@@ -124,6 +124,19 @@ def _members(members: tuple[Membership, ...]) -> dict[str, yamltext.Flow]:
     }
 
 
+def _member_entries(members: Sequence[Membership]) -> str:
+    # The hot path of a large tenant: one line per membership, so it is plain Python.
+    # Mapping shares one Membership per user and role, so each value is quoted once.
+    values: dict[Membership, str] = {}
+    for m in members:
+        if m not in values:
+            values[m] = (
+                f"{{ user_id = {hcl.quote(m.user_id)}, user_email = {hcl.quote(m.user_email)}, "
+                f"role = {hcl.quote(m.role)} }}"
+            )
+    return hcl.entries(((hcl.quote(m.key), values[m]) for m in members), "    ")
+
+
 def _comment_text(text: str) -> str:
     # A comment must stay one line whatever a display name contains.
     return "".join(c if c.isprintable() else " " for c in str(text))
@@ -139,7 +152,12 @@ def _environment(root: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(hcl=hcl.literal, yaml=yamltext.dump, comment_text=_comment_text)
+    env.filters.update(
+        hcl=hcl.literal,
+        yaml=yamltext.dump,
+        comment_text=_comment_text,
+        member_entries=_member_entries,
+    )
     return env
 
 

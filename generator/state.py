@@ -53,7 +53,7 @@ class Settings:
         return data
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Membership:
     """One user in a team or organization, keyed by the Entra user object id."""
 
