@@ -66,7 +66,12 @@ def is_generated(text: str) -> bool:
 
 
 def _terraform_files(state: DesiredState, labels: Labels, output: Output) -> dict[str, str]:
-    common = {"regenerate": regenerate_command(output), "comment": "#", "team_labels": labels.teams}
+    common = {
+        "regenerate": regenerate_command(output),
+        "comment": "#",
+        "team_labels": labels.teams,
+        "member_entries": _MemberEntries(),
+    }
     files = {"versions.tf": _render("terraform/versions.tf.j2", common, output)}
     for org in state.organizations:
         label = labels.organizations[org.id]
@@ -124,17 +129,33 @@ def _members(members: tuple[Membership, ...]) -> dict[str, yamltext.Flow]:
     }
 
 
-def _member_entries(members: Sequence[Membership]) -> str:
-    # The hot path of a large tenant: one line per membership, so it is plain Python.
-    # Mapping shares one Membership per user and role, so each value is quoted once.
-    values: dict[Membership, str] = {}
-    for m in members:
-        if m not in values:
-            values[m] = (
+class _MemberEntries:
+    """The `for_each` map body of a membership resource: one aligned line per member.
+
+    The hot path of a large tenant, so plain Python; a user is in many groups, so each key
+    and each (user, role) value is quoted once per render.
+    """
+
+    def __init__(self) -> None:
+        self.keys: dict[str, str] = {}
+        self.values: dict[tuple[str, str, str], str] = {}
+
+    def __call__(self, members: Sequence[Membership]) -> str:
+        return hcl.entries(((self._key(m.key), self._value(m)) for m in members), "    ")
+
+    def _key(self, key: str) -> str:
+        if key not in self.keys:
+            self.keys[key] = hcl.quote(key)
+        return self.keys[key]
+
+    def _value(self, m: Membership) -> str:
+        fields = (m.user_id, m.user_email, m.role)
+        if fields not in self.values:
+            self.values[fields] = (
                 f"{{ user_id = {hcl.quote(m.user_id)}, user_email = {hcl.quote(m.user_email)}, "
                 f"role = {hcl.quote(m.role)} }}"
             )
-    return hcl.entries(((hcl.quote(m.key), values[m]) for m in members), "    ")
+        return self.values[fields]
 
 
 def _comment_text(text: str) -> str:
@@ -156,7 +177,6 @@ def _environment(root: Path) -> jinja2.Environment:
         hcl=hcl.literal,
         yaml=yamltext.dump,
         comment_text=_comment_text,
-        member_entries=_member_entries,
     )
     return env
 
