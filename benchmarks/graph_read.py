@@ -9,6 +9,12 @@ memory are the reader's own. The baseline uses typed SDK models, the default pag
 request at a time. With --baseline-scale K the baseline reads a tenant K times smaller and its
 wall time, CPU time and request counts are multiplied by K (memory is shown as measured).
 Prints Graph requests made vs the minimum for the tenant, wall time, CPU time and peak RSS.
+
+With --limits 3500,8000 the fake Graph also meters resource units as Graph does (a token bucket
+of that many RU per 10 s, throttled requests charged too), and entraform is read against each
+limit --runs times. Printed as medians: wall time, the lower bound for the limit (RU of the
+minimum request set beyond the starting bucket, over the refill rate; or the unthrottled wall
+time when the budget never binds), their ratio, Graph requests, 429s and RU spent on them.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import hashlib
 import json
 import multiprocessing
 import resource
+import statistics
 import sys
 import time
 import urllib.request
@@ -71,6 +78,8 @@ def main() -> None:
         "--baseline-scale", type=int, default=1, help="run the baseline on a tenant K times smaller"
     )
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--limits", default="", help="RU per 10 s to throttle at, e.g. 3500,8000")
+    parser.add_argument("--runs", type=int, default=1, help="throttled runs per limit (median)")
     args = parser.parse_args()
     shape = Shape(args.groups, args.users, args.memberships_per_group, args.nesting_depth)
     latency = args.latency_ms / 1000
@@ -90,15 +99,50 @@ def main() -> None:
                 measured = _run("msgraph-sdk baseline (1/K tenant)", small, options)
                 rows += [measured, _extrapolated(measured, k, minimum)]
     _print(shape, args.latency_ms, rows)
+    limits = [int(limit) for limit in args.limits.split(",") if limit]
+    if limits:
+        _throttled(shape, latency, options, limits, max(args.runs, 1))
+
+
+def _throttled(
+    shape: Shape, latency: float, options: dict[str, int], limits: list[int], runs: int
+) -> None:
+    """Read against each RU limit `runs` times and print the medians."""
+    with _Server(shape, latency) as server:
+        floor = statistics.median(_run("entraform", server, options)["wall"] for _ in range(runs))
+    print(f"\nthrottled (medians of {runs} runs; unthrottled wall {floor:.2f} s):")
+    header = (
+        f"{'RU per 10 s':>11} {'wall s':>7} {'bound s':>8} {'ratio':>6} {'requests':>9} "
+        f"{'429s':>6} {'429 %':>6} {'RU on 429s':>10} {'RU total':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for limit in limits:
+        with _Server(shape, latency, limit) as server:
+            results = [_run("entraform", server, options) for _ in range(runs)]
+        bound = max((server.minimum_ru - limit) / (limit / 10), floor)
+        wall = statistics.median(r["wall"] for r in results)
+        requests = statistics.median(r["requests"] for r in results)
+        throttled = statistics.median(r["throttled"] for r in results)
+        print(
+            f"{limit:>11} {wall:>7.2f} {bound:>8.2f} {wall / bound:>6.2f} {requests:>9.0f} "
+            f"{throttled:>6.0f} {100 * throttled / requests:>5.1f}% "
+            f"{statistics.median(r['throttled_charged'] for r in results):>10.0f} "
+            f"{statistics.median(r['charged'] for r in results):>9.0f}"
+        )
+        if len({r["digest"] for r in results}) != 1:
+            print("  different directories between runs!")
 
 
 class _Server:
     """The fake Graph in a child process, for the duration of a `with` block."""
 
-    def __init__(self, shape: Shape, latency: float) -> None:
+    def __init__(self, shape: Shape, latency: float, limit: int | None = None) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(shape, latency, child), daemon=True)
+        self._process = context.Process(
+            target=_serve, args=(shape, latency, limit, child), daemon=True
+        )
         self.shape = shape
 
     def __enter__(self) -> _Server:
@@ -107,6 +151,7 @@ class _Server:
         self.base_url: str = info["base_url"]
         self.minimum: int = info["minimum"]
         self.memberships: int = info["memberships"]
+        self.minimum_ru: int = info["minimum_ru"]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -114,20 +159,28 @@ class _Server:
         self._process.join(timeout=10)
 
 
-def _serve(shape: Shape, latency: float, conn: Connection) -> None:
-    from tests.fakegraph import FakeGraph, minimum_requests, synthetic_tenant
+def _serve(shape: Shape, latency: float, limit: int | None, conn: Connection) -> None:
+    from tests.fakegraph import (
+        Budget,
+        FakeGraph,
+        minimum_requests,
+        minimum_resource_units,
+        synthetic_tenant,
+    )
 
     tenant = synthetic_tenant(
         shape.groups, shape.users, shape.memberships_per_group, shape.nesting_depth
     )
     tenant.token = TOKEN
-    fake = FakeGraph(tenant, latency=latency).start()
+    budget = Budget(limit=limit) if limit else None
+    fake = FakeGraph(tenant, latency=latency, budget=budget).start()
     memberships = sum(len(g.members) for g in tenant.directory.groups.values())
     conn.send(
         {
             "base_url": fake.base_url,
             "minimum": minimum_requests(tenant),
             "memberships": memberships,
+            "minimum_ru": minimum_resource_units(tenant),
         }
     )
     conn.recv()
@@ -176,6 +229,9 @@ def _measure(variant: str, base_url: str, options: dict[str, int], conn: Connect
             "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "requests": stats["requests"],
             "http_requests": stats["http_requests"] - 1,  # the reset call
+            "throttled": stats["throttled"],
+            "throttled_charged": stats["throttled_charged"],
+            "charged": stats["charged"],
             "digest": hashlib.sha256(snapshot.dumps(directory).encode()).hexdigest()[:12],
             "groups": len(directory.groups),
             "users": len(directory.users),

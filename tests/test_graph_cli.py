@@ -64,3 +64,28 @@ def test_a_permanent_403_exits_3_and_writes_nothing(fake: FakeGraph, tmp_path: P
     taken = invoke(fake, "snapshot", "-c", POLICY, "-o", tmp_path / "tenant.json", "-q")
     assert taken.exit_code == 3
     assert not (tmp_path / "tenant.json").exists()
+
+
+def test_a_429_storm_longer_than_the_wait_budget_exits_3_and_leaves_the_output_untouched(
+    fake: FakeGraph, tmp_path: Path
+) -> None:
+    fake.fault("/members", status=429, retry_after="0.2", times=None)
+    previous = tmp_path / "tenant.json"
+    previous.write_text("the snapshot of an earlier run\n", encoding="utf-8")
+    result = invoke(fake, "snapshot", "-c", POLICY, "-o", previous, "--graph-max-wait", "1")
+    assert result.exit_code == 3
+    assert "Graph kept throttling (429 TooManyRequests)" in result.stderr
+    assert "wait budget of 1 s" in result.stderr
+    assert "member lists" in result.stderr and "--graph-max-wait" in result.stderr
+    assert previous.read_text(encoding="utf-8") == "the snapshot of an earlier run\n"
+    assert fake.count("/members") > 4  # it kept asking while the budget lasted
+
+
+def test_a_budget_that_is_no_size_class_or_number_is_a_usage_error(
+    fake: FakeGraph, tmp_path: Path
+) -> None:
+    result = invoke(
+        fake, "snapshot", "-c", POLICY, "-o", tmp_path / "t.json", "--graph-budget", "XL"
+    )
+    assert result.exit_code == 2
+    assert "not S, M, L or a positive number" in result.stderr
