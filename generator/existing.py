@@ -1,45 +1,129 @@
-"""What a previous run left in the output folder: its files, desired state and labels."""
+"""What a previous run left in the output folder: its files, their format, labels and state.
+
+Reading is cheap on purpose. Labels and forgotten addresses come from a scan of resource
+headers; the manifest proves every file is byte for byte what entraform wrote; and the state
+is parsed only from the files a run is about to change, since an unchanged file describes
+unchanged objects.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from generator import hcl
+from generator import hcl, manifest
 from generator.errors import OutputError
-from generator.render import MOVED_FILE, TERRAFORM, YAML, Labels, is_generated
+from generator.render import (
+    MOVED_FILE,
+    PRUNED_BY_HAND,
+    REMOVED_FILE,
+    TERRAFORM,
+    YAML,
+    YAML_DATA_FILES,
+    Labels,
+    is_generated,
+)
 from generator.state import DesiredState, Membership, Organization, Settings, Team
+
+# Our own resource headers and the id attribute the templates always write first.
+_OBJECT = re.compile(
+    r'^resource "litellm_(organization|team)" "([\w-]+)" \{\n'
+    r'  (?:organization|team)_id +=  ?("(?:[^"\\\n]|\\.)*")$',
+    re.MULTILINE,
+)
+_TOMBSTONE = re.compile(r"^  from += (\S+)$", re.MULTILINE)
+# libyaml when PyYAML has it: the YAML route's member files are large.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
 class Existing:
-    """The generated files on disk, the format they are in, and the state they describe."""
+    """The generated files on disk, the format they are in, and their labels."""
 
     files: Mapping[str, str] = field(default_factory=dict)
-    state: DesiredState = field(default_factory=DesiredState)
     labels: Labels = field(default_factory=Labels)
     format: str | None = None
+    # False for output of an entraform that wrote no manifest: nothing proves it unedited.
+    verified: bool = True
+
+    def state(self, names: Collection[str] | None = None) -> DesiredState:
+        """The state the named files describe (every file when None); parsed on demand."""
+        try:
+            if self.format == YAML:
+                # An object's YAML is spread over the four data files: read all or none.
+                wanted = names is None or set(YAML_DATA_FILES) & set(names)
+                return _from_yaml(self.files) if wanted else _EMPTY
+            chosen = self.files.keys() if names is None else set(names) & self.files.keys()
+            texts = [self.files[n] for n in sorted(chosen) if _holds_objects(n)]
+            org_ids = {label: i for i, label in self.labels.organizations.items()}
+            return _from_terraform(texts, org_ids)
+        except (ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+            raise OutputError(
+                f"cannot read the generated files ({exc}); restore them from version control, "
+                "or delete them to start afresh"
+            ) from exc
+
+
+_EMPTY = DesiredState()
+
+
+def _holds_objects(name: str) -> bool:
+    # `moved` and `removed` blocks, provider versions and the manifest describe no object.
+    return name.endswith(".tf") and name not in (*PRUNED_BY_HAND, "versions.tf")
 
 
 def read(out: Path) -> Existing:
-    """Read entraform's own files in `out`, in whichever format they are; others are left alone."""
+    """Read entraform's own files in `out`, refusing any that were changed by hand."""
     files = dict(_generated_files(out))
+    text = _manifest_text(out)
+    recorded = None if text is None else _recorded(out, text)
+    if recorded is not None:
+        _refuse_edited(out, files, recorded)
     on_disk = _format(files)
+    verified = recorded is not None or not files
+    if text is not None:
+        files[manifest.NAME] = text
+    return Existing(files, _labels(files), on_disk, verified)
+
+
+def _manifest_text(out: Path) -> str | None:
+    path = out / manifest.NAME
     try:
-        if on_disk == YAML:
-            state, labels = _from_yaml(files), Labels(tombstones=_tombstones(files))
-        else:
-            state, labels = _from_terraform(files)
-    except (ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutputError(f"cannot read {path}: {exc}") from exc
+
+
+def _recorded(out: Path, text: str) -> dict[str, str]:
+    recorded = manifest.loads(text)
+    if recorded is None:
         raise OutputError(
-            f"cannot read the generated files in {out} ({exc}); were they edited by hand? "
-            "Restore them from version control, or delete them to start afresh"
-        ) from exc
-    return Existing(files, state, labels, on_disk)
+            f"{out / manifest.NAME} is not a manifest entraform wrote; restore it from version "
+            "control, or delete it (entraform then trusts the generated files as they are)"
+        )
+    return recorded
+
+
+def _refuse_edited(out: Path, files: Mapping[str, str], recorded: Mapping[str, str]) -> None:
+    edited = [
+        n
+        for n, text in files.items()
+        if n not in PRUNED_BY_HAND and recorded.get(n) != manifest.digest(text)
+    ]
+    if edited:
+        shown = ", ".join(str(out / n) for n in edited)
+        raise OutputError(
+            f"{shown}: changed since entraform wrote it (it no longer matches "
+            f"{manifest.NAME}). entraform does not overwrite hand edits: restore the file "
+            "from version control (git checkout -- FILE), or delete it to have it written afresh"
+        )
 
 
 def _format(files: Mapping[str, str]) -> str | None:
@@ -49,9 +133,14 @@ def _format(files: Mapping[str, str]) -> str | None:
     return TERRAFORM if set(files) - {MOVED_FILE} else None
 
 
-def _tombstones(files: Mapping[str, str]) -> tuple[str, ...]:
-    text = files.get("removed.tf", "")
-    return tuple(sorted(b.attributes["from"].path for b in hcl.read(text) if b.type == "removed"))
+def _labels(files: Mapping[str, str]) -> Labels:
+    found: dict[str, dict[str, str]] = {"organization": {}, "team": {}}
+    for name, text in files.items():
+        if name.endswith(".tf") and name != MOVED_FILE:
+            for kind, label, quoted in _OBJECT.findall(text):
+                found[kind][hcl.unquote(quoted)] = label
+    tombstones = _TOMBSTONE.findall(files.get(REMOVED_FILE, ""))
+    return Labels(found["organization"], found["team"], tuple(sorted(tombstones)))
 
 
 def _generated_files(out: Path) -> Iterator[tuple[str, str]]:
@@ -77,7 +166,7 @@ def _memberships(entries: Mapping[str, Mapping[str, str]]) -> tuple[Membership, 
 def _from_yaml(files: Mapping[str, str]) -> DesiredState:
     def section(name: str) -> dict[str, Any]:
         text = files.get(f"{name}.yaml")
-        loaded = yaml.safe_load(text) if text else None
+        loaded = yaml.load(text, Loader=_YAML_LOADER) if text else None
         return (loaded or {}).get(name) or {}
 
     org_members = section("organization_members")
@@ -108,22 +197,12 @@ def _from_yaml(files: Mapping[str, str]) -> DesiredState:
     )
 
 
-def _from_terraform(files: Mapping[str, str]) -> tuple[DesiredState, Labels]:
+def _from_terraform(texts: list[str], org_ids: Mapping[str, str]) -> DesiredState:
     resources: dict[str, dict[str, hcl.Block]] = {}
-    tombstones: list[str] = []
-    for name, text in files.items():
-        if name == MOVED_FILE:  # its addresses are indexed references, not ours to read back
-            continue
+    for text in texts:
         for block in hcl.read(text):
             if block.type == "resource":
                 resources.setdefault(block.labels[0], {})[block.labels[1]] = block
-            elif block.type == "removed":
-                tombstones.append(block.attributes["from"].path)
-    org_labels = {
-        b.attributes["organization_id"]: lbl for lbl, b in _of(resources, "litellm_organization")
-    }
-    team_labels = {b.attributes["team_id"]: lbl for lbl, b in _of(resources, "litellm_team")}
-    org_ids = {lbl: i for i, lbl in org_labels.items()}
     org_members = {
         lbl: b.attributes["for_each"] for lbl, b in _of(resources, "litellm_organization_member")
     }
@@ -159,10 +238,9 @@ def _from_terraform(files: Mapping[str, str]) -> tuple[DesiredState, Labels]:
                 members,
             )
         )
-    state = DesiredState(
+    return DesiredState(
         tuple(sorted(organizations, key=lambda o: o.id)), tuple(sorted(teams, key=lambda t: t.id))
     )
-    return state, Labels(org_labels, team_labels, tuple(sorted(tombstones)))
 
 
 def _of(resources: Mapping[str, Mapping[str, hcl.Block]], kind: str) -> list[tuple[str, hcl.Block]]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import existing, labels, plan, policy, render
+from generator import existing, labels, manifest, plan, policy, render
 from generator.addresses import Addresses, Move, moves
 from generator.config import Policy
 from generator.directory import Directory
@@ -38,18 +38,29 @@ def build(config: Policy, directory: Directory, out: Path) -> Result:
     names = _labels(before, outcome.state, config)
     forget = config.safety.organizations_removed == "forget"
     files = render.render(outcome.state, names, config.output, forget_organizations=forget)
-    switched = before.format not in (None, config.output.format)
+    state, output_format = outcome.state, config.output.format
+    switched = before.format not in (None, output_format)
     moved: tuple[Move, ...] = ()
+    if switched or not before.verified:
+        # Every old object is needed: to move it, or because nothing proves the files unedited.
+        old, new = before.state(), state
+    else:
+        changed = {
+            n for n in before.files.keys() | files.keys() if before.files.get(n) != files.get(n)
+        }
+        old, new = before.state(changed), render.described_by(state, names, output_format, changed)
     if switched and before.format is not None:
         old_at = Addresses(before.labels, before.format)
-        moved = moves(before.state, old_at, outcome.state, Addresses(names, config.output.format))
+        moved = moves(old, old_at, state, Addresses(names, output_format))
         if moved:
             files[render.MOVED_FILE] = render.moved_file(moved, before.format, config.output)
     elif render.MOVED_FILE in before.files:
         # Kept until someone deletes it after apply, like the `removed` blocks.
         files[render.MOVED_FILE] = before.files[render.MOVED_FILE]
+    recorded = {n: text for n, text in files.items() if n not in render.PRUNED_BY_HAND}
+    files[manifest.NAME] = manifest.dumps(recorded)
     _refuse_foreign_files(out, files, before)
-    changes = plan.make(before, files, outcome.state, config.safety)
+    changes = plan.make(before.files, files, old, new, state, config.safety)
     switched_from = before.format if switched else None
     return Result(
         outcome, before, names, files, changes, config.output.format, switched_from, moved

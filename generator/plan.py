@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from generator.config import Safety
-from generator.existing import Existing
 from generator.state import DesiredState, Membership, Organization, Team
 
 Action = Literal["create", "update", "delete"]
@@ -87,12 +86,22 @@ class Plan:
         return bool(self.files)
 
 
-def make(existing: Existing, files: Mapping[str, str], state: DesiredState, safety: Safety) -> Plan:
-    """Compare the rendered files and state with what is on disk and apply the guards."""
-    changes = diff(existing.state, state, _fates(safety))
-    return Plan(
-        _file_changes(existing.files, files), changes, guard(existing.state, state, changes, safety)
-    )
+def make(
+    old_files: Mapping[str, str],
+    files: Mapping[str, str],
+    before: DesiredState,
+    after: DesiredState,
+    whole: DesiredState,
+    safety: Safety,
+) -> Plan:
+    """Compare the rendered files and objects with what is on disk and apply the guards.
+
+    `before` and `after` hold the objects of the files that change, as they were and will be:
+    an unchanged file describes unchanged objects. `whole` is the full new state.
+    """
+    changes = diff(before, after, _fates(safety))
+    refusals = guard(whole, before, after, changes, safety)
+    return Plan(_file_changes(old_files, files), changes, refusals)
 
 
 def _file_changes(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[FileChange, ...]:
@@ -205,19 +214,25 @@ def _member_changes(
 
 
 def guard(
-    old: DesiredState, new: DesiredState, changes: ChangeSet, safety: Safety
+    whole: DesiredState,
+    before: DesiredState,
+    after: DesiredState,
+    changes: ChangeSet,
+    safety: Safety,
 ) -> tuple[str, ...]:
     """Return the reasons to refuse this change set (empty when it is safe)."""
     reasons = []
-    if not new.organizations and not new.teams:
+    if not whole.organizations and not whole.teams:
         reasons.append("the policy selects no groups at all: refusing to remove everything")
-    existing = {
-        "organization": len(old.organizations),
-        "team": len(old.teams),
-        "member": sum(len(o.members) for o in old.organizations)
-        + sum(len(t.members) for t in old.teams),
+    now = {
+        "organization": len(whole.organizations),
+        "team": len(whole.teams),
+        "member": sum(len(o.members) for o in whole.organizations)
+        + sum(len(t.members) for t in whole.teams),
     }
-    for kind, total in existing.items():
+    for kind, count in now.items():
+        # What there was: what there is, less what this change adds, plus what it removes.
+        total = count - changes.count(kind, "added") + changes.count(kind, "removed")
         removed = changes.count(kind, "removed")
         over_count = removed > safety.max_removed
         share = 100.0 * removed / total if total else 0.0
@@ -227,9 +242,9 @@ def guard(
                 f"{removed} {kind} removals of {total} ({share:.0f}%) exceed the limit of "
                 f"{safety.max_removed} or {safety.max_removed_percent:g}%"
             )
-    before = old.teams_by_id
-    for team in new.teams:
-        previous = before.get(team.id)
+    previous_teams = before.teams_by_id
+    for team in after.teams:
+        previous = previous_teams.get(team.id)
         if previous is not None and previous.members and not team.members:
             reasons.append(
                 f"team {team.alias!r} had {len(previous.members)} members and now has none"

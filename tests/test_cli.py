@@ -15,7 +15,7 @@ from generator import files
 from generator.cli import cli
 from tests.conftest import EXAMPLES, ROOT
 from tests.rendering import read_tree
-from tests.tenants import group, tenant, user, write
+from tests.tenants import group, oid, tenant, user, write
 
 POLICY = """\
 version: 1
@@ -62,7 +62,8 @@ def generate(work: Path, *extra: str) -> Result:
 def test_generate_writes_the_files_and_a_second_run_changes_nothing(work: Path) -> None:
     assert generate(work).exit_code == 0
     first = read_tree(work / "out")
-    assert sorted(first) == ["org_org_a_" + next(iter(first))[10:18] + ".tf", "versions.tf"]
+    suffix = oid("group/Org-A").replace("-", "")[:8]
+    assert sorted(first) == ["entraform-manifest.json", f"org_org_a_{suffix}.tf", "versions.tf"]
     second = generate(work)
     assert second.exit_code == 0
     assert "no file changed" in second.stderr
@@ -97,13 +98,20 @@ def test_diff_prints_a_unified_diff_of_one_changed_membership(work: Path) -> Non
     write(work / "tenant.json", tenant(groups(("ann", "bob", "cy", "dee")), USERS))
     result = generate(work, "--check", "--diff")
     assert result.exit_code == 1
-    changed = [
-        line
-        for line in result.stdout.splitlines()
-        if line[:1] in "+-" and line[:3] not in ("+++", "---")
+    diffs = {
+        part.split("\n", 1)[0]: part for part in result.stdout.split("--- a/")[1:]
+    }  # file name → its diff
+    assert sorted(diffs) == [
+        "entraform-manifest.json",
+        next(n for n in diffs if n.startswith("org_")),
     ]
+    org_diff = next(text for name, text in diffs.items() if name.startswith("org_"))
+    changed = [line for line in org_diff.splitlines()[2:] if line[:1] in "+-"]
     assert len(changed) == 2  # one line in the team, one in the organization
     assert all("dee@contoso.test" in line and line.startswith("+") for line in changed)
+    # The manifest records the new digest of that one file: one line replaced.
+    manifest_diff = diffs["entraform-manifest.json"].splitlines()[2:]
+    assert len([line for line in manifest_diff if line[:1] in "+-"]) == 2
 
 
 def test_a_config_error_exits_2_with_file_and_line(work: Path) -> None:
@@ -257,10 +265,6 @@ def test_a_failed_write_leaves_the_folder_untouched(
         return real_stage(folder, text)
 
     monkeypatch.setattr(files, "_stage", failing)
-    (work / "out" / "versions.tf").write_text(
-        (work / "out" / "versions.tf").read_text() + "# stale\n"
-    )
-    before = read_tree(work / "out")
     result = generate(work)
     assert result.exit_code == 3
     assert "nothing was changed" in result.stderr

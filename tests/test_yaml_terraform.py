@@ -274,4 +274,4 @@ def test_the_previous_run_of_a_hostile_tenant_reads_back_as_the_state_it_rendere
 ) -> None:
     result = _hostile_run(tmp_path)
     files.write(tmp_path / "out", result.plan.files)
-    assert existing.read(tmp_path / "out").state == result.outcome.state
+    assert existing.read(tmp_path / "out").state() == result.outcome.state
