@@ -1,0 +1,128 @@
+"""What a run learns from the output folder: hand edits refused, unchanged files never re-read."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator import existing, hcl, manifest, pipeline
+from tests.rendering import Format, build, generate, read_tree
+from tests.tenants import directory, group, oid, tenant, user
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+POLICY = GOLDEN / "entraform.yaml"
+USERS = [user(f"u{n}") for n in range(30)]
+
+
+def _tenant(seed: int) -> dict[str, object]:
+    """Two organizations with nested teams and random members; the seed varies the members."""
+    rng = random.Random(seed)
+
+    def some() -> tuple[str, ...]:
+        return tuple(f"u{n}" for n in rng.sample(range(30), 8))
+
+    groups = [
+        group("Org-Hostile", some(), groups=("$Team-A", '"Team-B')),
+        group("$Team-A", some()),
+        group('"Team-B', some()),
+        group("line team", some()),
+        group("Data", some()),
+    ]
+    return tenant(groups, USERS)
+
+
+@pytest.fixture(params=["terraform", "yaml"])
+def output_format(request: pytest.FixtureRequest) -> Format:
+    return request.param  # type: ignore[no-any-return]
+
+
+def test_a_hand_edited_file_is_refused_even_when_it_still_reads_well(
+    tmp_path: Path, output_format: Format
+) -> None:
+    generate(POLICY, directory(_tenant(1)), tmp_path, output_format)
+    target = next(p for p in tmp_path.iterdir() if p.name.endswith((".yaml", "teams.tf")))
+    target.write_text(target.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    with pytest.raises(Exception, match=rf"{target.name}: changed since entraform wrote it"):
+        build(POLICY, directory(_tenant(1)), tmp_path, output_format)
+
+
+def test_pruning_the_removed_and_moved_blocks_by_hand_is_allowed(tmp_path: Path) -> None:
+    generate(POLICY, directory(_tenant(1)), tmp_path, "yaml")
+    generate(POLICY, directory(_tenant(1)), tmp_path, "terraform")
+    (tmp_path / "moved.tf").unlink()
+    result = build(POLICY, directory(_tenant(1)), tmp_path, "terraform")
+    assert not result.plan.files
+
+
+def test_a_manifest_that_is_not_ours_is_refused(tmp_path: Path) -> None:
+    generate(POLICY, directory(_tenant(1)), tmp_path)
+    (tmp_path / manifest.NAME).write_text("{}", encoding="utf-8")
+    with pytest.raises(Exception, match="not a manifest entraform wrote"):
+        build(POLICY, directory(_tenant(1)), tmp_path)
+
+
+def test_output_without_a_manifest_is_read_whole_and_gets_one(tmp_path: Path) -> None:
+    generate(POLICY, directory(_tenant(1)), tmp_path)
+    (tmp_path / manifest.NAME).unlink()
+    result = build(POLICY, directory(_tenant(2)), tmp_path)
+    assert not existing.read(tmp_path).verified
+    assert any(m.action == "removed" for m in result.plan.changes.members)
+    assert {f.name for f in result.plan.files} >= {manifest.NAME}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_reading_only_the_changed_files_finds_the_same_changes_as_reading_all(
+    tmp_path: Path, output_format: Format, seed: int
+) -> None:
+    generate(POLICY, directory(_tenant(seed)), tmp_path / "a", output_format)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    (tmp_path / "b" / manifest.NAME).unlink()  # b is read whole, a only where it changes
+    after = directory(_tenant(seed + 100))
+    partial = build(POLICY, after, tmp_path / "a", output_format).plan
+    whole = build(POLICY, after, tmp_path / "b", output_format).plan
+    assert partial.changes == whole.changes
+    assert partial.refusals == whole.refusals
+    assert partial.changes.members
+
+
+def test_a_deleted_output_folder_gives_the_same_labels_back(tmp_path: Path) -> None:
+    first = generate(POLICY, directory(_tenant(1)), tmp_path / "out")
+    shutil.rmtree(tmp_path / "out")
+    again = generate(POLICY, directory(_tenant(1)), tmp_path / "out")
+    assert again.labels == first.labels
+    assert read_tree(tmp_path / "out") == first.files
+
+
+def test_a_run_with_nothing_to_change_reads_no_file_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generate(POLICY, directory(_tenant(1)), tmp_path)
+    read: list[str] = []
+    real = hcl.read
+
+    def counted(text: str) -> list[hcl.Block]:
+        read.append(text)
+        return real(text)
+
+    monkeypatch.setattr(hcl, "read", counted)
+    result = build(POLICY, directory(_tenant(1)), tmp_path)
+    assert (result.plan.files, read) == ((), [])
+    build(POLICY, directory(_tenant(2)), tmp_path)
+    assert read  # the check above could fail: a change does read files back
+
+
+def test_guards_weigh_removals_against_everything_there_was(tmp_path: Path) -> None:
+    generate(POLICY, directory(_tenant(1)), tmp_path)
+    there_was = existing.read(tmp_path).state()
+    total = sum(len(o.members) for o in there_was.organizations + there_was.teams)
+    data = _tenant(1)
+    data["groups"][3]["members"] = []  # type: ignore[index]
+    result: pipeline.Result = build(POLICY, directory(data), tmp_path)
+    assert result.plan.refusals == (
+        f"8 member removals of {total} ({100 * 8 / total:.0f}%) exceed the limit of 10 or 10%",
+        "team 'line team' had 8 members and now has none",
+    )
+    assert oid("group/line team") in {t.id for t in result.outcome.state.teams}
