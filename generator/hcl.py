@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,11 +80,10 @@ def key(name: str) -> str:
     return name if re.fullmatch(r"[A-Za-z_][\w-]*", name) else quote(name)
 
 
-def entries(pairs: Iterable[tuple[str, str]], indent: str) -> str:
+def entries(pairs: Sequence[tuple[str, str]], indent: str) -> str:
     """One-line `key = value` lines (keys already HCL tokens), aligned as `terraform fmt` does."""
-    pairs = list(pairs)
     width = max((len(k) for k, _ in pairs), default=0)
-    return "\n".join(f"{indent}{k.ljust(width)} = {v}" for k, v in pairs)
+    return "\n".join([f"{indent}{k.ljust(width)} = {v}" for k, v in pairs])
 
 
 def align(text: str) -> str:

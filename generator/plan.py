@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from generator.config import Safety
 from generator.state import DesiredState, Membership, Organization, Team
 
 Action = Literal["create", "update", "delete"]
 Kind = Literal["organization", "team"]
+MemberAction = Literal["added", "removed", "role"]
 Scoped = Organization | Team
 
 
@@ -39,15 +40,18 @@ class ObjectChange:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class MemberChange:
-    """A membership added, removed or with a changed role, in a team or organization."""
+class MemberChange(NamedTuple):
+    """A membership added, removed or with a changed role, in a team or organization.
+
+    A named tuple, not a dataclass: a first run makes one per membership, half a million on a
+    large tenant, and a tuple is several times cheaper to build.
+    """
 
     kind: Kind
     scope_id: str
     scope_alias: str
     user_email: str
-    action: Literal["added", "removed", "role"]
+    action: MemberAction
     role: str
     old_role: str | None = None
     user_id: str = ""
@@ -189,28 +193,23 @@ def _shown(value: object) -> str:
 def _member_changes(
     kind: Kind, scope_id: str, alias: str, old: tuple[Membership, ...], new: tuple[Membership, ...]
 ) -> list[MemberChange]:
+    if old == new:
+        return []
     before = {m.key: m for m in old}
     after = {m.key: m for m in new}
-    changes = []
-    for key in sorted(
-        set(before) | set(after), key=lambda k: (after.get(k) or before[k]).user_email
-    ):
-        a, b = before.get(key), after.get(key)
-        if a is None and b is not None:
-            changes.append(
-                MemberChange(kind, scope_id, alias, b.user_email, "added", b.role, None, b.user_id)
-            )
-        elif b is None and a is not None:
-            changes.append(
-                MemberChange(
-                    kind, scope_id, alias, a.user_email, "removed", a.role, None, a.user_id
-                )
-            )
-        elif a is not None and b is not None and a.role != b.role:
-            changes.append(
-                MemberChange(kind, scope_id, alias, b.user_email, "role", b.role, a.role, b.user_id)
-            )
-    return changes
+    found: list[tuple[Membership, MemberAction, str | None]]
+    found = [(m, "added", None) for k, m in after.items() if k not in before]
+    found += [(m, "removed", None) for k, m in before.items() if k not in after]
+    found += [
+        (m, "role", before[k].role)
+        for k, m in after.items()
+        if k in before and before[k].role != m.role
+    ]
+    found.sort(key=lambda change: change[0].user_email)
+    return [
+        MemberChange(kind, scope_id, alias, m.user_email, action, m.role, old_role, m.user_id)
+        for m, action, old_role in found
+    ]
 
 
 def guard(

@@ -157,30 +157,26 @@ def _members(members: tuple[Membership, ...]) -> dict[str, yamltext.Flow]:
 class _MemberEntries:
     """The `for_each` map body of a membership resource: one aligned line per member.
 
-    The hot path of a large tenant, so plain Python; a user is in many groups, so each key
-    and each (user, role) value is quoted once per render.
+    The hot path of a large tenant, so plain Python. Mapping shares one Membership per user
+    and role across every group, so each is quoted once per render, found by identity: the
+    state holds every member for the whole render, so no identity is reused meanwhile.
     """
 
     def __init__(self) -> None:
-        self.keys: dict[str, str] = {}
-        self.values: dict[tuple[str, str, str], str] = {}
+        self.quoted: dict[int, tuple[str, str]] = {}
 
     def __call__(self, members: Sequence[Membership]) -> str:
-        return hcl.entries(((self._key(m.key), self._value(m)) for m in members), "    ")
+        quoted = self.quoted
+        pairs = [quoted.get(id(m)) or self._quote(m) for m in members]
+        return hcl.entries(pairs, "    ")
 
-    def _key(self, key: str) -> str:
-        if key not in self.keys:
-            self.keys[key] = hcl.quote(key)
-        return self.keys[key]
-
-    def _value(self, m: Membership) -> str:
-        fields = (m.user_id, m.user_email, m.role)
-        if fields not in self.values:
-            self.values[fields] = (
-                f"{{ user_id = {hcl.quote(m.user_id)}, user_email = {hcl.quote(m.user_email)}, "
-                f"role = {hcl.quote(m.role)} }}"
-            )
-        return self.values[fields]
+    def _quote(self, m: Membership) -> tuple[str, str]:
+        value = (
+            f"{{ user_id = {hcl.quote(m.user_id)}, user_email = {hcl.quote(m.user_email)}, "
+            f"role = {hcl.quote(m.role)} }}"
+        )
+        self.quoted[id(m)] = (hcl.quote(m.key), value)
+        return self.quoted[id(m)]
 
 
 def _comment_text(text: str) -> str:

@@ -63,7 +63,7 @@ def report(result: Result, *, removals_allowed: bool = False) -> dict[str, Any]:
     return {
         "changed_files": [{"name": f.name, "action": f.action} for f in result.plan.files],
         "objects": [asdict(o) for o in changes.objects],
-        "members": [asdict(m) for m in changes.members],
+        "members": [m._asdict() for m in changes.members],
         "refusals": list(result.plan.refusals),
         "switched_from": result.switched_from,
         "moves": [asdict(m) for m in result.moves],
