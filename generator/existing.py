@@ -43,13 +43,22 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 @dataclass(frozen=True)
 class Existing:
-    """The generated files on disk, the format they are in, and their labels."""
+    """The generated files in a folder (by digest), the format they are in, and their labels.
 
-    files: Mapping[str, str] = field(default_factory=dict)
+    Texts are read again only when needed: for the files a run changes, which is what keeps a
+    run over a large, unchanged output small in memory.
+    """
+
+    folder: Path
+    digests: Mapping[str, str] = field(default_factory=dict)
     labels: Labels = field(default_factory=Labels)
     format: str | None = None
     # False for output of an entraform that wrote no manifest: nothing proves it unedited.
     verified: bool = True
+
+    def text(self, name: str) -> str:
+        """The text of one generated file."""
+        return _read(self.folder / name)
 
     def state(self, names: Collection[str] | None = None) -> DesiredState:
         """The state the named files describe (every file when None); parsed on demand."""
@@ -57,16 +66,19 @@ class Existing:
             if self.format == YAML:
                 # An object's YAML is spread over the four data files: read all or none.
                 wanted = names is None or set(YAML_DATA_FILES) & set(names)
-                return _from_yaml(self.files) if wanted else _EMPTY
-            chosen = self.files.keys() if names is None else set(names) & self.files.keys()
-            texts = [self.files[n] for n in sorted(chosen) if _holds_objects(n)]
+                return _from_yaml(self._texts(YAML_DATA_FILES)) if wanted else _EMPTY
+            chosen = self.digests.keys() if names is None else set(names)
             org_ids = {label: i for i, label in self.labels.organizations.items()}
-            return _from_terraform(texts, org_ids)
+            objects = sorted(n for n in chosen if _holds_objects(n))
+            return _from_terraform(list(self._texts(objects).values()), org_ids)
         except (ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
             raise OutputError(
                 f"cannot read the generated files ({exc}); restore them from version control, "
                 "or delete them to start afresh"
             ) from exc
+
+    def _texts(self, names: Collection[str]) -> dict[str, str]:
+        return {n: self.text(n) for n in names if n in self.digests}
 
 
 _EMPTY = DesiredState()
@@ -79,24 +91,25 @@ def _holds_objects(name: str) -> bool:
 
 def read(out: Path) -> Existing:
     """Read entraform's own files in `out`, refusing any that were changed by hand."""
-    files = dict(_generated_files(out))
-    text = _manifest_text(out)
-    recorded = None if text is None else _recorded(out, text)
+    digests: dict[str, str] = {}
+    labels = _Labels()
+    for name, text in _generated_files(out):
+        digests[name] = manifest.digest(text)
+        labels.scan(name, text)
+    written = _read(out / manifest.NAME) if (out / manifest.NAME).is_file() else None
+    recorded = None if written is None else _recorded(out, written)
     if recorded is not None:
-        _refuse_edited(out, files, recorded)
-    on_disk = _format(files)
-    verified = recorded is not None or not files
-    if text is not None:
-        files[manifest.NAME] = text
-    return Existing(files, _labels(files), on_disk, verified)
+        _refuse_edited(out, digests, recorded)
+    on_disk = _format(digests)
+    verified = recorded is not None or not digests
+    if written is not None:
+        digests[manifest.NAME] = manifest.digest(written)
+    return Existing(out, digests, labels.found(), on_disk, verified)
 
 
-def _manifest_text(out: Path) -> str | None:
-    path = out / manifest.NAME
+def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
     except (OSError, UnicodeDecodeError) as exc:
         raise OutputError(f"cannot read {path}: {exc}") from exc
 
@@ -111,12 +124,8 @@ def _recorded(out: Path, text: str) -> dict[str, str]:
     return recorded
 
 
-def _refuse_edited(out: Path, files: Mapping[str, str], recorded: Mapping[str, str]) -> None:
-    edited = [
-        n
-        for n, text in files.items()
-        if n not in PRUNED_BY_HAND and recorded.get(n) != manifest.digest(text)
-    ]
+def _refuse_edited(out: Path, digests: Mapping[str, str], recorded: Mapping[str, str]) -> None:
+    edited = [n for n, d in digests.items() if n not in PRUNED_BY_HAND and recorded.get(n) != d]
     if edited:
         shown = ", ".join(str(out / n) for n in edited)
         raise OutputError(
@@ -126,21 +135,31 @@ def _refuse_edited(out: Path, files: Mapping[str, str], recorded: Mapping[str, s
         )
 
 
-def _format(files: Mapping[str, str]) -> str | None:
+def _format(files: Collection[str]) -> str | None:
     # The YAML route always writes main.tf and its data files; the Terraform route never does.
     if "main.tf" in files or any(name.endswith(".yaml") for name in files):
         return YAML
     return TERRAFORM if set(files) - {MOVED_FILE} else None
 
 
-def _labels(files: Mapping[str, str]) -> Labels:
-    found: dict[str, dict[str, str]] = {"organization": {}, "team": {}}
-    for name, text in files.items():
-        if name.endswith(".tf") and name != MOVED_FILE:
+class _Labels:
+    """Labels and forgotten addresses, gathered file by file as the folder is read."""
+
+    def __init__(self) -> None:
+        self.labels: dict[str, dict[str, str]] = {"organization": {}, "team": {}}
+        self.tombstones: list[str] = []
+
+    def scan(self, name: str, text: str) -> None:
+        if name == REMOVED_FILE:
+            self.tombstones += _TOMBSTONE.findall(text)
+        elif name.endswith(".tf") and name != MOVED_FILE:
             for kind, label, quoted in _OBJECT.findall(text):
-                found[kind][hcl.unquote(quoted)] = label
-    tombstones = _TOMBSTONE.findall(files.get(REMOVED_FILE, ""))
-    return Labels(found["organization"], found["team"], tuple(sorted(tombstones)))
+                self.labels[kind][hcl.unquote(quoted)] = label
+
+    def found(self) -> Labels:
+        return Labels(
+            self.labels["organization"], self.labels["team"], tuple(sorted(self.tombstones))
+        )
 
 
 def _generated_files(out: Path) -> Iterator[tuple[str, str]]:
@@ -149,10 +168,7 @@ def _generated_files(out: Path) -> Iterator[tuple[str, str]]:
     for path in sorted(out.iterdir()):
         if not path.is_file() or path.suffix not in (".tf", ".yaml"):
             continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise OutputError(f"cannot read {path}: {exc}") from exc
+        text = _read(path)
         if is_generated(text):
             yield path.name, text
 

@@ -15,12 +15,12 @@ def digest(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def dumps(files: Mapping[str, str]) -> str:
-    """The manifest for a set of written files: sorted, one file per line."""
+def dumps(digests: Mapping[str, str]) -> str:
+    """The manifest for the digests of a set of written files: sorted, one file per line."""
     data = {
         "generated_by": "entraform: do not edit; it records what the last run wrote",
         "version": VERSION,
-        "files": {name: digest(files[name]) for name in sorted(files) if name != NAME},
+        "files": {name: digests[name] for name in sorted(digests) if name != NAME},
     }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 from generator.config import Safety
+from generator.existing import Existing
 from generator.state import DesiredState, Membership, Organization, Team
 
 Action = Literal["create", "update", "delete"]
@@ -91,8 +92,9 @@ class Plan:
 
 
 def make(
-    old_files: Mapping[str, str],
+    existing: Existing,
     files: Mapping[str, str],
+    digests: Mapping[str, str],
     before: DesiredState,
     after: DesiredState,
     whole: DesiredState,
@@ -100,20 +102,27 @@ def make(
 ) -> Plan:
     """Compare the rendered files and objects with what is on disk and apply the guards.
 
-    `before` and `after` hold the objects of the files that change, as they were and will be:
-    an unchanged file describes unchanged objects. `whole` is the full new state.
+    `digests` are the rendered files' digests. `before` and `after` hold the objects of the
+    files that change, as they were and will be: an unchanged file describes unchanged
+    objects. `whole` is the full new state.
     """
     changes = diff(before, after, _fates(safety))
     refusals = guard(whole, before, after, changes, safety)
-    return Plan(_file_changes(old_files, files), changes, refusals)
+    return Plan(_file_changes(existing, files, digests), changes, refusals)
 
 
-def _file_changes(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[FileChange, ...]:
+def changed_files(old: Mapping[str, str], new: Mapping[str, str]) -> set[str]:
+    """Names of the files whose digest differs between two sets, or that only one holds."""
+    return {n for n in old.keys() | new.keys() if old.get(n) != new.get(n)}
+
+
+def _file_changes(
+    existing: Existing, files: Mapping[str, str], digests: Mapping[str, str]
+) -> tuple[FileChange, ...]:
     changes = []
-    for name in sorted(set(old) | set(new)):
-        before, after = old.get(name), new.get(name)
-        if before == after:
-            continue
+    for name in sorted(changed_files(existing.digests, digests)):
+        before = existing.text(name) if name in existing.digests else None
+        after = files.get(name)
         action: Action = "create" if before is None else "delete" if after is None else "update"
         changes.append(FileChange(name, action, before, after))
     return tuple(changes)
