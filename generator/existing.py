@@ -32,10 +32,11 @@ from generator.state import DesiredState, Membership, Organization, Settings, Te
 
 # Our own resource headers and the id attribute the templates always write first.
 _OBJECT = re.compile(
-    r'^resource "litellm_(organization|team)" "([\w-]+)" \{\n'
+    r'resource "litellm_(organization|team)" "([\w-]+)" \{\n'
     r'  (?:organization|team)_id +=  ?("(?:[^"\\\n]|\\.)*")$',
     re.MULTILINE,
 )
+_HEADER = 'resource "litellm_'
 _TOMBSTONE = re.compile(r"^  from += (\S+)$", re.MULTILINE)
 # libyaml when PyYAML has it: the YAML route's member files are large.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -153,13 +154,25 @@ class _Labels:
         if name == REMOVED_FILE:
             self.tombstones += _TOMBSTONE.findall(text)
         elif name.endswith(".tf") and name != MOVED_FILE:
-            for kind, label, quoted in _OBJECT.findall(text):
+            for kind, label, quoted in _headers(text):
                 self.labels[kind][hcl.unquote(quoted)] = label
 
     def found(self) -> Labels:
         return Labels(
             self.labels["organization"], self.labels["team"], tuple(sorted(self.tombstones))
         )
+
+
+def _headers(text: str) -> Iterator[tuple[str, str, str]]:
+    # A plain substring search finds the few headers among half a million member lines
+    # several times faster than a line-anchored regular expression.
+    start = text.find(_HEADER)
+    while start != -1:
+        if start == 0 or text[start - 1] == "\n":
+            found = _OBJECT.match(text, start)
+            if found:
+                yield found.group(1), found.group(2), found.group(3)
+        start = text.find(_HEADER, start + 1)
 
 
 def _generated_files(out: Path) -> Iterator[tuple[str, str]]:
