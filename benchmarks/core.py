@@ -20,8 +20,9 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from generator import config, files, pipeline
+from generator import files, pipeline
 from generator.directory import Directory, Group, Member, User
+from generator.policy import parse_policy
 
 POLICY = """\
 version: 1
@@ -83,7 +84,7 @@ def main() -> None:
     args = parser.parse_args()
 
     directory = synthetic(args.groups, args.users, args.memberships_per_group)
-    policy = config.parse(POLICY, "benchmark")
+    policy = parse_policy(POLICY, "benchmark")
     out = Path(tempfile.mkdtemp(prefix="entraform-bench-"))
     try:
         first = pipeline.build(policy, directory, out)

@@ -11,8 +11,7 @@ from typing import Any
 
 import click
 
-from generator import config, files, pipeline, summary
-from generator import policy as mapping
+from generator import files, mapping, pipeline, summary
 from generator.errors import ChangesFound, EntraformError, UnsafePlanError
 from generator.live_commands import COMMANDS
 from generator.options import (
@@ -24,6 +23,7 @@ from generator.options import (
     snapshot_option,
     with_format,
 )
+from generator.policy import OutputFormat, load_policy
 from generator.snapshot import SnapshotSource
 
 EXAMPLES = """
@@ -104,7 +104,7 @@ def generate(
     config_path: Path,
     snapshot: Path | None,
     out: Path,
-    output_format: config.OutputFormat | None,
+    output_format: OutputFormat | None,
     check: bool,
     show_diff: bool,
     summary_path: str | None,
@@ -116,7 +116,7 @@ def generate(
 
     Nothing is written when a guard refuses the change set (exit 4) or anything fails.
     """
-    policy = config.load(config_path)
+    policy = load_policy(config_path)
     policy = with_format(policy, output_format)
     result = pipeline.build(policy, read_directory(policy, snapshot, graph), out)
     _write_reports(result, summary_path, report_path, allow_removals)
@@ -201,7 +201,7 @@ def _emit(path: str, text: str) -> None:
 )
 def validate(config_path: Path, snapshot: Path | None) -> None:
     """Check the policy file; errors name the file, key path and line."""
-    policy = config.load(config_path)
+    policy = load_policy(config_path)
     message = (
         f"{config_path}: ok ({len(policy.organizations)} organization rule(s), "
         f"{len(policy.teams)} team rule(s))"
@@ -229,7 +229,7 @@ def snapshot(config_path: Path, out: Path, **graph: Any) -> None:
     """Read what the policy needs from Microsoft Graph and write it as a snapshot file."""
     from generator import snapshot as snapshot_file
 
-    policy = config.load(config_path)
+    policy = load_policy(config_path)
     directory = graph_source(graph).read(policy.needs())
     files.write_one(out, snapshot_file.dumps(directory))
     if not graph["quiet"]:

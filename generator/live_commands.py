@@ -14,8 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from generator import adopt, config, drift, files, litellm, pipeline
-from generator import policy as mapping
+from generator import adopt, drift, files, litellm, mapping, pipeline
 from generator.errors import ChangesFound, ConfigError, OutputError
 from generator.options import (
     config_option,
@@ -25,6 +24,7 @@ from generator.options import (
     snapshot_option,
     with_format,
 )
+from generator.policy import OutputFormat, load_policy
 from generator.state import DesiredState
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -102,7 +102,7 @@ def _read_live(client: litellm.Client, state: DesiredState) -> litellm.LiveState
 def adopt_command(
     config_path: Path,
     out: Path,
-    output_format: config.OutputFormat | None,
+    output_format: OutputFormat | None,
     snapshot: Path | None,
     litellm_url: str,
     ignore_users: tuple[str, ...],
@@ -117,7 +117,7 @@ def adopt_command(
     get no import block (an import of a missing object fails the plan). The report lists what
     LiteLLM has that the policy does not render: terraform apply leaves those alone.
     """
-    policy = config.load(config_path)
+    policy = load_policy(config_path)
     policy = with_format(policy, output_format)
     client = _client(litellm_url)
     result = pipeline.build(policy, read_directory(policy, snapshot, graph), out)
@@ -183,7 +183,7 @@ def drift_command(
     so terraform plan cannot see membership drift; this can. Teams LiteLLM has that the policy
     does not render are listed in their own section and count as drift only with --strict.
     """
-    policy = config.load(config_path)
+    policy = load_policy(config_path)
     client = _client(litellm_url)
     state = mapping.apply(policy, read_directory(policy, snapshot, graph)).state
     live = _read_live(client, state)

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 
 import click
 
-from generator import config
 from generator.directory import Directory
+from generator.policy import OutputFormat, Policy
 from generator.snapshot import SnapshotSource
 from generator.source import Source
 
@@ -51,7 +51,7 @@ def format_option(f: F) -> F:
     )(f)
 
 
-def with_format(policy: config.Policy, output_format: config.OutputFormat | None) -> config.Policy:
+def with_format(policy: Policy, output_format: OutputFormat | None) -> Policy:
     """The policy with --format applied, when given."""
     if output_format is None:
         return policy
@@ -154,9 +154,7 @@ def graph_source(options: dict[str, Any]) -> Source:
     return GraphSource(settings, Progress(sys.stderr, verbosity=verbosity))
 
 
-def read_directory(
-    policy: config.Policy, snapshot: Path | None, options: dict[str, Any]
-) -> Directory:
+def read_directory(policy: Policy, snapshot: Path | None, options: dict[str, Any]) -> Directory:
     """Read the tenant from the snapshot when given, else from Microsoft Graph."""
     source = SnapshotSource(snapshot) if snapshot else graph_source(options)
     return source.read(policy.needs())

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import existing, labels, manifest, plan, policy, render
+from generator import existing, labels, manifest, mapping, plan, render
 from generator.addresses import Addresses, Move, moves
-from generator.config import Policy
 from generator.directory import Directory
 from generator.errors import OutputError
 from generator.existing import Existing
+from generator.policy import Policy
 from generator.render import Labels
 from generator.state import DesiredState
 
@@ -20,7 +20,7 @@ from generator.state import DesiredState
 class Result:
     """The outcome of mapping plus the plan against the output folder."""
 
-    outcome: policy.Outcome
+    outcome: mapping.Outcome
     existing: Existing
     labels: Labels
     files: dict[str, str]
@@ -33,7 +33,7 @@ class Result:
 
 def build(config: Policy, directory: Directory, out: Path) -> Result:
     """Map, render and plan; nothing is written."""
-    outcome = policy.apply(config, directory)
+    outcome = mapping.apply(config, directory)
     before = existing.read(out)
     names = _labels(before, outcome.state, config)
     forget = config.safety.organizations_removed == "forget"

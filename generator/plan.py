@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from generator.config import Safety
 from generator.existing import Existing
+from generator.policy import Safety
 from generator.state import DesiredState, Membership, Organization, Team
 
 Action = Literal["create", "update", "delete"]

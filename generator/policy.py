@@ -1,342 +1,315 @@
-"""Apply the policy to a directory: the only code that speaks both Entra and LiteLLM."""
+"""The policy file: read entraform.yaml strictly, with file, key path, line and column in errors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+import string
 from dataclasses import dataclass, field
-from operator import attrgetter
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
 
-from generator.config import Policy, Rule
-from generator.directory import Directory, Group, User
-from generator.errors import PolicyError
-from generator.state import DesiredState, Membership, Organization, Team, validate
+from generator import edition, policy_file
+from generator.errors import ConfigError
+from generator.policy_file import KeyPath, Locator
+from generator.source import GroupSelector, Needs
+from generator.state import Settings
 
-GRAPH_ATTRIBUTES = {"id": "id", "userPrincipalName": "user_principal_name", "mail": "mail"}
+TEMPLATE_FIELDS = ("displayName", "id", "mail")
+PresetName = Literal["entra_groups_also_create_orgs"]
+OutputFormat = Literal["terraform", "yaml"]
 
 
-SHOWN_KEYS = 10
+@dataclass(frozen=True)
+class Admins:
+    """Who gets the admin role: the group's owners or the members of a named group."""
+
+    owners: bool = False
+    group: str | None = None
 
 
-@dataclass(frozen=True, order=True)
-class LeftOut:
-    """A user the policy would have rendered but left out, as a reviewer recognises them."""
+@dataclass(frozen=True)
+class Placement:
+    """Where a team goes: standalone, or an organization found by key, group, capture or nesting."""
+
+    kind: Literal["none", "key", "group", "capture", "nested", "same_group"] = "none"
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One organizations or teams rule, with defaults already applied."""
 
     name: str
-    id: str
+    selector: GroupSelector
+    alias: str = "{displayName}"
+    key: str = "{displayName}"
+    member_role: str = "user"
+    admins: Admins | None = None
+    settings: Settings = field(default_factory=Settings)
+    placement: Placement = field(default_factory=Placement)
+    line: int = 0
+
+    @property
+    def pattern(self) -> re.Pattern[str] | None:
+        """The compiled selection regex, if the rule selects by regex."""
+        return None if self.selector.regex is None else _compile(self.selector.regex)
 
 
 @dataclass(frozen=True)
-class Findings:
-    """What the mapping noticed: warnings for the summary, and what it left out."""
+class Identity:
+    """How Entra users become LiteLLM users."""
 
-    warnings: tuple[str, ...] = ()
-    # Non-user members per kind, each object counted once however many groups reach it.
-    skipped_members: Mapping[str, int] = field(default_factory=dict)
-    excluded_users: Mapping[str, tuple[LeftOut, ...]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The desired state and what was noticed while building it."""
-
-    state: DesiredState
-    findings: Findings
+    user_id: str = "id"
+    user_email: str = "userPrincipalName"
+    include_guests: bool = True
+    include_disabled: bool = False
 
 
 @dataclass(frozen=True)
-class _Match:
-    rule: Rule
-    group: Group
-    values: Mapping[str, str]
+class Safety:
+    """Removal guard thresholds and what happens to de-scoped objects."""
 
-    def render(self, template: str) -> str:
-        return template.format_map(self.values)
-
-
-def apply(policy: Policy, directory: Directory) -> Outcome:
-    """Map the directory through the policy into a validated desired state."""
-    mapper = _Mapper(policy, directory)
-    state = mapper.state()
-    validate(state)
-    return Outcome(state, mapper.findings())
+    max_removed: int = 10
+    max_removed_percent: float = 10.0
+    min_existing: int = 20
+    organizations_removed: Literal["forget", "delete"] = "forget"
+    teams_removed: Literal["delete", "forget"] = "delete"
 
 
-class _Mapper:
-    """Holds the lookups and the running tallies of one mapping."""
+@dataclass(frozen=True)
+class Output:
+    """Output format and file-header settings."""
 
-    def __init__(self, policy: Policy, directory: Directory) -> None:
-        self.policy = policy
-        self.directory = directory
-        self.warnings: list[str] = []
-        self.skipped: dict[str, set[str]] = {}
-        self.excluded: dict[str, set[str]] = {}
-        self.by_name = _by_name(directory.groups.values())
-        self.memberships: dict[tuple[str, str], Membership | None] = {}
+    format: OutputFormat = "terraform"
+    regenerate: str = "entraform generate"
+    provider_version: str = ">= 2.1.0, < 3.0.0"
 
-    def state(self) -> DesiredState:
-        org_matches = self._matches(self.policy.organizations, "organizations")
-        team_matches = self._matches(self.policy.teams, "teams")
-        if not org_matches and not team_matches:
-            return DesiredState()
-        places = _Places(self.policy.path, org_matches)
-        teams = [self._team(m, places) for m in team_matches]
-        by_organization: dict[str, list[Team]] = {}
-        for team in teams:
-            if team.organization_id is not None:
-                by_organization.setdefault(team.organization_id, []).append(team)
-        organizations = [self._organization(m, by_organization) for m in org_matches]
-        return DesiredState(
-            organizations=tuple(sorted(organizations, key=lambda o: o.id)),
-            teams=tuple(sorted(teams, key=lambda t: t.id)),
+
+@dataclass(frozen=True)
+class LiteLLM:
+    """The LiteLLM proxy the output is applied to."""
+
+    # Open source by default: a wrong false fails here with advice, a wrong true only at apply.
+    enterprise: bool = False
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The whole validated policy file."""
+
+    path: str
+    organizations: tuple[Rule, ...] = ()
+    teams: tuple[Rule, ...] = ()
+    membership: Literal["transitive", "direct"] = "transitive"
+    identity: Identity = field(default_factory=Identity)
+    safety: Safety = field(default_factory=Safety)
+    output: Output = field(default_factory=Output)
+    litellm: LiteLLM = field(default_factory=LiteLLM)
+    service_principal_id: str | None = None
+    group_filter: str | None = None
+
+    def needs(self) -> Needs:
+        """Say what a source must read for this policy."""
+        rules = self.organizations + self.teams
+        admin_groups = [r.admins.group for r in rules if r.admins and r.admins.group]
+        extra = tuple(_admin_selector(g) for g in admin_groups)
+        return Needs(
+            selectors=tuple(r.selector for r in rules) + extra,
+            transitive=self.membership == "transitive",
+            owners=any(r.admins and r.admins.owners for r in rules),
+            service_principal_id=self.service_principal_id,
+            group_filter=self.group_filter,
         )
 
-    def findings(self) -> Findings:
-        return Findings(
-            warnings=tuple(self.warnings),
-            skipped_members={k: len(v) for k, v in sorted(self.skipped.items())},
-            excluded_users={
-                reason: tuple(sorted(self._left_out(k) for k in keys))
-                for reason, keys in sorted(self.excluded.items())
-            },
+
+def _admin_selector(template: str) -> GroupSelector:
+    # Names come from templates: read by name when literal, else by the literal prefix.
+    if not _fields(template):
+        return GroupSelector(names=(template,))
+    prefix = template.split("{", 1)[0]
+    return GroupSelector(prefix=prefix) if prefix else GroupSelector(regex=".*")
+
+
+def load_policy(path: Path) -> Policy:
+    """Read, validate and build the policy from a YAML file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read policy {path}: {exc.strerror}") from exc
+    return parse_policy(text, str(path))
+
+
+def parse_policy(text: str, origin: str) -> Policy:
+    """Validate policy text against the schema and the rules the schema cannot express."""
+    data, where = policy_file.read(text, origin)
+    policy_file.check(data, where)
+    policy = _build(data, where)
+    errors = edition.refusals(data, where) or _unknown_organization_keys(policy, where)
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return policy
+
+
+def _build(data: dict[str, Any], where: Locator) -> Policy:
+    defaults = Settings.from_mapping(data.get("defaults", {}))
+    organizations = [
+        _rule(r, ("organizations", i), defaults, where, "internal_user")
+        for i, r in enumerate(data.get("organizations", []))
+    ]
+    teams = [
+        _rule(r, ("teams", i), defaults, where, "user") for i, r in enumerate(data.get("teams", []))
+    ]
+    if preset := data.get("preset"):
+        organizations_, teams_ = _preset(preset, defaults, where)
+        organizations += organizations_
+        teams += teams_
+    _unique_rule_names(organizations, "organizations", where)
+    _unique_rule_names(teams, "teams", where)
+    source = data.get("source", {})
+    return Policy(
+        path=where.origin,
+        organizations=tuple(organizations),
+        teams=tuple(teams),
+        membership=data.get("membership", "transitive"),
+        identity=Identity(**data.get("identity", {})),
+        safety=Safety(**data.get("safety", {})),
+        output=Output(**data.get("output", {})),
+        litellm=LiteLLM(**data.get("litellm", {})),
+        service_principal_id=source.get("service_principal_id"),
+        group_filter=source.get("filter"),
+    )
+
+
+def _preset(
+    preset: dict[str, Any], defaults: Settings, where: Locator
+) -> tuple[list[Rule], list[Rule]]:
+    # LiteLLM's requested SSO extension: one organization and one team per group, same id.
+    path: KeyPath = ("preset", "select")
+    selector = _selector(preset["select"], path, where)
+    line = where.line(("preset",))
+    name = preset["name"]
+    organization = Rule(name, selector, member_role="internal_user", settings=defaults, line=line)
+    team = Rule(name, selector, settings=defaults, placement=Placement("same_group"), line=line)
+    return [organization], [team]
+
+
+def _rule(
+    item: dict[str, Any], path: KeyPath, defaults: Settings, where: Locator, role: str
+) -> Rule:
+    selector = _selector(item["select"], (*path, "select"), where)
+    captures = _captures(selector)
+    for key in ("alias", "key"):
+        if key in item:
+            _check_template(item[key], captures, (*path, key), where)
+    admins = None
+    if "admins" in item:
+        admins = Admins(
+            owners=item["admins"].get("owners", False), group=item["admins"].get("group")
         )
+        if admins.group:
+            _check_template(admins.group, captures, (*path, "admins", "group"), where)
+    return Rule(
+        name=item["rule"],
+        selector=selector,
+        alias=item.get("alias", "{displayName}"),
+        key=item.get("key", "{displayName}"),
+        member_role=item.get("member_role", role),
+        admins=admins,
+        settings=defaults.merged(Settings.from_mapping(item.get("settings", {}))),
+        placement=_placement(item.get("organization"), captures, (*path, "organization"), where),
+        line=where.line(path),
+    )
 
-    def _left_out(self, user_key: str) -> LeftOut:
-        user = self.directory.users.get(user_key)
-        name = user and (user.user_principal_name or user.mail or user.display_name)
-        return LeftOut(name or user_key, user_key)
 
-    def _candidates(self) -> Iterable[Group]:
-        assigned = self.directory.app_assigned
-        if self.policy.service_principal_id is None:
-            return self.directory.groups.values()
-        if assigned is None:
-            raise PolicyError(
-                "the policy selects groups assigned to an enterprise application, but the source "
-                "holds no app role assignments; take the snapshot again with this policy"
+def _selector(item: dict[str, Any], path: KeyPath, where: Locator) -> GroupSelector:
+    if "regex" in item:
+        try:
+            _compile(item["regex"])
+        except re.error as exc:
+            raise where.error((*path, "regex"), f"not a valid regular expression: {exc}") from exc
+    return GroupSelector(
+        names=tuple(item.get("names", ())),
+        ids=tuple(item.get("ids", ())),
+        prefix=item.get("prefix"),
+        regex=item.get("regex"),
+    )
+
+
+def _placement(item: Any, captures: set[str], path: KeyPath, where: Locator) -> Placement:
+    if item is None:
+        return Placement()
+    if isinstance(item, str):
+        return Placement(item)  # type: ignore[arg-type]  # the schema allows only the two literals
+    kind, value = next(iter(item.items()))
+    if kind == "capture" and value not in captures:
+        known = ", ".join(sorted(captures)) or "none: select by regex with (?P<name>...) groups"
+        raise where.error((*path, "capture"), f"no named capture {value!r} (captures: {known})")
+    if kind in ("key", "group"):
+        _check_template(value, captures, (*path, kind), where)
+    return Placement(kind, value)
+
+
+def _captures(selector: GroupSelector) -> set[str]:
+    pattern = None if selector.regex is None else _compile(selector.regex)
+    return set(pattern.groupindex) if pattern else set()
+
+
+def _fields(template: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+
+
+def _check_template(template: str, captures: set[str], path: KeyPath, where: Locator) -> None:
+    allowed = set(TEMPLATE_FIELDS) | captures
+    try:
+        names = _fields(template)
+    except ValueError as exc:
+        raise where.error(path, f"bad template {template!r}: {exc}") from exc
+    for name in names:
+        if name not in allowed:
+            known = ", ".join("{" + n + "}" for n in sorted(allowed))
+            raise where.error(path, f"unknown placeholder {{{name}}} in {template!r}; use {known}")
+
+
+def _unique_rule_names(rules: list[Rule], kind: str, where: Locator) -> None:
+    seen: set[str] = set()
+    for index, rule in enumerate(rules):
+        if rule.name in seen:
+            raise where.error((kind, index, "rule"), f"rule name {rule.name!r} is used twice")
+        seen.add(rule.name)
+
+
+def _unknown_organization_keys(policy: Policy, where: Locator) -> list[str]:
+    """Find teams placed by a literal organization key that no organizations rule can produce."""
+    # A key template with placeholders is read as a pattern: its literal parts must match and each
+    # placeholder matches anything, so only keys that no template could ever produce are errors.
+    templates = sorted({rule.key for rule in policy.organizations})
+    patterns = [_template_pattern(t) for t in templates]
+    found = []
+    for index, rule in enumerate(policy.teams):
+        key = rule.placement.value or ""
+        if rule.placement.kind != "key" or _fields(key) or any(p.fullmatch(key) for p in patterns):
+            continue
+        known = ", ".join(map(repr, templates)) or "none: there are no organizations rules"
+        found.append(
+            where.message(
+                ("teams", index, "organization", "key"),
+                f"teams rule {rule.name!r} places its teams in the organization with key {key!r}, "
+                f"which no organizations rule produces (organization keys: {known}). Use one of "
+                f"those keys, or give the intended organizations rule key: {key!r}.",
             )
-        return [g for g in self.directory.groups.values() if g.id in assigned]
-
-    def _matches(self, rules: tuple[Rule, ...], kind: str) -> list[_Match]:
-        claimed: dict[str, _Match] = {}
-        for rule in rules:
-            for group in self._candidates():
-                values = _select(rule, group)
-                if values is None:
-                    continue
-                if group.id in claimed:
-                    other = claimed[group.id].rule
-                    raise PolicyError(
-                        f"group {group.display_name!r} ({group.id}) is selected by two {kind} "
-                        f"rules, {other.name!r} (line {other.line}) and {rule.name!r} "
-                        f"(line {rule.line}); narrow one of them"
-                    )
-                claimed[group.id] = _Match(rule, group, values)
-        return sorted(claimed.values(), key=lambda m: m.group.id)
-
-    def _team(self, match: _Match, places: _Places) -> Team:
-        org = places.find(match, self.directory)
-        members = self._members(match, member_role=match.rule.member_role, admin_role="admin")
-        return Team(
-            id=match.group.id,
-            alias=match.render(match.rule.alias),
-            group_name=match.group.display_name,
-            organization_id=None if org is None else org.group.id,
-            settings=match.rule.settings,
-            members=members,
         )
-
-    def _organization(self, match: _Match, teams: Mapping[str, list[Team]]) -> Organization:
-        own = self._members(match, member_role=match.rule.member_role, admin_role="org_admin")
-        role = match.rule.member_role
-        # Everyone in the organization's teams is a member of it too, in the rule's role.
-        members: dict[str, Membership] = {}
-        for team in teams.get(match.group.id, ()):
-            for m in team.members:
-                if m.key not in members and (found := self._membership(m.key, role, match.group)):
-                    members[m.key] = found
-        members.update({m.key: m for m in own if m.key not in members or m.role == "org_admin"})
-        return Organization(
-            id=match.group.id,
-            alias=match.render(match.rule.alias),
-            group_name=match.group.display_name,
-            settings=match.rule.settings,
-            members=_sorted(members.values()),
-        )
-
-    def _members(self, match: _Match, member_role: str, admin_role: str) -> tuple[Membership, ...]:
-        resolved = self.directory.user_members(match.group.id, self.policy.membership)
-        for kind, ids in resolved.skipped.items():
-            self.skipped.setdefault(kind, set()).update(ids)
-        roles = dict.fromkeys(resolved.users, member_role)
-        roles.update(dict.fromkeys(self._admins(match), admin_role))
-        members = (
-            self._membership(user_key, role, match.group) for user_key, role in roles.items()
-        )
-        return _sorted(m for m in members if m is not None)
-
-    def _admins(self, match: _Match) -> frozenset[str]:
-        admins = match.rule.admins
-        if admins is None:
-            return frozenset()
-        if admins.owners:
-            if match.group.owners is None:
-                self.warnings.append(f"owners of {match.group.display_name!r} were not read")
-            return self.directory.owner_users(match.group.id)
-        name = match.render(admins.group or "")
-        groups = self.by_name.get(name, [])
-        if not groups:
-            self.warnings.append(f"admin group {name!r} for {match.group.display_name!r}: no group")
-            return frozenset()
-        if len(groups) > 1:
-            raise PolicyError(
-                f"{self.policy.path}:{match.rule.line}: rule {match.rule.name!r}: the admin group "
-                f"name {name!r} belongs to {len(groups)} groups ({_ids(groups)}); Entra allows "
-                "duplicate display names, so give the admin group a unique name in Entra, or use "
-                "admins: {owners: true}"
-            )
-        return self.directory.user_members(groups[0].id, self.policy.membership).users
-
-    def _membership(self, user_key: str, role: str, group: Group) -> Membership | None:
-        # A user is in many groups: decide and build each (user, role) once, and share it.
-        key = (user_key, role)
-        if key not in self.memberships:
-            self.memberships[key] = self._new_membership(user_key, role, group)
-        return self.memberships[key]
-
-    def _new_membership(self, user_key: str, role: str, group: Group) -> Membership | None:
-        identity = self.policy.identity
-        user = self.directory.users.get(user_key)
-        if user is None:
-            self._exclude("unknown user (not in the directory)", user_key)
-            return None
-        if user.account_enabled is False and not identity.include_disabled:
-            self._exclude("disabled account", user_key)
-            return None
-        if user.is_guest and not identity.include_guests:
-            self._exclude("guest", user_key)
-            return None
-        user_id = _attribute(user, identity.user_id)
-        email = _email(user, identity.user_email)
-        if not user_id or not email:
-            missing = identity.user_id if not user_id else "an email"
-            self.warnings.append(
-                f"user {user.display_name or user.id} in {group.display_name!r} has no {missing} "
-                "(limited information: check the User.Read.All permission); left out"
-            )
-            self._exclude("no usable user id or email", user_key)
-            return None
-        return Membership(user_key, user_id, email, role)
-
-    def _exclude(self, reason: str, user_key: str) -> None:
-        self.excluded.setdefault(reason, set()).add(user_key)
-
-
-class _Places:
-    """Finds the organization a team belongs in, by key, group name, capture, nesting or id."""
-
-    def __init__(self, origin: str, organizations: list[_Match]) -> None:
-        self.origin = origin
-        self.by_id = {m.group.id: m for m in organizations}
-        self.by_key: dict[str, list[_Match]] = {}
-        for match in organizations:
-            self.by_key.setdefault(match.render(match.rule.key), []).append(match)
-        self.by_name: dict[str, list[_Match]] = {}
-        for match in organizations:
-            self.by_name.setdefault(match.group.display_name, []).append(match)
-
-    def find(self, match: _Match, directory: Directory) -> _Match | None:
-        """The organization for a team match, or None when its rule places it nowhere."""
-        placement = match.rule.placement
-        if placement.kind == "none":
-            return None
-        if placement.kind == "same_group":
-            return self.by_id.get(match.group.id) or self._missing(match, "its own group")
-        if placement.kind == "nested":
-            parents = directory.parent_groups(match.group.id)
-            found = [self.by_id[p] for p in parents if p in self.by_id]
-            if len(found) > 1:
-                raise PolicyError(
-                    f"{self._where(match)}: team group {_name(match.group)} is nested in several "
-                    f"organization groups: {_ids(m.group for m in found)}; nest it in one only"
-                )
-            return found[0] if found else self._missing(match, "a parent organization group")
-        if placement.kind == "group":
-            wanted = match.render(placement.value or "")
-            return self._one(match, self.by_name.get(wanted, []), f"the group named {wanted!r}")
-        value = placement.value or ""
-        key = match.values[value] if placement.kind == "capture" else match.render(value)
-        return self._one(match, self.by_key.get(key, []), f"the organization key {key!r}")
-
-    def _one(self, match: _Match, found: list[_Match], wanted: str) -> _Match:
-        if not found:
-            return self._missing(match, wanted)
-        if len(found) > 1:
-            raise PolicyError(
-                f"{self._where(match)}: team group {_name(match.group)} is placed by {wanted}, "
-                f"which {len(found)} organization groups share ({_ids(m.group for m in found)}); "
-                "Entra allows duplicate display names: give the organization rule a key that "
-                "includes {id}, select the organizations by ids, or rename one group in Entra"
-            )
-        return found[0]
-
-    def _missing(self, match: _Match, wanted: str) -> _Match:
-        keys = sorted(self.by_key)
-        shown = ", ".join(repr(k) for k in keys[:SHOWN_KEYS]) or "none"
-        more = f" and {len(keys) - SHOWN_KEYS} more" if len(keys) > SHOWN_KEYS else ""
-        raise PolicyError(
-            f"{self._where(match)}: team group {_name(match.group)} belongs in an organization "
-            f"by {match.rule.placement.kind}, but no selected organization group fits {wanted} "
-            f"(organization keys: {shown}{more}); select that organization's group or stop "
-            f"selecting {match.group.display_name!r}"
-        )
-
-    def _where(self, match: _Match) -> str:
-        return f"{self.origin}:{match.rule.line}: rule {match.rule.name!r}"
-
-
-def _sorted(members: Iterable[Membership]) -> tuple[Membership, ...]:
-    # By key alone: keys are unique in a scope, and the dataclass order compares every field.
-    return tuple(sorted(members, key=attrgetter("key")))
-
-
-def _by_name(groups: Iterable[Group]) -> dict[str, list[Group]]:
-    found: dict[str, list[Group]] = {}
-    for group in groups:
-        found.setdefault(group.display_name, []).append(group)
     return found
 
 
-def _name(group: Group) -> str:
-    return f"{group.display_name!r} ({group.id})"
+def _template_pattern(template: str) -> re.Pattern[str]:
+    parts = string.Formatter().parse(template)
+    return re.compile(
+        "".join(re.escape(text) + ("" if name is None else ".*") for text, name, _, _ in parts),
+        re.DOTALL,
+    )
 
 
-def _ids(groups: Iterable[Group]) -> str:
-    return ", ".join(g.id for g in groups)
-
-
-def _select(rule: Rule, group: Group) -> dict[str, str] | None:
-    selector = rule.selector
-    name = group.display_name
-    values = {"displayName": name, "id": group.id, "mail": group.mail or ""}
-    if selector.names:
-        return values if name in selector.names else None
-    if selector.ids:
-        return values if group.id in selector.ids else None
-    if selector.prefix is not None:
-        return values if name.startswith(selector.prefix) else None
-    pattern = rule.pattern
-    found = pattern.fullmatch(name) if pattern else None
-    if found is None:
-        return None
-    return values | {k: v for k, v in found.groupdict().items() if v is not None}
-
-
-def _attribute(user: User, name: str) -> str | None:
-    value: str | None = getattr(user, GRAPH_ATTRIBUTES[name])
-    return value
-
-
-def _email(user: User, preferred: str) -> str | None:
-    # LiteLLM's SSO falls back from userPrincipalName to mail; mirror it in both directions.
-    fallback = "mail" if preferred == "userPrincipalName" else "userPrincipalName"
-    return _attribute(user, preferred) or _attribute(user, fallback)
+@cache
+def _compile(regex: str) -> re.Pattern[str]:
+    return re.compile(regex)

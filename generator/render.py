@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from generator import hcl, yamltext
-from generator.config import Output
+from generator.policy import Output
 from generator.state import DesiredState, Membership, Settings
 
 if TYPE_CHECKING:  # addresses are built from labels defined here

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
+from generator.mapping import LeftOut
 from generator.pipeline import Result
 from generator.plan import MemberChange, ObjectChange
-from generator.policy import LeftOut
 from generator.render import MOVED_FILE
 
 KINDS = (("organization", "Organizations"), ("team", "Teams"))

@@ -6,8 +6,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-from generator import config, files, pipeline, snapshot
+from generator import files, pipeline, snapshot
 from generator.directory import Directory
+from generator.policy import load_policy
 
 Format = Literal["terraform", "yaml"]
 
@@ -16,7 +17,7 @@ def build(
     policy_path: Path, directory: Directory, out: Path, output_format: Format = "terraform"
 ) -> pipeline.Result:
     """Plan a run without writing."""
-    policy = config.load(policy_path)
+    policy = load_policy(policy_path)
     policy = replace(policy, output=replace(policy.output, format=output_format))
     return pipeline.build(policy, directory, out)
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import adopt, config, hcl, pipeline
+from generator import adopt, hcl, pipeline
 from generator.cli import cli
 from generator.litellm import LiveMember, LiveState, LiveTeam
+from generator.policy import load_policy
 from generator.render import Labels
 from generator.snapshot import SnapshotSource
 from generator.state import DesiredState, Membership, Organization, Settings, Team
@@ -36,7 +37,7 @@ TENANT = EXAMPLES / "tenant.json"
 
 
 def _build(out: Path, output_format: str = "terraform") -> pipeline.Result:
-    policy = config.load(POLICY)
+    policy = load_policy(POLICY)
     if output_format == "yaml":
         from dataclasses import replace
 

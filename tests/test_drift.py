@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import config, drift, policy
+from generator import drift, mapping
 from generator.cli import cli
 from generator.litellm import LiveMember, LiveOrganization, LiveState, LiveTeam
+from generator.policy import load_policy
 from generator.snapshot import SnapshotSource
 from generator.state import DesiredState, Membership, Organization, Settings, Team
 from tests.conftest import EXAMPLES
@@ -34,8 +35,8 @@ TENANT = EXAMPLES / "tenant.json"
 
 
 def _desired(tenant: Path = TENANT) -> DesiredState:
-    loaded = config.load(POLICY)
-    return policy.apply(loaded, SnapshotSource(tenant).read(loaded.needs())).state
+    loaded = load_policy(POLICY)
+    return mapping.apply(loaded, SnapshotSource(tenant).read(loaded.needs())).state
 
 
 @pytest.fixture

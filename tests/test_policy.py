@@ -1,430 +1,428 @@
-"""Mapping a directory through the policy: one behaviour per test."""
+"""The policy file: strict validation, errors that name file, key path and line."""
 
 from __future__ import annotations
 
-import re
+import json
 import textwrap
-from dataclasses import replace
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from generator import config, policy
-from generator.directory import Member
-from generator.errors import PolicyError
-from generator.state import DesiredState, Membership
-from tests.tenants import directory, group, oid, ref, tenant, user
-
-USERS = [user(n) for n in ("ann", "bob", "cy", "dee", "eve")]
+from generator.errors import ConfigError
+from generator.policy import Placement, Policy, load_policy, parse_policy
+from generator.source import GroupSelector
+from tests.conftest import EXAMPLES, ROOT
 
 
-def run(
-    policy_text: str,
-    groups: list[dict[str, Any]],
-    users: list[dict[str, Any]] | None = None,
-    **extra: Any,
-) -> policy.Outcome:
-    enterprise = "\nlitellm: {enterprise: true}\n"
-    parsed = config.parse("version: 1\n" + textwrap.dedent(policy_text) + enterprise, "p.yaml")
-    return policy.apply(
-        parsed, directory(tenant(groups, USERS if users is None else users, **extra))
+def parse(text: str) -> Policy:
+    return parse_policy(textwrap.dedent(text), "entraform.yaml")
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse(text)
+    return str(caught.value)
+
+
+def test_the_example_policy_is_valid_and_says_it_targets_enterprise() -> None:
+    policy = load_policy(EXAMPLES / "entraform.yaml")
+    assert [r.name for r in policy.organizations] == [
+        "business-units",
+        "entra_groups_also_create_orgs",
+    ]
+    assert policy.safety.organizations_removed == "forget"
+    assert policy.litellm.enterprise is True
+
+
+def test_an_unknown_top_level_key_is_reported_at_its_own_line_and_column() -> None:
+    message = error_of("version: 1\nbudgt: 3\n")
+    assert message.startswith("entraform.yaml:2:1: budgt: unknown key 'budgt'")
+
+
+def test_an_unknown_key_in_a_rule_is_reported_at_its_own_line() -> None:
+    message = error_of(
+        """\
+        version: 1
+        teams:
+          - rule: a
+            select: {prefix: "x"}
+            budget: 3
+        """
+    )
+    assert message.startswith("entraform.yaml:5:5: teams[0].budget: unknown key 'budget'")
+
+
+def test_a_typo_under_identity_is_reported_at_its_own_line_not_its_parents() -> None:
+    message = error_of(
+        """\
+        version: 1
+        identity:
+          user_id: id
+          user_emial: mail
+        """
+    )
+    assert message.startswith("entraform.yaml:4:3: identity.user_emial:")
+
+
+def test_an_unknown_key_suggests_the_nearest_valid_key() -> None:
+    message = error_of("version: 1\nmembershp: direct\n")
+    assert message.endswith("unknown key 'membershp'; did you mean 'membership'?")
+
+
+def test_an_unknown_key_far_from_every_valid_key_lists_the_valid_keys() -> None:
+    message = error_of("version: 1\nsafety: {zzz: 1}\n")
+    assert message.endswith(
+        "unknown key 'zzz'; valid keys: max_removed, max_removed_percent, min_existing, "
+        "organizations_removed, teams_removed"
     )
 
 
-def state_of(policy_text: str, groups: list[dict[str, Any]], **kw: Any) -> DesiredState:
-    return run(policy_text, groups, **kw).state
+def test_a_mistyped_value_suggests_the_nearest_allowed_value() -> None:
+    message = error_of("version: 1\nmembership: transitiv\n")
+    assert message == (
+        "entraform.yaml:2:1: membership: 'transitiv' is not one of transitive, direct; "
+        "did you mean 'transitive'?"
+    )
 
 
-def emails(members: tuple[Membership, ...]) -> dict[str, str]:
-    return {m.user_email.split("@")[0]: m.role for m in members}
+def test_a_bad_budget_duration_is_described_in_words_not_as_a_regex() -> None:
+    message = error_of("version: 1\ndefaults: {budget_duration: 30days}\n")
+    assert "defaults.budget_duration: must be a duration like 30d, 1mo, 24h" in message
+    assert "'30days'" in message
+    assert "[0-9]" not in message
 
 
-TEAMS_BY_PREFIX = """
-teams:
-  - rule: t
-    select: {prefix: "LLM-"}
-"""
+def test_every_pattern_in_the_schema_has_words_for_its_error_message() -> None:
+    schema = json.loads((ROOT / "generator" / "policy.schema.json").read_text(encoding="utf-8"))
+    patterns = list(_with_key(schema, "pattern"))
+    assert patterns, "the schema has patterns to describe"
+    assert all(p.get("description") for p in patterns)
 
 
-@pytest.mark.parametrize(
-    "select",
-    [
-        '{names: ["LLM-A"]}',
-        f'{{ids: ["{oid("group/LLM-A")}"]}}',
-        '{prefix: "LLM-A"}',
-        "{regex: 'LLM-A'}",
-    ],
-)
-def test_each_selector_kind_picks_the_group(select: str) -> None:
-    groups = [group("LLM-A", ("ann",)), group("LLM-AB-not", ("bob",)), group("Other", ("cy",))]
-    if "prefix" in select:
-        groups.pop(1)
-    state = state_of(f"teams:\n  - rule: t\n    select: {select}\n", groups)
-    assert [t.alias for t in state.teams] == ["LLM-A"]
+def _with_key(node: Any, key: str) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if key in node:
+            yield node
+        for value in node.values():
+            yield from _with_key(value, key)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _with_key(value, key)
 
 
-def test_a_regex_must_match_the_whole_display_name() -> None:
-    state = state_of("teams:\n  - {rule: t, select: {regex: 'LLM-A'}}\n", [group("LLM-AB")])
-    assert state.teams == ()
-
-
-def test_an_organization_takes_the_group_id_and_an_alias_from_captures() -> None:
-    state = state_of(
+def test_a_placement_mapping_is_checked_as_a_mapping_not_as_the_keyword_choice() -> None:
+    message = error_of(
+        """\
+        version: 1
+        teams:
+          - rule: a
+            select: {prefix: "x"}
+            organization: {kee: o}
         """
+    )
+    assert message == (
+        "entraform.yaml:5:20: teams[0].organization.kee: unknown key 'kee'; did you mean 'key'?"
+    )
+
+
+def test_a_wrong_type_names_the_nested_key_and_its_line() -> None:
+    message = error_of(
+        """\
+        version: 1
+        defaults:
+          models: [a]
+          max_budget: lots
+        """
+    )
+    assert message == "entraform.yaml:4:3: defaults.max_budget: must be a number, not 'lots'"
+
+
+def test_a_selector_takes_exactly_one_kind() -> None:
+    message = error_of(
+        """\
+        version: 1
         organizations:
-          - rule: o
-            select: {regex: '^Org-(?P<unit>.+)$'}
-            alias: "Unit {unit}"
-        """,
-        [group("Org-Finance", ("ann",))],
-    )
-    (org,) = state.organizations
-    assert (org.id, org.alias) == (oid("group/Org-Finance"), "Unit Finance")
-    assert emails(org.members) == {"ann": "internal_user"}
-
-
-ORG = """
-organizations:
-  - rule: o
-    select: {regex: '^Org-(?P<unit>\\w+)$'}
-    key: "{unit}"
-"""
-
-
-@pytest.mark.parametrize(
-    "placement",
-    ["{key: Finance}", '{group: "Org-Finance"}', "{capture: unit}"],
-)
-def test_a_team_is_placed_by_key_group_or_capture(placement: str) -> None:
-    state = state_of(
-        ORG
-        + f"""
-teams:
-  - rule: t
-    select: {{regex: '^Team-(?P<unit>\\w+)-(?P<name>\\w+)$'}}
-    organization: {placement}
-""",
-        [group("Org-Finance"), group("Org-Legal"), group("Team-Finance-Audit", ("bob",))],
-    )
-    (team,) = state.teams
-    assert team.organization_id == oid("group/Org-Finance")
-
-
-def test_a_team_is_placed_by_nesting_in_an_organization_group() -> None:
-    state = state_of(
-        ORG + "teams:\n  - {rule: t, select: {prefix: 'Team-'}, organization: nested}\n",
-        [group("Org-Research", groups=("Team-ML",)), group("Team-ML", ("ann",))],
-    )
-    assert state.teams[0].organization_id == oid("group/Org-Research")
-
-
-def test_a_nested_team_without_an_organization_group_is_an_error() -> None:
-    with pytest.raises(PolicyError, match=r"'Team-ML' .* by nested, but no selected organization"):
-        state_of(
-            ORG + "teams:\n  - {rule: t, select: {prefix: 'Team-'}, organization: nested}\n",
-            [group("Team-ML", ("ann",))],
-        )
-
-
-def test_a_team_nested_in_two_organizations_is_an_error() -> None:
-    with pytest.raises(PolicyError, match="nested in several organization groups"):
-        state_of(
-            ORG + "teams:\n  - {rule: t, select: {prefix: 'Team-'}, organization: nested}\n",
-            [
-                group("Org-A", groups=("Team-ML",)),
-                group("Org-B", groups=("Team-ML",)),
-                group("Team-ML"),
-            ],
-        )
-
-
-def test_a_team_without_placement_is_standalone() -> None:
-    state = state_of(TEAMS_BY_PREFIX, [group("LLM-A", ("ann",))])
-    assert state.teams[0].organization_id is None
-    assert state.organizations == ()
-
-
-def test_the_litellm_preset_makes_an_organization_and_a_team_per_group() -> None:
-    state = state_of(
+          - rule: a
+            select: {prefix: "x", names: ["y"]}
         """
-        defaults: {models: [gpt-4o], max_budget: 10, budget_duration: 30d}
+    )
+    assert message == (
+        "entraform.yaml:4:5: organizations[0].select: give exactly one of names, ids, prefix, "
+        "regex, not prefix, names"
+    )
+
+
+def test_a_bad_regex_is_reported_at_its_line() -> None:
+    message = error_of(
+        """\
+        version: 1
+        teams:
+          - rule: a
+            select:
+              regex: "(unclosed"
+        """
+    )
+    assert message.startswith("entraform.yaml:5:7: teams[0].select.regex: not a valid regular")
+
+
+def test_an_unknown_template_placeholder_is_an_error() -> None:
+    message = error_of(
+        """\
+        version: 1
+        teams:
+          - rule: a
+            select: {prefix: "LLM-"}
+            alias: "{team}"
+        """
+    )
+    assert "entraform.yaml:5:5: teams[0].alias: unknown placeholder {team}" in message
+
+
+def test_a_capture_placement_needs_that_named_group() -> None:
+    message = error_of(
+        """\
+        version: 1
+        teams:
+          - rule: a
+            select: {regex: 'LLM-(?P<org>\\w+)'}
+            organization: {capture: unit}
+        """
+    )
+    assert "teams[0].organization.capture: no named capture 'unit' (captures: org)" in message
+
+
+def test_duplicate_keys_are_an_error_not_silently_merged() -> None:
+    message = error_of(
+        """\
+        version: 1
+        membership: direct
+        membership: transitive
+        """
+    )
+    assert message == "entraform.yaml:3:1: duplicate key 'membership'"
+
+
+def test_rule_names_are_unique_per_kind() -> None:
+    message = error_of(
+        """\
+        version: 1
+        teams:
+          - {rule: a, select: {prefix: "x"}}
+          - {rule: a, select: {prefix: "y"}}
+        """
+    )
+    assert "entraform.yaml:4:6: teams[1].rule: rule name 'a' is used twice" in message
+
+
+def test_invalid_yaml_names_the_line() -> None:
+    message = error_of("version: 1\nteams: [\n")
+    assert message.startswith("entraform.yaml:")
+    assert "not valid YAML" in message
+
+
+def test_the_version_is_required() -> None:
+    assert "'version' is a required property" in error_of("membership: direct\n")
+
+
+def test_defaults_apply_to_rules_and_rules_override_them() -> None:
+    policy = parse(
+        """\
+        version: 1
+        defaults: {models: [a, b], max_budget: 10, metadata: {team: x}}
+        teams:
+          - rule: t
+            select: {prefix: "T-"}
+            settings: {max_budget: 5}
+        """
+    )
+    settings = policy.teams[0].settings
+    assert settings.models == ("a", "b")
+    assert settings.max_budget == 5
+    assert settings.metadata == (("team", "x"),)
+
+
+def test_needs_ask_only_for_what_the_rules_use() -> None:
+    policy = parse(
+        """\
+        version: 1
+        membership: direct
+        litellm: {enterprise: true}
+        source: {service_principal_id: sp-1, filter: "securityEnabled eq true"}
+        teams:
+          - {rule: a, select: {prefix: "LLM-"}, admins: {owners: true}}
+          - {rule: b, select: {names: [X]}, admins: {group: "Admins"}}
+          - {rule: c, select: {names: [Y]}, admins: {group: "Admins-{displayName}"}}
+        """
+    )
+    needs = policy.needs()
+    assert needs.selectors == (
+        GroupSelector(prefix="LLM-"),
+        GroupSelector(names=("X",)),
+        GroupSelector(names=("Y",)),
+        GroupSelector(names=("Admins",)),
+        GroupSelector(prefix="Admins-"),
+    )
+    assert needs.owners is True
+    assert needs.transitive is False
+    assert needs.service_principal_id == "sp-1"
+    assert needs.group_filter == "securityEnabled eq true"
+
+
+def test_a_missing_policy_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read policy"):
+        load_policy(tmp_path / "nope.yaml")
+
+
+def test_the_target_is_an_open_source_litellm_unless_the_policy_says_enterprise() -> None:
+    assert parse("version: 1\n").litellm.enterprise is False
+
+
+def test_without_enterprise_an_organizations_rule_is_an_error_naming_rule_licence_and_fix() -> None:
+    message = error_of(
+        """\
+        version: 1
+        organizations:
+          - {rule: units, select: {prefix: "Org-"}}
+        """
+    )
+    assert message.startswith("entraform.yaml:3:5: organizations[0]: organizations rule 'units'")
+    assert "LITELLM_LICENSE" in message
+    assert "Use teams rules only" in message
+    assert "set litellm: {enterprise: true}" in message
+
+
+def test_without_enterprise_the_preset_is_an_error_that_offers_a_teams_rule() -> None:
+    message = error_of(
+        """\
+        version: 1
+        preset: {name: entra_groups_also_create_orgs, select: {prefix: "App-"}}
+        """
+    )
+    assert message.startswith(
+        "entraform.yaml:2:1: preset: preset 'entra_groups_also_create_orgs': the organizations"
+    )
+    assert "LITELLM_LICENSE" in message
+    assert "Use a teams rule with the same select instead" in message
+
+
+def test_without_enterprise_team_admins_from_a_rule_are_an_error_naming_the_rule() -> None:
+    message = error_of(
+        """\
+        version: 1
+        teams:
+          - rule: apps
+            select: {prefix: "App-"}
+            admins: {owners: true}
+        """
+    )
+    assert message.startswith("entraform.yaml:5:5: teams[0].admins: teams rule 'apps'")
+    assert '"premium feature"' in message
+    assert "LITELLM_LICENSE" in message
+    assert "every member gets the role user" in message
+
+
+def test_without_enterprise_member_role_admin_is_an_error_that_offers_the_user_role() -> None:
+    message = error_of(
+        """\
+        version: 1
+        teams:
+          - {rule: apps, select: {prefix: "App-"}, member_role: admin}
+        """
+    )
+    assert message.startswith("entraform.yaml:3:44: teams[0].member_role: teams rule 'apps'")
+    assert "Use member_role: user" in message
+
+
+def test_without_enterprise_a_team_placed_in_an_organization_is_an_error() -> None:
+    message = error_of(
+        """\
+        version: 1
+        teams:
+          - {rule: apps, select: {prefix: "App-"}, organization: nested}
+        """
+    )
+    assert message.startswith("entraform.yaml:3:44: teams[0].organization: teams rule 'apps'")
+    assert "Remove organization: to make standalone teams" in message
+
+
+def test_without_enterprise_every_refused_rule_is_listed_at_once() -> None:
+    message = error_of(
+        """\
+        version: 1
+        organizations:
+          - {rule: units, select: {prefix: "Org-"}}
+        teams:
+          - {rule: apps, select: {prefix: "App-"}, admins: {owners: true}}
+        """
+    )
+    assert [line.split(": ")[1] for line in message.splitlines()] == [
+        "organizations[0]",
+        "teams[0].admins",
+    ]
+
+
+def test_with_enterprise_organizations_the_preset_and_team_admins_are_accepted() -> None:
+    policy = parse(
+        """\
+        version: 1
+        litellm: {enterprise: true}
+        organizations:
+          - {rule: units, select: {prefix: "Org-"}, admins: {owners: true}}
+        teams:
+          - {rule: apps, select: {prefix: "App-"}, organization: nested, member_role: admin}
+          - {rule: labs, select: {prefix: "Lab-"}, admins: {group: "Admins"}}
         preset: {name: entra_groups_also_create_orgs, select: {prefix: "LLM-"}}
-        """,
-        [group("LLM-Sales", ("ann", "bob"))],
+        """
     )
-    (org,), (team,) = state.organizations, state.teams
-    assert org.id == team.id == team.organization_id == oid("group/LLM-Sales")
-    assert org.alias == team.alias == "LLM-Sales"
-    assert emails(org.members) == {"ann": "internal_user", "bob": "internal_user"}
-    assert emails(team.members) == {"ann": "user", "bob": "user"}
-    assert org.settings == team.settings
-    assert team.settings.models == ("gpt-4o",)
+    assert policy.litellm.enterprise is True
+    assert [r.name for r in policy.teams] == ["apps", "labs", "entra_groups_also_create_orgs"]
 
 
-def test_membership_is_transitive_by_default_and_survives_cycles() -> None:
-    groups = [
-        group("LLM-A", ("ann",), groups=("Inner",)),
-        group("Inner", ("bob",), groups=("Innermost",)),
-        group("Innermost", ("cy",), groups=("LLM-A",)),
-    ]
-    assert emails(state_of(TEAMS_BY_PREFIX, groups).teams[0].members) == {
-        "ann": "user",
-        "bob": "user",
-        "cy": "user",
-    }
-
-
-def test_direct_membership_ignores_nested_groups() -> None:
-    groups = [group("LLM-A", ("ann",), groups=("Inner",)), group("Inner", ("bob",))]
-    state = state_of("membership: direct\n" + TEAMS_BY_PREFIX, groups)
-    assert emails(state.teams[0].members) == {"ann": "user"}
-
-
-def test_non_user_members_are_ignored_and_counted() -> None:
-    members = [
-        ref("user", "ann"),
-        ref("servicePrincipal", "bot"),
-        ref("device", "kiosk"),
-        ref("orgContact", "vendor"),
-    ]
-    outcome = run(TEAMS_BY_PREFIX, [group("LLM-A", members=members)])
-    assert emails(outcome.state.teams[0].members) == {"ann": "user"}
-    assert outcome.findings.skipped_members == {"device": 1, "orgContact": 1, "servicePrincipal": 1}
-
-
-def _left_out(outcome: policy.Outcome) -> dict[str, list[str]]:
-    return {k: [u.name for u in v] for k, v in outcome.findings.excluded_users.items()}
-
-
-def test_disabled_users_are_left_out_by_default() -> None:
-    users = [user("ann"), user("bob", accountEnabled=False)]
-    outcome = run(TEAMS_BY_PREFIX, [group("LLM-A", ("ann", "bob"))], users)
-    assert emails(outcome.state.teams[0].members) == {"ann": "user"}
-    assert _left_out(outcome) == {"disabled account": ["bob@contoso.test"]}
-
-
-def test_disabled_users_are_kept_on_request() -> None:
-    users = [user("ann"), user("bob", accountEnabled=False)]
-    text = "identity: {include_disabled: true}\n" + TEAMS_BY_PREFIX
-    assert len(run(text, [group("LLM-A", ("ann", "bob"))], users).state.teams[0].members) == 2
-
-
-def test_guests_are_kept_by_default_and_left_out_on_request() -> None:
-    users = [user("ann"), user("gus", userType="Guest")]
-    groups = [group("LLM-A", ("ann", "gus"))]
-    assert len(run(TEAMS_BY_PREFIX, groups, users).state.teams[0].members) == 2
-    outcome = run("identity: {include_guests: false}\n" + TEAMS_BY_PREFIX, groups, users)
-    assert emails(outcome.state.teams[0].members) == {"ann": "user"}
-    assert _left_out(outcome) == {"guest": ["gus@contoso.test"]}
-
-
-def test_a_user_without_any_email_is_reported_not_rendered() -> None:
-    users = [user("ann"), user("bob", userPrincipalName=None, mail=None, displayName="Bob B")]
-    outcome = run(TEAMS_BY_PREFIX, [group("LLM-A", ("ann", "bob"))], users)
-    assert emails(outcome.state.teams[0].members) == {"ann": "user"}
-    assert any("Bob B" in w and "User.Read.All" in w for w in outcome.findings.warnings)
-
-
-def test_a_member_missing_from_the_users_list_is_counted_as_unknown() -> None:
-    # A snapshot refuses such a reference; a directory built by a source may still hold one.
-    complete = directory(tenant([group("LLM-A", ("ann",))], USERS))
-    (team_group,) = complete.groups.values()
-    ghost = Member("user", oid("user/ghost"))
-    holed = replace(
-        complete, groups={team_group.id: replace(team_group, members=(*team_group.members, ghost))}
+def test_a_literal_organization_key_no_rule_produces_is_an_error_listing_the_keys() -> None:
+    message = error_of(
+        """\
+        version: 1
+        litellm: {enterprise: true}
+        organizations:
+          - {rule: units, select: {prefix: "Org-"}, key: finance}
+          - {rule: labs, select: {prefix: "Lab-"}, key: "lab-{displayName}"}
+        teams:
+          - rule: apps
+            select: {prefix: "App-"}
+            organization: {key: fiance}
+        """
     )
-    parsed = config.parse("version: 1\n" + textwrap.dedent(TEAMS_BY_PREFIX), "p.yaml")
-    outcome = policy.apply(parsed, holed)
-    assert _left_out(outcome) == {"unknown user (not in the directory)": [oid("user/ghost")]}
-
-
-def test_identity_attributes_follow_the_deployment_settings() -> None:
-    users = [user("ann", userPrincipalName="ann.upn@contoso.test", mail="ann.mail@contoso.test")]
-    text = "identity: {user_id: userPrincipalName, user_email: mail}\n" + TEAMS_BY_PREFIX
-    (member,) = run(text, [group("LLM-A", ("ann",))], users).state.teams[0].members
-    assert (member.key, member.user_id, member.user_email) == (
-        oid("user/ann"),
-        "ann.upn@contoso.test",
-        "ann.mail@contoso.test",
+    assert message == (
+        "entraform.yaml:9:20: teams[0].organization.key: teams rule 'apps' places its teams in "
+        "the organization with key 'fiance', which no organizations rule produces (organization "
+        "keys: 'finance', 'lab-{displayName}'). Use one of those keys, or give the intended "
+        "organizations rule key: 'fiance'."
     )
 
 
-def test_the_email_falls_back_to_the_other_attribute() -> None:
-    users = [user("gus", userPrincipalName="gus_x#EXT#@contoso.test", mail=None)]
-    text = "identity: {user_email: mail}\n" + TEAMS_BY_PREFIX
-    (member,) = run(text, [group("LLM-A", ("gus",))], users).state.teams[0].members
-    assert member.user_email == "gus_x#EXT#@contoso.test"
-
-
-def test_group_owners_become_admins_when_the_rule_says_so() -> None:
-    owners = [ref("user", "cy")]
-    text = "teams:\n  - {rule: t, select: {prefix: 'LLM-'}, admins: {owners: true}}\n"
-    team = state_of(text, [group("LLM-A", ("ann",), owners=owners)]).teams[0]
-    assert emails(team.members) == {"ann": "user", "cy": "admin"}
-
-
-def test_members_of_a_named_admin_group_become_admins() -> None:
-    text = (
-        "teams:\n  - {rule: t, select: {prefix: 'LLM-'}, admins: {group: 'Admins {displayName}'}}\n"
+def test_a_literal_organization_key_that_fits_a_key_template_is_accepted() -> None:
+    policy = parse(
+        """\
+        version: 1
+        litellm: {enterprise: true}
+        organizations:
+          - {rule: labs, select: {prefix: "Lab-"}, key: "lab-{displayName}"}
+        teams:
+          - {rule: apps, select: {prefix: "App-"}, organization: {key: lab-Physics}}
+        """
     )
-    groups = [group("LLM-A", ("ann", "bob")), group("Admins LLM-A", ("bob",))]
-    assert emails(state_of(text, groups).teams[0].members) == {"ann": "user", "bob": "admin"}
+    assert policy.teams[0].placement == Placement("key", "lab-Physics")
 
 
-def test_a_missing_admin_group_is_a_warning() -> None:
-    text = "teams:\n  - {rule: t, select: {prefix: 'LLM-'}, admins: {group: 'Nope'}}\n"
-    outcome = run(text, [group("LLM-A", ("ann",))])
-    assert outcome.findings.warnings == ("admin group 'Nope' for 'LLM-A': no group",)
-
-
-def test_organization_members_are_its_own_plus_its_teams_members() -> None:
-    state = state_of(
-        ORG + "    admins: {owners: true}\n"
-        "teams:\n  - {rule: t, select: {prefix: 'Team-'}, organization: nested}\n",
-        [
-            group("Org-R", ("ann",), groups=("Team-X",), owners=[ref("user", "bob")]),
-            group("Team-X", ("bob", "cy")),
-        ],
+def test_an_organization_key_without_any_organizations_rule_says_there_are_none() -> None:
+    message = error_of(
+        """\
+        version: 1
+        litellm: {enterprise: true}
+        teams:
+          - {rule: apps, select: {prefix: "App-"}, organization: {key: finance}}
+        """
     )
-    assert emails(state.organizations[0].members) == {
-        "ann": "internal_user",
-        "bob": "org_admin",
-        "cy": "internal_user",
-    }
-
-
-def test_a_group_selected_by_two_rules_of_one_kind_names_both_rules() -> None:
-    text = """\
-teams:
-  - {rule: first, select: {prefix: 'LLM-'}}
-  - {rule: second, select: {names: [LLM-A]}}
-"""
-    expected = "two teams rules, 'first' (line 3) and 'second' (line 4)"
-    with pytest.raises(PolicyError, match=re.escape(expected)):
-        state_of(text, [group("LLM-A")])
-
-
-NESTED_TEAM = """\
-teams:
-  - rule: t
-    select: {{prefix: 'Team-'}}
-    organization: nested
-    settings: {}
-"""
-
-
-def test_team_models_must_fit_the_organization() -> None:
-    text = ORG + "    settings: {models: [a]}\n" + NESTED_TEAM.format("{models: [a, b]}")
-    with pytest.raises(PolicyError, match="models b are not allowed by organization"):
-        state_of(text, [group("Org-R", groups=("Team-X",)), group("Team-X")])
-
-
-def test_team_budget_must_not_exceed_the_organization() -> None:
-    text = ORG + "    settings: {max_budget: 10}\n" + NESTED_TEAM.format("{max_budget: 11}")
-    with pytest.raises(PolicyError, match="max_budget 11 exceeds 10"):
-        state_of(text, [group("Org-R", groups=("Team-X",)), group("Team-X")])
-
-
-def test_only_groups_assigned_to_the_app_are_selected_when_asked() -> None:
-    text = "source: {service_principal_id: sp}\n" + TEAMS_BY_PREFIX
-    assigned = [{"principalType": "Group", "principalId": oid("group/LLM-A")}]
-    state = state_of(text, [group("LLM-A"), group("LLM-B")], appRoleAssignedTo=assigned)
-    assert [t.alias for t in state.teams] == ["LLM-A"]
-
-
-def test_app_selection_without_assignments_in_the_source_is_an_error() -> None:
-    with pytest.raises(PolicyError, match="no app role assignments"):
-        state_of("source: {service_principal_id: sp}\n" + TEAMS_BY_PREFIX, [group("LLM-A")])
-
-
-def test_the_state_is_sorted_by_id_whatever_the_input_order() -> None:
-    groups = [group(f"LLM-{n}", ("ann", "bob", "cy")) for n in "ABCDE"]
-    forward = state_of(TEAMS_BY_PREFIX, groups)
-    backward = state_of(TEAMS_BY_PREFIX, groups[::-1])
-    assert forward == backward
-    assert [t.id for t in forward.teams] == sorted(t.id for t in forward.teams)
-
-
-PRESET = 'preset: {name: entra_groups_also_create_orgs, select: {prefix: "LLM-"}}\n'
-
-
-def test_the_preset_keys_by_object_id_so_duplicate_names_never_collide() -> None:
-    twins = [
-        group("LLM-Sales", ("ann",), id=oid("group/one")),
-        group("LLM-Sales", ("bob",), id=oid("group/two")),
-    ]
-    state = state_of(PRESET, twins)
-    assert sorted(o.id for o in state.organizations) == sorted(
-        oid(f"group/{n}") for n in ("one", "two")
-    )
-    assert all(t.organization_id == t.id for t in state.teams)
-    assert {t.id: emails(t.members) for t in state.teams} == {
-        oid("group/one"): {"ann": "user"},
-        oid("group/two"): {"bob": "user"},
-    }
-
-
-def test_a_key_shared_by_two_organization_groups_is_an_error_only_when_a_team_uses_it() -> None:
-    twins = [group("Org-Finance", id=oid("group/f1")), group("Org-Finance", id=oid("group/f2"))]
-    assert len(state_of(ORG, twins).organizations) == 2
-    text = ORG + "teams:\n  - {rule: t, select: {prefix: 'Team-'}, organization: {key: Finance}}\n"
-    with pytest.raises(PolicyError) as caught:
-        state_of(text, [*twins, group("Team-Audit")])
-    message = str(caught.value)
-    assert oid("group/f1") in message and oid("group/f2") in message
-    assert "{id}" in message and "p.yaml:" in message
-
-
-def test_placing_a_team_by_a_group_name_two_groups_share_names_both_ids() -> None:
-    twins = [group("Org-Finance", id=oid("group/f1")), group("Org-Finance", id=oid("group/f2"))]
-    text = (
-        ORG
-        + "teams:\n  - {rule: t, select: {prefix: 'Team-'}, organization: {group: Org-Finance}}\n"
-    )
-    with pytest.raises(PolicyError) as caught:
-        state_of(text, [*twins, group("Team-Audit")])
-    assert oid("group/f1") in str(caught.value) and oid("group/f2") in str(caught.value)
-
-
-def test_an_admin_group_name_two_groups_share_names_both_ids() -> None:
-    text = "teams:\n  - {rule: t, select: {prefix: 'LLM-'}, admins: {group: Admins}}\n"
-    groups = [
-        group("LLM-A"),
-        group("Admins", id=oid("group/a1")),
-        group("Admins", id=oid("group/a2")),
-    ]
-    with pytest.raises(PolicyError, match="unique name") as caught:
-        state_of(text, groups)
-    assert oid("group/a1") in str(caught.value) and oid("group/a2") in str(caught.value)
-
-
-def test_a_team_without_its_organization_names_the_key_the_keys_and_the_rule_line() -> None:
-    text = (
-        ORG
-        + "teams:\n  - rule: audit\n    select: {prefix: 'Team-'}\n    organization: {key: Fin}\n"
-    )
-    with pytest.raises(PolicyError) as caught:
-        state_of(text, [group("Org-Finance"), group("Org-Legal"), group("Team-Audit")])
-    message = str(caught.value)
-    assert message.startswith("p.yaml:8: rule 'audit'")
-    assert "the organization key 'Fin'" in message
-    assert "(organization keys: 'Finance', 'Legal')" in message
-
-
-def test_a_member_reached_through_several_groups_is_counted_once() -> None:
-    bot = ref("servicePrincipal", "bot")
-    groups = [group("LLM-A", members=[bot]), group("LLM-B", members=[bot])]
-    assert run(TEAMS_BY_PREFIX, groups).findings.skipped_members == {"servicePrincipal": 1}
-
-
-def test_left_out_users_are_named_once_whatever_the_number_of_groups() -> None:
-    users = [user("ann"), user("bob", accountEnabled=False)]
-    outcome = run(
-        TEAMS_BY_PREFIX, [group("LLM-A", ("bob",)), group("LLM-B", ("ann", "bob"))], users
-    )
-    ((reason, (left_out,)),) = outcome.findings.excluded_users.items()
-    assert (reason, left_out.name, left_out.id) == (
-        "disabled account",
-        "bob@contoso.test",
-        oid("user/bob"),
-    )
+    assert "(organization keys: none: there are no organizations rules)" in message

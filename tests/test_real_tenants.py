@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from generator import config, manifest, pipeline
+from generator import manifest, pipeline
+from generator.policy import parse_policy
 from generator.render import YAML
 from tests.hostile import nfc
 from tests.rendering import Format
@@ -54,7 +55,7 @@ def hostile_tenant(count: int) -> dict[str, Any]:
 def run(
     policy_text: str, data: dict[str, Any], out: Path, output_format: Format
 ) -> pipeline.Result:
-    policy = config.parse(
+    policy = parse_policy(
         textwrap.dedent(policy_text) + f"output: {{format: {output_format}}}\n", "p.yaml"
     )
     return pipeline.build(policy, directory(data), out)

@@ -1,0 +1,342 @@
+"""Apply the policy to a directory: the only code that speaks both Entra and LiteLLM."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from operator import attrgetter
+
+from generator.directory import Directory, Group, User
+from generator.errors import PolicyError
+from generator.policy import Policy, Rule
+from generator.state import DesiredState, Membership, Organization, Team, validate
+
+GRAPH_ATTRIBUTES = {"id": "id", "userPrincipalName": "user_principal_name", "mail": "mail"}
+
+
+SHOWN_KEYS = 10
+
+
+@dataclass(frozen=True, order=True)
+class LeftOut:
+    """A user the policy would have rendered but left out, as a reviewer recognises them."""
+
+    name: str
+    id: str
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the mapping noticed: warnings for the summary, and what it left out."""
+
+    warnings: tuple[str, ...] = ()
+    # Non-user members per kind, each object counted once however many groups reach it.
+    skipped_members: Mapping[str, int] = field(default_factory=dict)
+    excluded_users: Mapping[str, tuple[LeftOut, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The desired state and what was noticed while building it."""
+
+    state: DesiredState
+    findings: Findings
+
+
+@dataclass(frozen=True)
+class _Match:
+    rule: Rule
+    group: Group
+    values: Mapping[str, str]
+
+    def render(self, template: str) -> str:
+        return template.format_map(self.values)
+
+
+def apply(policy: Policy, directory: Directory) -> Outcome:
+    """Map the directory through the policy into a validated desired state."""
+    mapper = _Mapper(policy, directory)
+    state = mapper.state()
+    validate(state)
+    return Outcome(state, mapper.findings())
+
+
+class _Mapper:
+    """Holds the lookups and the running tallies of one mapping."""
+
+    def __init__(self, policy: Policy, directory: Directory) -> None:
+        self.policy = policy
+        self.directory = directory
+        self.warnings: list[str] = []
+        self.skipped: dict[str, set[str]] = {}
+        self.excluded: dict[str, set[str]] = {}
+        self.by_name = _by_name(directory.groups.values())
+        self.memberships: dict[tuple[str, str], Membership | None] = {}
+
+    def state(self) -> DesiredState:
+        org_matches = self._matches(self.policy.organizations, "organizations")
+        team_matches = self._matches(self.policy.teams, "teams")
+        if not org_matches and not team_matches:
+            return DesiredState()
+        places = _Places(self.policy.path, org_matches)
+        teams = [self._team(m, places) for m in team_matches]
+        by_organization: dict[str, list[Team]] = {}
+        for team in teams:
+            if team.organization_id is not None:
+                by_organization.setdefault(team.organization_id, []).append(team)
+        organizations = [self._organization(m, by_organization) for m in org_matches]
+        return DesiredState(
+            organizations=tuple(sorted(organizations, key=lambda o: o.id)),
+            teams=tuple(sorted(teams, key=lambda t: t.id)),
+        )
+
+    def findings(self) -> Findings:
+        return Findings(
+            warnings=tuple(self.warnings),
+            skipped_members={k: len(v) for k, v in sorted(self.skipped.items())},
+            excluded_users={
+                reason: tuple(sorted(self._left_out(k) for k in keys))
+                for reason, keys in sorted(self.excluded.items())
+            },
+        )
+
+    def _left_out(self, user_key: str) -> LeftOut:
+        user = self.directory.users.get(user_key)
+        name = user and (user.user_principal_name or user.mail or user.display_name)
+        return LeftOut(name or user_key, user_key)
+
+    def _candidates(self) -> Iterable[Group]:
+        assigned = self.directory.app_assigned
+        if self.policy.service_principal_id is None:
+            return self.directory.groups.values()
+        if assigned is None:
+            raise PolicyError(
+                "the policy selects groups assigned to an enterprise application, but the source "
+                "holds no app role assignments; take the snapshot again with this policy"
+            )
+        return [g for g in self.directory.groups.values() if g.id in assigned]
+
+    def _matches(self, rules: tuple[Rule, ...], kind: str) -> list[_Match]:
+        claimed: dict[str, _Match] = {}
+        for rule in rules:
+            for group in self._candidates():
+                values = _select(rule, group)
+                if values is None:
+                    continue
+                if group.id in claimed:
+                    other = claimed[group.id].rule
+                    raise PolicyError(
+                        f"group {group.display_name!r} ({group.id}) is selected by two {kind} "
+                        f"rules, {other.name!r} (line {other.line}) and {rule.name!r} "
+                        f"(line {rule.line}); narrow one of them"
+                    )
+                claimed[group.id] = _Match(rule, group, values)
+        return sorted(claimed.values(), key=lambda m: m.group.id)
+
+    def _team(self, match: _Match, places: _Places) -> Team:
+        org = places.find(match, self.directory)
+        members = self._members(match, member_role=match.rule.member_role, admin_role="admin")
+        return Team(
+            id=match.group.id,
+            alias=match.render(match.rule.alias),
+            group_name=match.group.display_name,
+            organization_id=None if org is None else org.group.id,
+            settings=match.rule.settings,
+            members=members,
+        )
+
+    def _organization(self, match: _Match, teams: Mapping[str, list[Team]]) -> Organization:
+        own = self._members(match, member_role=match.rule.member_role, admin_role="org_admin")
+        role = match.rule.member_role
+        # Everyone in the organization's teams is a member of it too, in the rule's role.
+        members: dict[str, Membership] = {}
+        for team in teams.get(match.group.id, ()):
+            for m in team.members:
+                if m.key not in members and (found := self._membership(m.key, role, match.group)):
+                    members[m.key] = found
+        members.update({m.key: m for m in own if m.key not in members or m.role == "org_admin"})
+        return Organization(
+            id=match.group.id,
+            alias=match.render(match.rule.alias),
+            group_name=match.group.display_name,
+            settings=match.rule.settings,
+            members=_sorted(members.values()),
+        )
+
+    def _members(self, match: _Match, member_role: str, admin_role: str) -> tuple[Membership, ...]:
+        resolved = self.directory.user_members(match.group.id, self.policy.membership)
+        for kind, ids in resolved.skipped.items():
+            self.skipped.setdefault(kind, set()).update(ids)
+        roles = dict.fromkeys(resolved.users, member_role)
+        roles.update(dict.fromkeys(self._admins(match), admin_role))
+        members = (
+            self._membership(user_key, role, match.group) for user_key, role in roles.items()
+        )
+        return _sorted(m for m in members if m is not None)
+
+    def _admins(self, match: _Match) -> frozenset[str]:
+        admins = match.rule.admins
+        if admins is None:
+            return frozenset()
+        if admins.owners:
+            if match.group.owners is None:
+                self.warnings.append(f"owners of {match.group.display_name!r} were not read")
+            return self.directory.owner_users(match.group.id)
+        name = match.render(admins.group or "")
+        groups = self.by_name.get(name, [])
+        if not groups:
+            self.warnings.append(f"admin group {name!r} for {match.group.display_name!r}: no group")
+            return frozenset()
+        if len(groups) > 1:
+            raise PolicyError(
+                f"{self.policy.path}:{match.rule.line}: rule {match.rule.name!r}: the admin group "
+                f"name {name!r} belongs to {len(groups)} groups ({_ids(groups)}); Entra allows "
+                "duplicate display names, so give the admin group a unique name in Entra, or use "
+                "admins: {owners: true}"
+            )
+        return self.directory.user_members(groups[0].id, self.policy.membership).users
+
+    def _membership(self, user_key: str, role: str, group: Group) -> Membership | None:
+        # A user is in many groups: decide and build each (user, role) once, and share it.
+        key = (user_key, role)
+        if key not in self.memberships:
+            self.memberships[key] = self._new_membership(user_key, role, group)
+        return self.memberships[key]
+
+    def _new_membership(self, user_key: str, role: str, group: Group) -> Membership | None:
+        identity = self.policy.identity
+        user = self.directory.users.get(user_key)
+        if user is None:
+            self._exclude("unknown user (not in the directory)", user_key)
+            return None
+        if user.account_enabled is False and not identity.include_disabled:
+            self._exclude("disabled account", user_key)
+            return None
+        if user.is_guest and not identity.include_guests:
+            self._exclude("guest", user_key)
+            return None
+        user_id = _attribute(user, identity.user_id)
+        email = _email(user, identity.user_email)
+        if not user_id or not email:
+            missing = identity.user_id if not user_id else "an email"
+            self.warnings.append(
+                f"user {user.display_name or user.id} in {group.display_name!r} has no {missing} "
+                "(limited information: check the User.Read.All permission); left out"
+            )
+            self._exclude("no usable user id or email", user_key)
+            return None
+        return Membership(user_key, user_id, email, role)
+
+    def _exclude(self, reason: str, user_key: str) -> None:
+        self.excluded.setdefault(reason, set()).add(user_key)
+
+
+class _Places:
+    """Finds the organization a team belongs in, by key, group name, capture, nesting or id."""
+
+    def __init__(self, origin: str, organizations: list[_Match]) -> None:
+        self.origin = origin
+        self.by_id = {m.group.id: m for m in organizations}
+        self.by_key: dict[str, list[_Match]] = {}
+        for match in organizations:
+            self.by_key.setdefault(match.render(match.rule.key), []).append(match)
+        self.by_name: dict[str, list[_Match]] = {}
+        for match in organizations:
+            self.by_name.setdefault(match.group.display_name, []).append(match)
+
+    def find(self, match: _Match, directory: Directory) -> _Match | None:
+        """The organization for a team match, or None when its rule places it nowhere."""
+        placement = match.rule.placement
+        if placement.kind == "none":
+            return None
+        if placement.kind == "same_group":
+            return self.by_id.get(match.group.id) or self._missing(match, "its own group")
+        if placement.kind == "nested":
+            parents = directory.parent_groups(match.group.id)
+            found = [self.by_id[p] for p in parents if p in self.by_id]
+            if len(found) > 1:
+                raise PolicyError(
+                    f"{self._where(match)}: team group {_name(match.group)} is nested in several "
+                    f"organization groups: {_ids(m.group for m in found)}; nest it in one only"
+                )
+            return found[0] if found else self._missing(match, "a parent organization group")
+        if placement.kind == "group":
+            wanted = match.render(placement.value or "")
+            return self._one(match, self.by_name.get(wanted, []), f"the group named {wanted!r}")
+        value = placement.value or ""
+        key = match.values[value] if placement.kind == "capture" else match.render(value)
+        return self._one(match, self.by_key.get(key, []), f"the organization key {key!r}")
+
+    def _one(self, match: _Match, found: list[_Match], wanted: str) -> _Match:
+        if not found:
+            return self._missing(match, wanted)
+        if len(found) > 1:
+            raise PolicyError(
+                f"{self._where(match)}: team group {_name(match.group)} is placed by {wanted}, "
+                f"which {len(found)} organization groups share ({_ids(m.group for m in found)}); "
+                "Entra allows duplicate display names: give the organization rule a key that "
+                "includes {id}, select the organizations by ids, or rename one group in Entra"
+            )
+        return found[0]
+
+    def _missing(self, match: _Match, wanted: str) -> _Match:
+        keys = sorted(self.by_key)
+        shown = ", ".join(repr(k) for k in keys[:SHOWN_KEYS]) or "none"
+        more = f" and {len(keys) - SHOWN_KEYS} more" if len(keys) > SHOWN_KEYS else ""
+        raise PolicyError(
+            f"{self._where(match)}: team group {_name(match.group)} belongs in an organization "
+            f"by {match.rule.placement.kind}, but no selected organization group fits {wanted} "
+            f"(organization keys: {shown}{more}); select that organization's group or stop "
+            f"selecting {match.group.display_name!r}"
+        )
+
+    def _where(self, match: _Match) -> str:
+        return f"{self.origin}:{match.rule.line}: rule {match.rule.name!r}"
+
+
+def _sorted(members: Iterable[Membership]) -> tuple[Membership, ...]:
+    # By key alone: keys are unique in a scope, and the dataclass order compares every field.
+    return tuple(sorted(members, key=attrgetter("key")))
+
+
+def _by_name(groups: Iterable[Group]) -> dict[str, list[Group]]:
+    found: dict[str, list[Group]] = {}
+    for group in groups:
+        found.setdefault(group.display_name, []).append(group)
+    return found
+
+
+def _name(group: Group) -> str:
+    return f"{group.display_name!r} ({group.id})"
+
+
+def _ids(groups: Iterable[Group]) -> str:
+    return ", ".join(g.id for g in groups)
+
+
+def _select(rule: Rule, group: Group) -> dict[str, str] | None:
+    selector = rule.selector
+    name = group.display_name
+    values = {"displayName": name, "id": group.id, "mail": group.mail or ""}
+    if selector.names:
+        return values if name in selector.names else None
+    if selector.ids:
+        return values if group.id in selector.ids else None
+    if selector.prefix is not None:
+        return values if name.startswith(selector.prefix) else None
+    pattern = rule.pattern
+    found = pattern.fullmatch(name) if pattern else None
+    if found is None:
+        return None
+    return values | {k: v for k, v in found.groupdict().items() if v is not None}
+
+
+def _attribute(user: User, name: str) -> str | None:
+    value: str | None = getattr(user, GRAPH_ATTRIBUTES[name])
+    return value
+
+
+def _email(user: User, preferred: str) -> str | None:
+    # LiteLLM's SSO falls back from userPrincipalName to mail; mirror it in both directions.
+    fallback = "mail" if preferred == "userPrincipalName" else "userPrincipalName"
+    return _attribute(user, preferred) or _attribute(user, fallback)
