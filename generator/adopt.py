@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator import hcl
-from generator.addresses import Addresses
+from generator.addresses import Addresses, Labels
 from generator.drift import Unmanaged, find_unmanaged, licence_warnings, nfc
 from generator.litellm import LiveMember, LiveState
-from generator.render import Labels
 from generator.state import DesiredState, Membership, Settings
 
 FILE_NAME = "imports.tf"

@@ -17,15 +17,14 @@ from typing import Any
 import yaml
 
 from generator import hcl, manifest
+from generator.addresses import Forgotten, Labels
 from generator.errors import OutputError
+from generator.policy import TERRAFORM, YAML
 from generator.render import (
     MOVED_FILE,
     PRUNED_BY_HAND,
     REMOVED_FILE,
-    TERRAFORM,
-    YAML,
     YAML_DATA_FILES,
-    Labels,
     is_generated,
 )
 from generator.state import DesiredState, Membership, Organization, Settings, Team
@@ -148,11 +147,11 @@ class _Labels:
 
     def __init__(self) -> None:
         self.labels: dict[str, dict[str, str]] = {"organization": {}, "team": {}}
-        self.tombstones: list[str] = []
+        self.tombstones: list[Forgotten] = []
 
     def scan(self, name: str, text: str) -> None:
         if name == REMOVED_FILE:
-            self.tombstones += _TOMBSTONE.findall(text)
+            self.tombstones += map(Forgotten.parse, _TOMBSTONE.findall(text))
         elif name.endswith(".tf") and name != MOVED_FILE:
             for kind, label, quoted in _headers(text):
                 self.labels[kind][hcl.unquote(quoted)] = label

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import existing, labels, manifest, mapping, plan, render
-from generator.addresses import Addresses, Move, moves
+from generator import addresses, existing, manifest, mapping, plan, render
+from generator.addresses import Addresses, Labels, Move, moves
 from generator.directory import Directory
 from generator.errors import OutputError
 from generator.existing import Existing
 from generator.policy import Policy
-from generator.render import Labels
-from generator.state import DesiredState
 
 
 @dataclass(frozen=True)
@@ -35,7 +32,12 @@ def build(config: Policy, directory: Directory, out: Path) -> Result:
     """Map, render and plan; nothing is written."""
     outcome = mapping.apply(config, directory)
     before = existing.read(out)
-    names = _labels(before, outcome.state, config)
+    names = addresses.assign(
+        before.labels,
+        outcome.state,
+        forget_organizations=config.safety.organizations_removed == "forget",
+        forget_teams=config.safety.teams_removed == "forget",
+    )
     forget = config.safety.organizations_removed == "forget"
     files = render.render(outcome.state, names, config.output, forget_organizations=forget)
     state, output_format = outcome.state, config.output.format
@@ -67,35 +69,6 @@ def build(config: Policy, directory: Directory, out: Path) -> Result:
     return Result(
         outcome, before, names, files, changes, config.output.format, switched_from, moved
     )
-
-
-def _labels(before: Existing, state: DesiredState, config: Policy) -> Labels:
-    old = before.labels
-    reserved = [address.split(".")[1] for address in old.tombstones]
-    organizations = labels.allocate(
-        ((o.id, o.group_name) for o in state.organizations), old.organizations, reserved
-    )
-    teams = labels.allocate(((t.id, t.group_name) for t in state.teams), old.teams, reserved)
-    tombstones = set(old.tombstones)
-    if config.safety.organizations_removed == "forget":
-        tombstones |= _forgotten("litellm_organization", old.organizations, organizations)
-    if config.safety.teams_removed == "forget":
-        tombstones |= _forgotten("litellm_team", old.teams, teams)
-    live = {f"litellm_organization.{lbl}" for lbl in organizations.values()}
-    live |= {f"litellm_team.{lbl}" for lbl in teams.values()}
-    # A removed block and a resource at one address would be a Terraform error.
-    kept = {a for a in tombstones if _owner_address(a) not in live}
-    return Labels(organizations, teams, tuple(sorted(kept)))
-
-
-def _forgotten(resource: str, old: Mapping[str, str], new: Mapping[str, str]) -> set[str]:
-    gone = [label for object_id, label in old.items() if object_id not in new]
-    return {f"{resource}{suffix}.{label}" for label in gone for suffix in ("", "_member")}
-
-
-def _owner_address(address: str) -> str:
-    resource, label = address.split(".", 1)
-    return f"{resource.removesuffix('_member')}.{label}"
 
 
 def _refuse_foreign_files(out: Path, files: dict[str, str], before: Existing) -> None:

@@ -18,6 +18,8 @@ from generator.state import Settings
 TEMPLATE_FIELDS = ("displayName", "id", "mail")
 PresetName = Literal["entra_groups_also_create_orgs"]
 OutputFormat = Literal["terraform", "yaml"]
+TERRAFORM: OutputFormat = "terraform"
+YAML: OutputFormat = "yaml"
 
 
 @dataclass(frozen=True)

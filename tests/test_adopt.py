@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from generator import adopt, hcl, pipeline
+from generator.addresses import Labels
 from generator.cli import cli
 from generator.litellm import LiveMember, LiveState, LiveTeam
 from generator.policy import load_policy
-from generator.render import Labels
 from generator.snapshot import SnapshotSource
 from generator.state import DesiredState, Membership, Organization, Settings, Team
 from tests.conftest import EXAMPLES

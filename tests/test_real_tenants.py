@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 
 from generator import manifest, pipeline
-from generator.policy import parse_policy
-from generator.render import YAML
+from generator.policy import YAML, parse_policy
 from tests.hostile import nfc
 from tests.rendering import Format
 from tests.tenants import directory, group, oid, tenant, user

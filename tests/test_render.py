@@ -15,7 +15,7 @@ import hcl2
 import pytest
 import yaml
 
-from generator import existing, labels, manifest, render
+from generator import addresses, existing, manifest, render
 from generator.state import DesiredState
 from tests.conftest import ROOT
 from tests.rendering import Format, build, render_files
@@ -120,31 +120,31 @@ def test_rendered_files_read_back_as_the_same_state(output_format: Format, tmp_p
 
 
 def test_labels_are_readable_and_suffixed_by_the_object_id() -> None:
-    assert labels.allocate([("0f1e2d3c-aaaa", "Data Team"), ("9abc", "data-team")], {}) == {
+    assert addresses.allocate([("0f1e2d3c-aaaa", "Data Team"), ("9abc", "data-team")], {}) == {
         "0f1e2d3c-aaaa": "data_team_0f1e2d3c",
         "9abc": "data_team_9abc",
     }
 
 
 def test_labels_do_not_depend_on_other_objects() -> None:
-    alone = labels.allocate([("11111111-x", "Finance")], {})
-    crowded = labels.allocate([("00000000-y", "Finance"), ("11111111-x", "Finance")], {})
+    alone = addresses.allocate([("11111111-x", "Finance")], {})
+    crowded = addresses.allocate([("00000000-y", "Finance"), ("11111111-x", "Finance")], {})
     assert crowded["11111111-x"] == alone["11111111-x"]
 
 
 def test_colliding_id_prefixes_get_longer_suffixes() -> None:
-    found = labels.allocate([("12345678-aa", "X"), ("12345678-bb", "X")], {})
+    found = addresses.allocate([("12345678-aa", "X"), ("12345678-bb", "X")], {})
     assert found == {"12345678-aa": "x_12345678", "12345678-bb": "x_12345678b"}
 
 
 def test_a_label_once_written_is_kept_after_a_rename() -> None:
-    assert labels.allocate([("abc", "New Name")], {"abc": "old_name_abc"}) == {
+    assert addresses.allocate([("abc", "New Name")], {"abc": "old_name_abc"}) == {
         "abc": "old_name_abc"
     }
 
 
 def test_names_without_letters_still_give_valid_labels() -> None:
-    found = labels.allocate([("7f00", "🚀🚀"), ("8f00", "2024 budget")], {})
+    found = addresses.allocate([("7f00", "🚀🚀"), ("8f00", "2024 budget")], {})
     assert found == {"7f00": "group_7f00", "8f00": "g_2024_budget_8f00"}
 
 
