@@ -37,9 +37,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generator import snapshot  # noqa: E402
 from generator.directory import Directory, Group, Member, User  # noqa: E402
-from generator.source import GroupSelector, Needs  # noqa: E402
+from generator.sources import (  # noqa: E402
+    GroupSelector,
+    Needs,
+    snapshot,
+)
 
 TOKEN = "benchmark-token"
 NEEDS = Needs(selectors=(GroupSelector(regex=".*"),), transitive=True)
@@ -208,13 +211,13 @@ def _extrapolated(measured: dict[str, Any], k: int, minimum: int) -> dict[str, A
 
 
 def _measure(variant: str, base_url: str, options: dict[str, int], conn: Connection) -> None:
-    import generator.graph.client  # noqa: F401  (import cost is not what is measured)
+    import generator.sources.graph.client  # noqa: F401  (import cost is not what is measured)
 
     origin = base_url.rsplit("/", 1)[0]
     urllib.request.urlopen(origin + "/_fake/reset").read()
     wall, cpu = time.perf_counter(), time.process_time()
     if variant == "entraform":
-        from generator.graph import GraphSettings, GraphSource
+        from generator.sources.graph import GraphSettings, GraphSource
 
         settings = GraphSettings(base_url=base_url, token=TOKEN, **options)  # type: ignore[arg-type]
         directory = GraphSource(settings).read(NEEDS)
@@ -250,7 +253,7 @@ async def baseline_read(base_url: str) -> Directory:
     from msgraph.generated.models.user import User as GraphUser
     from msgraph.graph_service_client import GraphServiceClient
 
-    from generator.graph.auth import StaticTokenCredential
+    from generator.sources.graph.auth import StaticTokenCredential
 
     client = GraphServiceClient(credentials=StaticTokenCredential(TOKEN))
     client.request_adapter.base_url = base_url

@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from generator import snapshot  # noqa: E402
 from generator.directory import Directory, Group, Member, User  # noqa: E402
+from generator.sources import snapshot  # noqa: E402
 
 
 def synthetic(groups: int, users: int, per_group: int, seed: int = 1) -> Directory:

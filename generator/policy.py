@@ -12,7 +12,7 @@ from typing import Any, Literal
 from generator import edition, policy_file
 from generator.errors import ConfigError
 from generator.policy_file import KeyPath, Locator
-from generator.source import GroupSelector, Needs
+from generator.sources import GroupSelector, Needs
 from generator.state import Settings
 
 TEMPLATE_FIELDS = ("displayName", "id", "mail")

@@ -6,9 +6,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-from generator import files, pipeline, snapshot
+from generator import files, pipeline
 from generator.directory import Directory
 from generator.policy import load_policy
+from generator.sources import snapshot
 
 Format = Literal["terraform", "yaml"]
 

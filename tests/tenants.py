@@ -7,8 +7,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from generator import snapshot
 from generator.directory import Directory
+from generator.sources import snapshot
 
 NAMESPACE = uuid.UUID("00000000-0000-4000-8000-00000000e17a")
 

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import adopt, hcl, pipeline
+from generator import hcl, pipeline
 from generator.addresses import Labels
 from generator.cli import cli
-from generator.litellm import LiveMember, LiveState, LiveTeam
+from generator.live import adopt
+from generator.live.client import LiveMember, LiveState, LiveTeam
 from generator.policy import load_policy
-from generator.snapshot import SnapshotSource
+from generator.sources.snapshot import SnapshotSource
 from generator.state import DesiredState, Membership, Organization, Settings, Team
 from tests.conftest import EXAMPLES
 from tests.example_ids import (
@@ -355,7 +356,7 @@ def test_organizations_without_licence_get_no_blocks_and_a_warning() -> None:
 
 
 def test_litellm_error_bodies_of_both_shapes_are_read() -> None:
-    from generator.litellm import _server_message
+    from generator.live.client import _server_message
 
     assert _server_message(b'{"error": {"message": "not premium", "code": "403"}}') == "not premium"
     assert _server_message(b'{"detail": {"error": "Organization not found"}}') == (

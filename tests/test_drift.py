@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import drift, mapping
+from generator import mapping
 from generator.cli import cli
-from generator.litellm import LiveMember, LiveOrganization, LiveState, LiveTeam
+from generator.live import drift
+from generator.live.client import LiveMember, LiveOrganization, LiveState, LiveTeam
 from generator.policy import load_policy
-from generator.snapshot import SnapshotSource
+from generator.sources.snapshot import SnapshotSource
 from generator.state import DesiredState, Membership, Organization, Settings, Team
 from tests.conftest import EXAMPLES
 from tests.example_ids import (

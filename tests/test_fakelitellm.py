@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from generator.litellm import Client, LiteLLMError
+from generator.live.client import Client, LiteLLMError
 from generator.state import Settings
 from tests.fakelitellm import API_KEY, TEAM_ADMIN_NOT_PREMIUM, FakeLiteLLM
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import snapshot
 from generator.cli import cli
+from generator.sources import snapshot
 from tests.conftest import EXAMPLES
 from tests.fakegraph import FakeGraph, Tenant, serve
 from tests.rendering import read_tree

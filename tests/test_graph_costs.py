@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.graph.costs import budget, cost
+from generator.sources.graph.costs import budget, cost
 
 
 @pytest.mark.parametrize(

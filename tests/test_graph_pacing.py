@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from generator import snapshot
 from generator.directory import Directory
-from generator.graph import GraphSettings, GraphSource, Progress
-from generator.source import GroupSelector, Needs
+from generator.sources import GroupSelector, Needs, snapshot
+from generator.sources.graph import GraphSettings, GraphSource, Progress
 from tests.fakegraph import Budget, FakeGraph, Tenant, serve, synthetic_tenant
 from tests.test_graph_source import FakeClock
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from generator.graph.progress import Progress
-from generator.graph.throttle import retry_after
+from generator.sources.graph.progress import Progress
+from generator.sources.graph.throttle import retry_after
 
 
 def test_a_terminal_gets_one_updating_status_line() -> None:

@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from generator import snapshot
 from generator.directory import GROUP, USER, Directory, Group, Member, User
 from generator.errors import SourceError
-from generator.graph import GraphSettings, GraphSource, Progress
-from generator.graph.throttle import Pacer, WaitExhausted
-from generator.source import GroupSelector, Needs
+from generator.sources import GroupSelector, Needs, snapshot
+from generator.sources.graph import GraphSettings, GraphSource, Progress
+from generator.sources.graph.throttle import Pacer, WaitExhausted
 from tests.fakegraph import FakeGraph, Tenant, serve, synthetic_tenant
 
 TOKEN = "fake-token-for-tests"
@@ -454,7 +453,7 @@ def test_a_base_url_with_a_trailing_slash_works(fake: FakeGraph) -> None:
 
 def test_importing_the_graph_source_does_not_import_msgraph() -> None:
     code = (
-        "import sys, generator.graph, generator.graph.progress; "
+        "import sys, generator.sources.graph, generator.sources.graph.progress; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('msgraph', 'kiota_abstractions',"
         " 'azure', 'httpx')]; print(bad); sys.exit(1 if bad else 0)"
     )

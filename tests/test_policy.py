@@ -12,7 +12,7 @@ import pytest
 
 from generator.errors import ConfigError
 from generator.policy import Placement, Policy, load_policy, parse_policy
-from generator.source import GroupSelector
+from generator.sources import GroupSelector
 from tests.conftest import EXAMPLES, ROOT
 
 

@@ -178,10 +178,11 @@ def test_templates_ship_in_the_wheel_and_render_the_same(tmp_path: Path) -> None
         archive.extractall(site)
     assert "generator/templates/terraform/organization.tf.j2" in names
     assert "generator/policy.schema.json" in names
+    assert "generator/sources/snapshot.schema.json" in names
     script = (
         "import json, sys; from pathlib import Path; from generator import render; "
         "from tests.rendering import render_files; "
-        "assert render.templates_dir() == Path(render.__file__).parent / 'templates'; "
+        "assert render.templates_dir() == Path(render.__file__).parent.parent / 'templates'; "
         f"print(json.dumps(render_files(Path({str(GOLDEN / 'entraform.yaml')!r}), "
         f"Path({str(GOLDEN / 'tenant.json')!r}), 'terraform')))"
     )

@@ -14,10 +14,11 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from generator import manifest, snapshot
+from generator import manifest
 from generator.cli import cli
 from generator.directory import Directory, Group, Member, User
 from generator.errors import ConfigError
+from generator.sources import snapshot
 from tests.conftest import EXAMPLES, ROOT
 from tests.fakegraph import FakeGraph, Tenant, serve
 from tests.tenants import directory, group, oid, ref, tenant, user, write
@@ -386,7 +387,7 @@ def _well_formed() -> Doc:
 
 
 def _schema_text() -> str:
-    return resources.files("generator").joinpath("snapshot.schema.json").read_text("utf-8")
+    return resources.files("generator.sources").joinpath("snapshot.schema.json").read_text("utf-8")
 
 
 def _schema() -> jsonschema.Draft202012Validator:

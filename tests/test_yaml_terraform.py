@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from generator import existing, files, pipeline, yamltext
+from generator import existing, files, pipeline
+from generator.render import yamltext
 from generator.state import DesiredState, Membership
 from tests.hostile import CORPUS, nfc, random_strings
 from tests.rendering import build

@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 import yaml
 
-from generator import yamltext
+from generator.render import yamltext
 from tests.hostile import CORPUS, random_strings
 
 

@@ -12,9 +12,8 @@ from typing import Any
 import click
 
 from generator import files, mapping, pipeline, summary
-from generator.errors import ChangesFound, EntraformError, UnsafePlanError
-from generator.live_commands import COMMANDS
-from generator.options import (
+from generator.cli.live import COMMANDS
+from generator.cli.options import (
     config_option,
     format_option,
     graph_options,
@@ -23,8 +22,9 @@ from generator.options import (
     snapshot_option,
     with_format,
 )
+from generator.errors import ChangesFound, EntraformError, UnsafePlanError
 from generator.policy import OutputFormat, load_policy
-from generator.snapshot import SnapshotSource
+from generator.sources.snapshot import SnapshotSource
 
 EXAMPLES = """
 \b
@@ -227,7 +227,7 @@ def validate(config_path: Path, snapshot: Path | None) -> None:
 @graph_options
 def snapshot(config_path: Path, out: Path, **graph: Any) -> None:
     """Read what the policy needs from Microsoft Graph and write it as a snapshot file."""
-    from generator import snapshot as snapshot_file
+    from generator.sources import snapshot as snapshot_file
 
     policy = load_policy(config_path)
     directory = graph_source(graph).read(policy.needs())

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 from generator.directory import Directory
 from generator.errors import ConfigError, SourceError
-from generator.graph.failures import GraphFailure, describe, redact
-from generator.graph.progress import Progress
-from generator.graph.settings import GraphSettings
-from generator.graph.throttle import Clock
-from generator.source import Needs
+from generator.sources import Needs
+from generator.sources.graph.failures import GraphFailure, describe, redact
+from generator.sources.graph.progress import Progress
+from generator.sources.graph.settings import GraphSettings
+from generator.sources.graph.throttle import Clock
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
@@ -25,7 +25,7 @@ __all__ = ["GraphSettings", "GraphSource", "Progress"]
 
 
 class GraphSource:
-    """Reads groups, members, owners and users from Graph; satisfies generator.source.Source."""
+    """Reads groups, members, owners and users from Graph; satisfies generator.sources.Source."""
 
     def __init__(
         self,
@@ -51,9 +51,9 @@ class GraphSource:
             progress.close()
 
     async def _read(self, needs: Needs, progress: Progress) -> Directory:
-        from generator.graph.auth import build_credential
-        from generator.graph.client import GraphSession
-        from generator.graph.reader import Reader
+        from generator.sources.graph.auth import build_credential
+        from generator.sources.graph.client import GraphSession
+        from generator.sources.graph.reader import Reader
 
         try:
             credential = self._credential or build_credential(self.settings)

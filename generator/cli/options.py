@@ -13,8 +13,8 @@ import click
 
 from generator.directory import Directory
 from generator.policy import OutputFormat, Policy
-from generator.snapshot import SnapshotSource
-from generator.source import Source
+from generator.sources import Source
+from generator.sources.snapshot import SnapshotSource
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,7 +62,7 @@ def graph_options(f: F) -> F:
     """Options for reading Microsoft Graph; secrets only ever come from the environment."""
 
     def ru_per_window(ctx: click.Context, param: click.Parameter, value: str) -> int:
-        from generator.graph.costs import budget
+        from generator.sources.graph.costs import budget
 
         try:
             return budget(value)
@@ -137,8 +137,8 @@ def graph_options(f: F) -> F:
 def graph_source(options: dict[str, Any]) -> Source:
     """Build the Graph source from the graph options."""
     # Imported here: msgraph is heavy, and snapshot runs must not pay for it.
-    from generator.graph import GraphSettings, GraphSource
-    from generator.graph.progress import Progress
+    from generator.sources.graph import GraphSettings, GraphSource
+    from generator.sources.graph.progress import Progress
 
     settings = GraphSettings(
         base_url=options["graph_url"],

@@ -9,7 +9,7 @@ from typing import Any
 
 from generator.directory import GROUP, ODATA_PREFIX, USER, Directory, Group, Member, User
 from generator.errors import ConfigError, SourceError
-from generator.source import Needs
+from generator.sources import Needs
 
 FORMAT_VERSION = 1
 MAX_PROBLEMS = 20

@@ -37,12 +37,19 @@ from msgraph_core.middleware.options import (  # type: ignore[import-untyped]
     GraphTelemetryHandlerOption,
 )
 
-from generator.graph.costs import cost
-from generator.graph.failures import GraphFailure
-from generator.graph.pages import Request
-from generator.graph.progress import Progress
-from generator.graph.settings import GraphSettings
-from generator.graph.throttle import Clock, Pacer, Ticket, WaitExhausted, number, retry_after
+from generator.sources.graph.costs import cost
+from generator.sources.graph.failures import GraphFailure
+from generator.sources.graph.pages import Request
+from generator.sources.graph.progress import Progress
+from generator.sources.graph.settings import GraphSettings
+from generator.sources.graph.throttle import (
+    Clock,
+    Pacer,
+    Ticket,
+    WaitExhausted,
+    number,
+    retry_after,
+)
 
 RETRYABLE = frozenset({429, 503, 504})
 

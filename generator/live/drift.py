@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.litellm import LiveMember, LiveState
+from generator.live.client import LiveMember, LiveState
 from generator.state import DesiredState, Membership, Settings
 
 SCALARS = ("max_budget", "budget_duration", "tpm_limit", "rpm_limit")

@@ -9,7 +9,7 @@ from azure.core.credentials import AccessToken
 from azure.core.credentials_async import AsyncTokenCredential
 
 from generator.errors import ConfigError
-from generator.graph.settings import GraphSettings
+from generator.sources.graph.settings import GraphSettings
 
 STATIC_TOKEN_LIFETIME = 3600  # unknown for a token from outside; long enough for one run
 

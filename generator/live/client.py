@@ -169,7 +169,9 @@ def _server_message(body: bytes) -> str:
     return str(data)[:300]
 
 
-def read(client: Client, team_ids: Iterable[str], organization_ids: Iterable[str]) -> LiveState:
+def read_live(
+    client: Client, team_ids: Iterable[str], organization_ids: Iterable[str]
+) -> LiveState:
     """Read every team, and the members of the teams and organizations asked for."""
     wanted = set(team_ids)
     teams = []

@@ -9,8 +9,8 @@ from typing import Any
 
 from generator import hcl
 from generator.addresses import Addresses, Labels
-from generator.drift import Unmanaged, find_unmanaged, licence_warnings, nfc
-from generator.litellm import LiveMember, LiveState
+from generator.live.client import LiveMember, LiveState
+from generator.live.drift import Unmanaged, find_unmanaged, licence_warnings, nfc
 from generator.state import DesiredState, Membership, Settings
 
 FILE_NAME = "imports.tf"

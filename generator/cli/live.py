@@ -14,9 +14,8 @@ from typing import Any, TypeVar
 
 import click
 
-from generator import adopt, drift, files, litellm, mapping, pipeline
-from generator.errors import ChangesFound, ConfigError, OutputError
-from generator.options import (
+from generator import files, mapping, pipeline
+from generator.cli.options import (
     config_option,
     format_option,
     graph_options,
@@ -24,6 +23,9 @@ from generator.options import (
     snapshot_option,
     with_format,
 )
+from generator.errors import ChangesFound, ConfigError, OutputError
+from generator.live import adopt, drift
+from generator.live.client import Client, LiveState, read_live
 from generator.policy import OutputFormat, load_policy
 from generator.state import DesiredState
 
@@ -66,18 +68,18 @@ def litellm_options(f: F) -> F:
     return f
 
 
-def _client(url: str) -> litellm.Client:
+def _client(url: str) -> Client:
     key = os.environ.get("LITELLM_API_KEY", "")
     if not key:
         raise ConfigError(
             "LITELLM_API_KEY is not set: export a LiteLLM proxy admin key "
             "(entraform only makes read-only calls with it)"
         )
-    return litellm.Client(url, key)
+    return Client(url, key)
 
 
-def _read_live(client: litellm.Client, state: DesiredState) -> litellm.LiveState:
-    return litellm.read(client, (t.id for t in state.teams), (o.id for o in state.organizations))
+def _read_live(client: Client, state: DesiredState) -> LiveState:
+    return read_live(client, (t.id for t in state.teams), (o.id for o in state.organizations))
 
 
 @click.command("adopt", epilog=EXAMPLES)

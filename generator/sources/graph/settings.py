@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from generator.graph.costs import SIZE_CLASSES, WINDOW
+from generator.sources.graph.costs import SIZE_CLASSES, WINDOW
 
 GLOBAL_BASE_URL = "https://graph.microsoft.com/v1.0"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from generator.graph.failures import Context
+from generator.sources.graph.failures import Context
 
 
 @dataclass(frozen=True)

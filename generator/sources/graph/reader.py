@@ -8,10 +8,10 @@ from dataclasses import replace
 from typing import Any
 
 from generator.directory import GROUP, USER, Directory, Group, Member, User
-from generator.graph.failures import READ_PERMISSIONS, GraphFailure
-from generator.graph.pages import Pages, Request
-from generator.graph.progress import Progress
-from generator.source import GroupSelector, Needs
+from generator.sources import GroupSelector, Needs
+from generator.sources.graph.failures import READ_PERMISSIONS, GraphFailure
+from generator.sources.graph.pages import Pages, Request
+from generator.sources.graph.progress import Progress
 
 GROUP_FIELDS = ("id", "displayName", "description", "mail", "securityEnabled")
 # Graph field name -> User attribute.
