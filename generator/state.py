@@ -14,29 +14,49 @@ ORGANIZATION_ROLES = ("internal_user", "internal_user_viewer", "org_admin")
 BUDGET_DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d|mo)$")
 
 
+# An organization's value of a capped setting is the most any team in it may have.
+_CAP = {"cap": True}
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Limits and models LiteLLM keeps on an organization or a team; None means unset."""
+    """Limits and models LiteLLM keeps on an organization or a team; None means unset.
+
+    The one place a LiteLLM setting is declared: the policy schema (kept in step by a test),
+    the renderers, the live reader, drift and adoption all iterate over these fields.
+    """
 
     models: tuple[str, ...] | None = None
-    max_budget: float | None = None
+    max_budget: float | None = field(default=None, metadata=_CAP)
     budget_duration: str | None = None
-    tpm_limit: int | None = None
-    rpm_limit: int | None = None
+    tpm_limit: int | None = field(default=None, metadata=_CAP)
+    rpm_limit: int | None = field(default=None, metadata=_CAP)
     metadata: tuple[tuple[str, str], ...] | None = None
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """Every setting, in schema order."""
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def scalars(cls) -> tuple[str, ...]:
+        """The settings that hold one plain value (not the model list or the metadata map)."""
+        return tuple(n for n in cls.names() if n not in ("models", "metadata"))
+
+    @classmethod
+    def caps(cls) -> tuple[str, ...]:
+        """The numeric settings a team must keep at or below its organization's."""
+        return tuple(f.name for f in fields(cls) if f.metadata.get("cap"))
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Settings:
         """Build from a mapping that may hold other keys too (policy rules, rendered objects)."""
-        models, metadata = data.get("models"), data.get("metadata")
-        return cls(
-            models=None if models is None else tuple(models),
-            max_budget=data.get("max_budget"),
-            budget_duration=data.get("budget_duration"),
-            tpm_limit=data.get("tpm_limit"),
-            rpm_limit=data.get("rpm_limit"),
-            metadata=None if metadata is None else tuple(sorted(metadata.items())),
-        )
+        values = {name: data.get(name) for name in cls.names()}
+        if values["models"] is not None:
+            values["models"] = tuple(values["models"])
+        if values["metadata"] is not None:
+            values["metadata"] = tuple(sorted(values["metadata"].items()))
+        return cls(**values)
 
     def merged(self, override: Settings) -> Settings:
         """Return these settings with every field the override sets replaced."""
@@ -129,7 +149,7 @@ def _check_settings(where: str, settings: Settings) -> list[str]:
     duration = settings.budget_duration
     if duration is not None and not BUDGET_DURATION.match(duration):
         problems.append(f"{where}: budget_duration {duration!r} is not like 30d, 1mo, 24h")
-    for name in ("max_budget", "tpm_limit", "rpm_limit"):
+    for name in Settings.caps():
         value = getattr(settings, name)
         if value is not None and value < 0:
             problems.append(f"{where}: {name} must not be negative")
@@ -157,7 +177,7 @@ def _check_fits(where: str, team: Settings, org_where: str, org: Settings) -> li
             )
         elif extra := sorted(set(team.models) - set(org.models)):
             problems.append(f"{where}: models {', '.join(extra)} are not allowed by {org_where}")
-    for name in ("max_budget", "tpm_limit", "rpm_limit"):
+    for name in Settings.caps():
         team_value, org_value = getattr(team, name), getattr(org, name)
         if org_value is not None and (team_value is None or team_value > org_value):
             shown = "unset" if team_value is None else team_value

@@ -13,6 +13,7 @@ import pytest
 from generator.errors import ConfigError
 from generator.policy import Placement, Policy, load_policy, parse_policy
 from generator.sources import GroupSelector
+from generator.state import Settings
 from tests.conftest import EXAMPLES, ROOT
 
 
@@ -426,3 +427,8 @@ def test_an_organization_key_without_any_organizations_rule_says_there_are_none(
         """
     )
     assert "(organization keys: none: there are no organizations rules)" in message
+
+
+def test_the_schema_allows_exactly_the_settings_the_model_declares() -> None:
+    schema = json.loads((ROOT / "generator" / "policy.schema.json").read_text(encoding="utf-8"))
+    assert tuple(schema["$defs"]["settings"]["properties"]) == Settings.names()

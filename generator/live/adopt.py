@@ -175,7 +175,7 @@ def _move_warnings(
             f"{', '.join(sorted(allowed))}. Narrow the team's models in LiteLLM first (Admin UI or "
             "/team/update), then run terraform apply"
         )
-    for name in ("max_budget", "tpm_limit", "rpm_limit"):
+    for name in Settings.caps():
         have, limit = getattr(live, name), getattr(parent, name)
         if have is not None and limit is not None and have > limit:
             warnings.append(

@@ -303,17 +303,17 @@ def _member(data: Mapping[str, Any], role_key: str) -> LiveMember:
 
 
 def _settings(row: Mapping[str, Any], budget: Mapping[str, Any]) -> Settings:
+    # LiteLLM keeps budgets and limits in its budget table, models and metadata on the row.
     models = row.get("models")
     metadata = row.get("metadata")
-    return Settings(
-        models=None if models is None else tuple(str(m) for m in models),
-        max_budget=budget.get("max_budget"),
-        budget_duration=budget.get("budget_duration"),
-        tpm_limit=budget.get("tpm_limit"),
-        rpm_limit=budget.get("rpm_limit"),
-        metadata=None
-        if not isinstance(metadata, dict)
-        else tuple(sorted((str(k), _text(v)) for k, v in metadata.items())),
+    return Settings.from_mapping(
+        {
+            **budget,
+            "models": None if models is None else [str(m) for m in models],
+            "metadata": None
+            if not isinstance(metadata, dict)
+            else {str(k): _text(v) for k, v in metadata.items()},
+        }
     )
 
 

@@ -11,7 +11,6 @@ from typing import Any
 from generator.live.client import LiveMember, LiveState
 from generator.state import DesiredState, Membership, Settings
 
-SCALARS = ("max_budget", "budget_duration", "tpm_limit", "rpm_limit")
 README = "README, section Live drift"
 
 
@@ -196,7 +195,7 @@ class _Object:
         # Only what entraform sets is compared: LiteLLM fills the rest from its defaults.
         if desired.models is not None and _nfc_sorted(desired.models) != _nfc_sorted(live.models):
             found.append(self.difference("models", _models(desired.models), _models(live.models)))
-        for name in SCALARS:
+        for name in Settings.scalars():
             want, have = getattr(desired, name), getattr(live, name)
             if want is not None and not _same(want, have):
                 found.append(self.difference(name, _show(want), _show(have)))

@@ -115,7 +115,7 @@ def _yaml_files(
         f"{name}.yaml": _render("yaml/data.yaml.j2", {**common, "data": {name: value}}, output)
         for name, value in data.items()
     }
-    context = {**common, "forget_organizations": forget}
+    context = {**common, "forget_organizations": forget, "settings": Settings.names()}
     files["main.tf"] = hcl.align(_render("yaml/main.tf.j2", context, output))
     if tombstones:
         # Forgotten under the Terraform route, still owed their `removed` blocks after a switch.
