@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 # Exit codes are part of the public contract (README, CI recipes).
-EXIT_OK = 0
 EXIT_DRIFT = 1
 EXIT_USAGE = 2
 EXIT_RUNTIME = 3

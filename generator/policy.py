@@ -16,7 +16,6 @@ from generator.sources import GroupSelector, Needs
 from generator.state import Settings
 
 TEMPLATE_FIELDS = ("displayName", "id", "mail")
-PresetName = Literal["entra_groups_also_create_orgs"]
 OutputFormat = Literal["terraform", "yaml"]
 TERRAFORM: OutputFormat = "terraform"
 YAML: OutputFormat = "yaml"

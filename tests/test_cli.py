@@ -354,3 +354,25 @@ def test_adding_an_unrelated_group_changes_no_existing_address(work: Path) -> No
     new = sorted(set(_addresses(after)) - set(_addresses(before)))
     assert len(new) == 4
     assert len({line.split('"')[3] for line in new}) == 2  # same slug, distinct labels
+
+
+def test_quiet_prints_nothing_but_errors_even_past_the_guard(work: Path) -> None:
+    generate(work)
+    write(work / "tenant.json", tenant(groups(("ann",)), USERS))
+    result = generate(work, "--allow-removals", "-q")
+    assert (result.exit_code, result.stderr, result.stdout) == (0, "", "")
+
+
+def test_a_refusal_names_every_reason_in_one_error(work: Path) -> None:
+    generate(work)
+    write(work / "tenant.json", tenant(groups(("ann",)), USERS))
+    result = generate(work, "-q")
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("entraform: error: refused: 4 member removals of 6")
+    assert line.endswith("run again with --allow-removals.")
+
+
+def test_the_version_comes_from_the_package_metadata() -> None:
+    from importlib.metadata import version
+
+    assert invoke("--version").stdout.strip() == f"entraform, version {version('entraform')}"

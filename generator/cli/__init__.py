@@ -6,6 +6,7 @@ import difflib
 import gc
 import json
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import click
 from generator import files, mapping, pipeline, summary
 from generator.cli.live import COMMANDS
 from generator.cli.options import (
+    GraphOptions,
     config_option,
     format_option,
     graph_options,
@@ -53,7 +55,7 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group, epilog=EXAMPLES)
-@click.version_option(package_name="entraform")
+@click.version_option(package_name="entraform", prog_name="entraform")
 def cli() -> None:
     """Render LiteLLM organizations, teams and memberships from Microsoft Entra ID groups.
 
@@ -110,7 +112,7 @@ def generate(
     summary_path: str | None,
     report_path: str | None,
     allow_removals: bool,
-    **graph: Any,
+    graph: GraphOptions,
 ) -> None:
     """Render Terraform or YAML for LiteLLM into OUT from Graph or a snapshot.
 
@@ -120,23 +122,23 @@ def generate(
     policy = with_format(policy, output_format)
     result = pipeline.build(policy, read_directory(policy, snapshot, graph), out)
     _write_reports(result, summary_path, report_path, allow_removals)
-    refused = bool(result.plan.refusals) and not allow_removals
-    for reason in result.plan.refusals:
-        label = "allowed" if allow_removals else "refused"
-        click.echo(f"entraform: {label}: {reason}", err=True)
+    refusals = () if allow_removals else result.plan.refusals
+    if allow_removals and not graph.quiet:
+        for reason in result.plan.refusals:
+            click.echo(f"entraform: allowed: {reason}", err=True)
     if check or show_diff:
         _print_changes(result, out, show_diff)
-        if refused:
-            _refuse()
+        if refusals:
+            _refuse(refusals)
         if check and result.plan.changed:
             fix = _fix_command(config_path, snapshot, out, output_format)
             stale = len(result.plan.files)
             raise ChangesFound(f"{stale} file(s) in {out} are out of date; update them with: {fix}")
         return
-    if refused:
-        _refuse()
+    if refusals:
+        _refuse(refusals)
     files.write(out, result.plan.files)
-    if not graph["quiet"]:
+    if not graph.quiet:
         counts = {
             a: sum(1 for f in result.plan.files if f.action == a)
             for a in ("create", "update", "delete")
@@ -155,10 +157,12 @@ def _fix_command(
     return shlex.join(words)
 
 
-def _refuse() -> None:
+def _refuse(reasons: Sequence[str]) -> None:
     raise UnsafePlanError(
-        "nothing was written. Review the removals; if they are intended, "
-        "run again with --allow-removals."
+        "refused: "
+        + "; ".join(reasons)
+        + ". Nothing was written. Review the removals; if they are intended, run again with "
+        "--allow-removals."
     )
 
 
@@ -225,14 +229,14 @@ def validate(config_path: Path, snapshot: Path | None) -> None:
     help="Snapshot file to write (replaced atomically, only when the read succeeded).",
 )
 @graph_options
-def snapshot(config_path: Path, out: Path, **graph: Any) -> None:
+def snapshot(config_path: Path, out: Path, graph: GraphOptions) -> None:
     """Read what the policy needs from Microsoft Graph and write it as a snapshot file."""
     from generator.sources import snapshot as snapshot_file
 
     policy = load_policy(config_path)
     directory = graph_source(graph).read(policy.needs())
     files.write_one(out, snapshot_file.dumps(directory))
-    if not graph["quiet"]:
+    if not graph.quiet:
         click.echo(
             f"entraform: wrote {out}: {len(directory.groups)} groups, {len(directory.users)} users",
             err=True,

@@ -1,8 +1,4 @@
-"""The commands that read a live LiteLLM: `adopt` (import blocks) and `drift` (live check).
-
-generator.cli adds them to the group at its end; import them through generator.cli, since this
-module is built from that module's option helpers.
-"""
+"""The commands that read a live LiteLLM: `adopt` (import blocks) and `drift` (live check)."""
 
 from __future__ import annotations
 
@@ -16,6 +12,7 @@ import click
 
 from generator import files, mapping, pipeline
 from generator.cli.options import (
+    GraphOptions,
     config_option,
     format_option,
     graph_options,
@@ -110,7 +107,7 @@ def adopt_command(
     ignore_users: tuple[str, ...],
     as_json: bool,
     dry_run: bool,
-    **graph: Any,
+    graph: GraphOptions,
 ) -> None:
     """Write import blocks for every rendered object LiteLLM already has.
 
@@ -176,7 +173,7 @@ def drift_command(
     ignore_users: tuple[str, ...],
     as_json: bool,
     strict: bool,
-    **graph: Any,
+    graph: GraphOptions,
 ) -> None:
     """Compare the desired state with the live LiteLLM (read-only); exit 1 on drift.
 
@@ -206,7 +203,7 @@ def drift_command(
     for line in ([f"{note}; only teams were compared"] if note else []) + warnings:
         click.echo(f"entraform drift: warning: {line}", err=True)
     counted = len(differences) + (len(unmanaged) if strict else 0)
-    if not graph["quiet"]:
+    if not graph.quiet:
         found = f"{len(differences)} difference(s)" if differences else "no drift"
         if unmanaged:
             found += f"; {drift.count_kinds(unmanaged)} not managed by the policy"
@@ -217,5 +214,4 @@ def drift_command(
         )
 
 
-# Typed for generator.cli, which adds them to its group (an import cycle hides decorated types).
 COMMANDS: tuple[click.Command, ...] = (adopt_command, drift_command)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -58,8 +59,53 @@ def with_format(policy: Policy, output_format: OutputFormat | None) -> Policy:
     return replace(policy, output=replace(policy.output, format=output_format))
 
 
-def graph_options(f: F) -> F:
-    """Options for reading Microsoft Graph; secrets only ever come from the environment."""
+@dataclass(frozen=True)
+class GraphOptions:
+    """How to reach and pace Microsoft Graph, and how much to say while reading it."""
+
+    url: str
+    token: str | None
+    tenant_id: str | None
+    client_id: str | None
+    certificate_path: str | None
+    budget: int
+    max_wait: float
+    quiet: bool
+    verbose: bool
+
+
+def graph_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the options for reading Microsoft Graph; the command gets them as `graph`.
+
+    Secrets only ever come from the environment.
+    """
+
+    @functools.wraps(f)
+    def with_graph(
+        *args: Any,
+        graph_url: str,
+        graph_token: str | None,
+        tenant_id: str | None,
+        client_id: str | None,
+        certificate_path: str | None,
+        graph_budget: int,
+        graph_max_wait: float,
+        quiet: bool,
+        verbose: bool,
+        **kwargs: Any,
+    ) -> Any:
+        graph = GraphOptions(
+            graph_url,
+            graph_token or None,
+            tenant_id,
+            client_id,
+            certificate_path,
+            graph_budget,
+            graph_max_wait,
+            quiet,
+            verbose,
+        )
+        return f(*args, graph=graph, **kwargs)
 
     def ru_per_window(ctx: click.Context, param: click.Parameter, value: str) -> int:
         from generator.sources.graph.costs import budget
@@ -129,32 +175,33 @@ def graph_options(f: F) -> F:
         click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
         click.option("-v", "--verbose", is_flag=True, help="Log setup and each throttling pause."),
     ]
+    command: Callable[..., Any] = with_graph
     for option in reversed(options):
-        f = option(f)
-    return f
+        command = option(command)
+    return command
 
 
-def graph_source(options: dict[str, Any]) -> Source:
+def graph_source(options: GraphOptions) -> Source:
     """Build the Graph source from the graph options."""
     # Imported here: msgraph is heavy, and snapshot runs must not pay for it.
     from generator.sources.graph import GraphSettings, GraphSource
     from generator.sources.graph.progress import Progress
 
     settings = GraphSettings(
-        base_url=options["graph_url"],
-        token=options["graph_token"] or None,
-        tenant_id=options["tenant_id"],
-        client_id=options["client_id"],
+        base_url=options.url,
+        token=options.token,
+        tenant_id=options.tenant_id,
+        client_id=options.client_id,
         client_secret=os.environ.get("AZURE_CLIENT_SECRET") or None,
-        certificate_path=options["certificate_path"],
-        budget=options["graph_budget"],
-        max_total_wait=options["graph_max_wait"],
+        certificate_path=options.certificate_path,
+        budget=options.budget,
+        max_total_wait=options.max_wait,
     )
-    verbosity = 0 if options["quiet"] else 2 if options["verbose"] else 1
+    verbosity = 0 if options.quiet else 2 if options.verbose else 1
     return GraphSource(settings, Progress(sys.stderr, verbosity=verbosity))
 
 
-def read_directory(policy: Policy, snapshot: Path | None, options: dict[str, Any]) -> Directory:
+def read_directory(policy: Policy, snapshot: Path | None, options: GraphOptions) -> Directory:
     """Read the tenant from the snapshot when given, else from Microsoft Graph."""
     source = SnapshotSource(snapshot) if snapshot else graph_source(options)
     return source.read(policy.needs())
