@@ -188,7 +188,10 @@ def expression(text: str) -> Any:
     tokens = [m for m in _TOKEN.finditer(text) if m.group(0).strip()]
     if "".join(m.group(0) for m in tokens).strip() != text.strip():
         raise ValueError(f"not understood: {text!r}")
-    value, end = _value(tokens, 0)
+    try:
+        value, end = _value(tokens, 0)
+    except IndexError:  # ran off the end: an unclosed list or object
+        raise ValueError(f"not understood: {text!r}") from None
     if end != len(tokens):
         raise ValueError(f"trailing text in {text!r}")
     return value
