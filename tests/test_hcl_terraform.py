@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import json
-import subprocess
 from pathlib import Path
 
 from generator import hcl
+from tests.console import string_list
 from tests.hostile import CORPUS, nfc, random_strings
 
 
@@ -15,18 +13,7 @@ def _as_terraform_reads(terraform: str, folder: Path, strings: list[str]) -> lis
     """Each string written with hcl.quote into a .tf file, as Terraform then holds it."""
     literals = ",\n".join(f"    {hcl.quote(s)}" for s in strings)
     (folder / "values.tf").write_text(f"locals {{\n  values = [\n{literals}\n  ]\n}}\n", "utf-8")
-    # Base64 per value: jsonencode's own escapes would be normalised, and fused, too.
-    run = subprocess.run(
-        [terraform, "console"],
-        input="jsonencode([for v in local.values : base64encode(v)])\n",
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    encoded = json.loads(json.loads(run.stdout.strip().splitlines()[-1]))
-    return [base64.b64decode(v).decode("utf-8") for v in encoded]
+    return string_list(terraform, folder, "local.values")
 
 
 def test_every_corpus_string_comes_back_from_an_hcl_literal_as_its_nfc_form(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import random
 import re
 import shutil
@@ -16,6 +14,7 @@ import pytest
 
 from generator import manifest, pipeline
 from generator.policy import YAML, parse_policy
+from tests.console import string_map
 from tests.hostile import nfc
 from tests.rendering import Format
 from tests.tenants import directory, group, oid, tenant, user
@@ -79,24 +78,6 @@ def _write(result: pipeline.Result, folder: Path) -> Path:
     return folder
 
 
-def _console(terraform: str, folder: Path, expression: str) -> dict[str, str]:
-    """Evaluate a map of strings in `terraform console`, values exactly as Terraform holds them."""
-    # Each value travels base64-encoded: jsonencode's own `\n` escapes are strings that
-    # Terraform normalises too, and would fuse with a combining mark that follows.
-    encoded = f"jsonencode({{for k, v in {expression} : k => base64encode(v)}})"
-    run = subprocess.run(
-        [terraform, "console"],
-        input=encoded + "\n",
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    values = json.loads(json.loads(run.stdout.strip().splitlines()[-1]))
-    return {k: base64.b64decode(v).decode("utf-8") for k, v in values.items()}
-
-
 _TEAM = re.compile(
     r'^resource "litellm_team" "([^"]+)" \{\n  team_id\s+= ("[^"\n]*")\n  team_alias\s+= (.*)$',
     re.M,
@@ -111,7 +92,7 @@ def _aliases_as_terraform_reads_them(
     tmp.mkdir(parents=True, exist_ok=True)
     body = ",\n".join(f"    [{i}, {alias}]" for i, alias in pairs)
     (tmp / "values.tf").write_text(f"locals {{\n  pairs = [\n{body}\n  ]\n}}\n", encoding="utf-8")
-    return _console(terraform, tmp, "{for p in local.pairs : p[0] => p[1]}")
+    return string_map(terraform, tmp, "{for p in local.pairs : p[0] => p[1]}")
 
 
 def _expected_aliases(data: dict[str, Any]) -> dict[str, str]:
@@ -135,7 +116,7 @@ def test_a_regex_over_every_group_renders_thousands_of_hostile_names(
         scratch = tmp_path / "console"
         scratch.mkdir()
         shutil.copy(folder / "teams.yaml", scratch / "teams.yaml")
-        aliases = _console(
+        aliases = string_map(
             terraform,
             scratch,
             '{for k, v in yamldecode(file("teams.yaml")).teams : k => v.alias}',

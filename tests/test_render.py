@@ -18,6 +18,7 @@ import yaml
 from generator import addresses, existing, manifest, render
 from generator.state import DesiredState
 from tests.conftest import ROOT
+from tests.console import string_list
 from tests.rendering import Format, build, render_files
 from tests.tenants import directory
 
@@ -51,16 +52,7 @@ def test_hostile_names_come_back_as_literal_text_through_terraform(
     (tmp_path / "values.tf").write_text(
         "locals {\n  values = [" + ", ".join(tokens[i] for i in ids) + "]\n}\n", encoding="utf-8"
     )
-    run = subprocess.run(
-        [terraform, "console"],
-        input="jsonencode(local.values)\n",
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    values = json.loads(json.loads(run.stdout.strip().splitlines()[-1]))
+    values = string_list(terraform, tmp_path, "local.values")
     assert values == [NAMES[i] for i in ids]
 
 

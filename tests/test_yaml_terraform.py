@@ -9,41 +9,18 @@ normalises too, and that breaks a JSON escape followed by a combining mark.
 from __future__ import annotations
 
 import base64
-import json
-import os
 import re
-import subprocess
 import unicodedata
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from generator import existing, files, pipeline
 from generator.render import yamltext
 from generator.state import DesiredState, Membership
+from tests.console import evaluate
 from tests.hostile import CORPUS, nfc, random_strings
 from tests.rendering import build
 from tests.tenants import directory, group, tenant, user
-
-
-def _console(terraform: str, folder: Path, expression: str) -> Any:
-    """The value of an expression evaluated by `terraform console` in a folder."""
-    run = subprocess.run(
-        [terraform, "console"],
-        input=f"jsonencode({expression})\n",
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-        env={**os.environ, "CHECKPOINT_DISABLE": "1"},  # no version check over the network
-    )
-    lines = run.stdout.strip().splitlines()
-    # The console prints a failed evaluation to stdout and still exits 0.
-    if len(lines) != 1 or not lines[0].startswith('"'):
-        pytest.fail(f"terraform console failed:\n{run.stdout}\n{run.stderr}")
-    return json.loads(json.loads(lines[0]))
 
 
 def _text(encoded: str) -> str:
@@ -56,7 +33,7 @@ def _yamldecode(terraform: str, folder: Path, data: dict[str, Any], expression: 
     (folder / "main.tf").write_text(
         'locals {\n  data = yamldecode(file("${path.module}/data.yaml"))\n}\n', encoding="utf-8"
     )
-    return _console(terraform, folder, expression)
+    return evaluate(terraform, folder, expression)
 
 
 def _values_come_back(terraform: str, folder: Path, strings: list[str]) -> dict[str, str]:
@@ -267,7 +244,7 @@ def test_a_tenant_with_hostile_names_reads_back_through_the_rendered_main_tf(
     (root / "main.tf").write_text(_locals_only(result.files["main.tf"]), encoding="utf-8")
     state = result.outcome.state
     assert len(state.teams) > 300
-    assert _decoded(_console(terraform, root, READ_BACK)) == _expected(state)
+    assert _decoded(evaluate(terraform, root, READ_BACK)) == _expected(state)
 
 
 def test_the_previous_run_of_a_hostile_tenant_reads_back_as_the_state_it_rendered(
