@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
+from generator.errors import PolicyError
+
 ODATA_PREFIX = "#microsoft.graph."
 USER = "user"
 GROUP = "group"
@@ -58,6 +60,9 @@ class Group:
     security_enabled: bool | None = None
     members: tuple[Member, ...] = ()
     owners: tuple[Member, ...] | None = None
+    # False when only the group's row was read (a nested group under `membership: direct`,
+    # whose members that mode never follows); `members` is then empty and means nothing.
+    members_read: bool = True
 
 
 MembershipMode = Literal["transitive", "direct"]
@@ -105,6 +110,8 @@ class Directory:
             group = self.groups.get(pending.pop())
             if group is None:
                 continue
+            if not group.members_read:
+                raise _unread(group)
             for member in group.members:
                 if member.kind == USER:
                     users.add(member.id)
@@ -124,7 +131,7 @@ class Directory:
         return frozenset(o.id for o in group.owners if o.kind == USER)
 
     def parent_groups(self, group_id: str) -> tuple[str, ...]:
-        """Return the ids of groups that have this group as a direct member."""
+        """Return the ids of groups that have this group as a direct member (among those read)."""
         return self._parents.get(group_id, ())
 
     @cached_property
@@ -135,3 +142,12 @@ class Directory:
                 if member.kind == GROUP:
                     parents.setdefault(member.id, []).append(group.id)
         return {child: tuple(ids) for child, ids in parents.items()}
+
+
+def _unread(group: Group) -> PolicyError:
+    # Resolving an unread group as empty would silently shrink a team: refuse instead.
+    return PolicyError(
+        f"the members of group {group.display_name!r} ({group.id}) were not read: the tenant was "
+        "read under `membership: direct`, where it was only nested in a selected group; select "
+        "it in the policy, or read the tenant again (`entraform snapshot`) with this policy"
+    )

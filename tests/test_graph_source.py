@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from generator.directory import GROUP, USER, Directory, Group, Member, User
-from generator.errors import SourceError
+from generator.errors import PolicyError, SourceError
 from generator.sources import GroupSelector, Needs, snapshot
 from generator.sources.graph import GraphSettings, GraphSource, Progress
 from generator.sources.graph.throttle import Pacer, WaitExhausted
@@ -148,6 +149,7 @@ def names(*names: str) -> Needs:
 
 
 ALL = Needs(selectors=(GroupSelector(regex=".*"),))
+DIRECT_ENG = Needs(selectors=(GroupSelector(names=("eng",)),), transitive=False)
 
 
 def test_members_of_every_type_guests_and_disabled_users_are_read(fake: FakeGraph) -> None:
@@ -179,10 +181,30 @@ def test_nested_groups_are_resolved_locally_and_a_cycle_is_read_once(fake: FakeG
     assert fake.count("/transitiveMembers") == 0
 
 
-def test_direct_mode_does_not_read_nested_groups(fake: FakeGraph) -> None:
-    directory = read(fake, Needs(selectors=(GroupSelector(names=("eng",)),), transitive=False))
-    assert set(directory.groups) == {ENG.id}
+def test_direct_mode_keeps_a_nested_groups_row_but_does_not_read_its_members(
+    fake: FakeGraph,
+) -> None:
+    directory = read(fake, DIRECT_ENG)
+    assert set(directory.groups) == {ENG.id, PLATFORM.id}  # every reference resolves
+    assert directory.groups[PLATFORM.id].display_name == "eng-platform"
+    assert directory.groups[PLATFORM.id].members_read is False
+    assert directory.groups[ENG.id].members_read is True
     assert fake.count(f"/groups/{PLATFORM.id}/members") == 0
+    assert fake.count(f"/groups/{DEEP.id}/members") == 0
+
+
+def test_a_direct_mode_snapshot_says_which_members_were_not_read(fake: FakeGraph) -> None:
+    text = snapshot.dumps(read(fake, DIRECT_ENG))
+    rows = {g["id"]: g for g in json.loads(text)["groups"]}
+    assert rows[PLATFORM.id]["members"] is None  # not [], which would claim an empty group
+    assert snapshot.dumps(snapshot.loads(text)) == text
+
+
+def test_members_that_were_not_read_are_refused_not_resolved_as_none(fake: FakeGraph) -> None:
+    directory = read(fake, DIRECT_ENG)
+    assert directory.user_members(ENG.id, "direct").users == {ALICE.id, BOB.id, CAROL.id, DAVE.id}
+    with pytest.raises(PolicyError, match=r"members of group 'eng-platform' .* were not read"):
+        directory.user_members(ENG.id, "transitive")
 
 
 def test_a_group_with_2500_members_is_read_whole_in_three_pages(fake: FakeGraph) -> None:
@@ -224,14 +246,23 @@ def test_owners_are_read_only_when_asked_and_only_for_selected_groups(fake: Fake
 def test_app_role_assignments_restrict_the_candidates_and_are_recorded(fake: FakeGraph) -> None:
     needs = Needs(selectors=(GroupSelector(regex="."),), service_principal_id=SP, transitive=False)
     directory = read(fake, needs)
-    assert set(directory.groups) == {ENG.id, BIG.id}
+    assert set(directory.groups) == {ENG.id, BIG.id, PLATFORM.id}  # the last nested in eng
     assert directory.app_assigned == frozenset({ENG.id, BIG.id})
     assert fake.count(f"/servicePrincipals/{SP}/appRoleAssignedTo") == 1
 
 
 def test_assigned_groups_are_filtered_by_the_selectors_too(fake: FakeGraph) -> None:
     needs = Needs(selectors=(GroupSelector(prefix="E"),), service_principal_id=SP, transitive=False)
-    assert set(read(fake, needs).groups) == {ENG.id}
+    groups = read(fake, needs).groups.values()
+    assert {g.id for g in groups if g.members_read} == {ENG.id}  # eng-platform: a nested row
+
+
+def test_only_assignments_of_groups_that_were_read_are_kept(fake: FakeGraph) -> None:
+    needs = Needs(selectors=(GroupSelector(prefix="E"),), service_principal_id=SP)
+    directory = read(fake, needs)
+    assert BIG.id not in directory.groups
+    assert directory.app_assigned == frozenset({ENG.id})  # big is assigned but not selected
+    assert snapshot.loads(snapshot.dumps(directory)) == directory
 
 
 def test_selectors_become_graph_filters_anded_with_the_group_filter(fake: FakeGraph) -> None:

@@ -332,7 +332,6 @@ READS = {
     "direct": "membership: direct\n",
     "app": f"source: {{service_principal_id: {SP}}}\n",
 }
-READER_BUG = "the Graph reader writes references to objects it did not include"
 
 
 @pytest.fixture
@@ -353,12 +352,8 @@ def graph() -> Iterator[FakeGraph]:
     [
         "transitive",
         "owners",
-        pytest.param(
-            "direct", marks=pytest.mark.xfail(raises=ConfigError, strict=True, reason=READER_BUG)
-        ),
-        pytest.param(
-            "app", marks=pytest.mark.xfail(raises=ConfigError, strict=True, reason=READER_BUG)
-        ),
+        "direct",
+        "app",
     ],
 )
 def test_a_snapshot_taken_from_graph_validates(graph: FakeGraph, tmp_path: Path, read: str) -> None:

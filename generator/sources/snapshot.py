@@ -194,7 +194,9 @@ class _Reader:
                 continue
             if "displayName" not in item:
                 self.problem((*path, "displayName"), f"missing; expected {TEXT}")
-            members = self.references(item, path, "members")
+            # null, not [], says the members were not read (a nested group under direct mode).
+            members_read = item.get("members", ()) is not None
+            members = self.references(item, path, "members") if members_read else ()
             owners = self.references(item, path, "owners")
             if members is not None:
                 groups.append(
@@ -206,6 +208,7 @@ class _Reader:
                         security_enabled=item.get("securityEnabled"),
                         members=members,
                         owners=owners,
+                        members_read=members_read,
                     )
                 )
         return groups
@@ -345,7 +348,7 @@ def _group_json(group: Group) -> dict[str, Any]:
         "description": group.description,
         "mail": group.mail,
         "securityEnabled": group.security_enabled,
-        "members": [_member_json(m) for m in group.members],
+        "members": [_member_json(m) for m in group.members] if group.members_read else None,
     }
     if group.owners is not None:
         data["owners"] = [_member_json(m) for m in group.owners]

@@ -53,12 +53,21 @@ class Reader:
                 self._spawn(self._read_owners(group))
         await self._drain()
         self._report()
-        # Owners are read for selected groups only; nested-only groups keep None.
+        # Owners are read for selected groups only; nested-only groups keep None. Under direct
+        # membership a nested-only group's members are not read, and the group says so.
         groups = [
-            replace(g, members=self._members.get(g.id, ()), owners=self._owners.get(g.id))
+            replace(
+                g,
+                members=self._members.get(g.id, ()),
+                owners=self._owners.get(g.id),
+                members_read=g.id in self._members,
+            )
             for g in self._groups.values()
         ]
-        return Directory.of(groups, self._users.values(), assigned)
+        # Only assignments of groups in the directory: the policy uses them to narrow its
+        # groups, and a snapshot must not refer to groups it does not hold.
+        kept = None if assigned is None else assigned & self._groups.keys()
+        return Directory.of(groups, self._users.values(), kept)
 
     async def _assigned(self, service_principal_id: str | None) -> frozenset[str] | None:
         if service_principal_id is None:
@@ -110,12 +119,16 @@ class Reader:
             members.append(member)
             if member.kind == USER:
                 self._see_user(row, member.id)
-            elif (
-                member.kind == GROUP and self._needs.transitive and member.id not in self._groups
-            ):  # nesting resolved locally; the seen set makes cycles harmless
+            elif member.kind == GROUP and member.id not in self._groups:
+                # Its row came with this page, so keeping it costs no request: every member
+                # reference then resolves. Direct membership never follows a nested group's
+                # members, and reading them would pull in its nested groups too, down to the
+                # whole closure at transitive cost; so they are read only when transitive
+                # (nesting resolved locally; the seen set makes cycles harmless).
                 nested = _group(row, request)
                 self._groups[nested.id] = nested
-                self._spawn(self._read_members(nested))
+                if self._needs.transitive:
+                    self._spawn(self._read_members(nested))
         self._members[group.id] = tuple(sorted(set(members)))
         self.progress.add(member_lists=1, memberships=len(rows))
 
