@@ -5,21 +5,20 @@ throttled requests too, so retrying into the limit only digs deeper. The pacer k
 of its own, shared by every worker, charges each request its documented cost before it goes out,
 and corrects the bucket from what Graph says: `x-ms-throttle-limit-percentage` (how full Graph's
 bucket is), `x-ms-resource-unit` (what a request really cost) and `Retry-After` on a 429.
-The only bound is the total time the run is held back.
+The only bound is the total time the run is held back (generator.backoff, shared with LiteLLM).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Protocol
 
-# Used when a throttled or unavailable response carries no usable Retry-After.
-DEFAULT_DELAY = 2.0
-MAX_DEFAULT_DELAY = 60.0
+from generator.backoff import WaitBudget, WaitExhausted, number, retry_after
+
+# Graph's reader imports the shared back-off through this module.
+__all__ = ["Clock", "Pacer", "RealClock", "Ticket", "WaitExhausted", "number", "retry_after"]
 HEADROOM = 0.05  # share of the budget kept unspent, so requests in flight do not overdraw it
 DECREASE = 0.75  # a 429 that Graph did not explain with its usage shrinks the pace by this
 RECOVERY = 0.1  # share of its pace the pacer regains per window, up to the budget
@@ -52,10 +51,6 @@ class RealClock:
         await asyncio.sleep(seconds)
 
 
-class WaitExhausted(Exception):
-    """Holding the run back any longer would exceed its total wait budget."""
-
-
 @dataclass(frozen=True)
 class Ticket:
     """A reservation of budget: its cost and the pacer's bucket when it went out."""
@@ -79,15 +74,13 @@ class Pacer:
     ) -> None:
         self.clock = clock or RealClock()
         self.window = window
-        self.max_total_wait = max_total_wait
         self.ceiling = float(budget)  # RU per window the settings allow
         self.capacity = self.ceiling  # the pace now, RU per window
         self.not_before = 0.0  # no request goes before this (a Retry-After)
-        self.waited = 0.0  # seconds the run was held back, pacing and Retry-After alike
+        self._budget = WaitBudget(max_total_wait)  # pacing and Retry-After alike
         self.accepted = 0.0  # RU of requests Graph answered without throttling
         self._full_at = 0.0
         self._shift = 0.0  # seconds the bucket was moved by what Graph said
-        self._held_until = 0.0
         self._started: float | None = None  # when the bucket was last full by our count
         self._accepted_before = 0.0  # RU accepted until then
         self._in_flight = 0  # tickets not yet observed
@@ -191,45 +184,16 @@ class Pacer:
             regained = self.capacity * RECOVERY * (now - self._changed) / self.window
             self._set(self.capacity + regained, now)
 
+    @property
+    def max_total_wait(self) -> float:
+        """Seconds the run may be held back in all."""
+        return self._budget.max_total_wait
+
+    @property
+    def waited(self) -> float:
+        """Seconds the run was held back so far, pacing and Retry-After alike."""
+        return self._budget.waited
+
     def _hold(self, now: float, until: float) -> None:
         """Count the time the run is held back until `until`, once for concurrent holds."""
-        extension = until - max(self._held_until, now)
-        if extension <= 0:
-            return
-        if self.waited + extension > self.max_total_wait:
-            raise WaitExhausted(
-                f"waiting {until - now:.1f} s more would exceed the wait budget of "
-                f"{self.max_total_wait:g} s (waited {self.waited:.0f} s so far)"
-            )
-        self.waited += extension
-        self._held_until = until
-
-
-def retry_after(headers: Mapping[str, str], attempt: int) -> float:
-    """Seconds to wait per Retry-After (seconds or HTTP date), else exponential from attempt."""
-    value = header(headers, "retry-after")
-    if value is not None:
-        try:
-            return max(float(value), 0.0)
-        except ValueError:
-            pass
-        try:
-            when = parsedate_to_datetime(value).timestamp()
-            return max(float(when) - time.time(), 0.0)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            pass
-    return min(DEFAULT_DELAY * float(2 ** max(attempt - 1, 0)), MAX_DEFAULT_DELAY)
-
-
-def number(headers: Mapping[str, str], name: str) -> float | None:
-    """A numeric header (case-insensitive name), or None when absent or not a number."""
-    value = header(headers, name)
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """A header's value by case-insensitive name."""
-    return next((str(v).strip() for k, v in headers.items() if k.lower() == name), None)
+        self._budget.hold(now, until)
