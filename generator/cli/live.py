@@ -22,7 +22,7 @@ from generator.cli.options import (
 )
 from generator.errors import ChangesFound, ConfigError, OutputError
 from generator.live import adopt, drift
-from generator.live.client import Client, LiveState, read_live
+from generator.live.client import CONCURRENCY, Client, LiveState, read_live
 from generator.policy import OutputFormat, load_policy
 from generator.state import DesiredState
 
@@ -58,6 +58,14 @@ def litellm_options(f: F) -> F:
             help="A LiteLLM user id whose membership is not Entra's doing (repeatable; giving "
             "any replaces the default, the proxy admin that master-key creates add).",
         ),
+        click.option(
+            "--litellm-concurrency",
+            type=click.IntRange(min=1),
+            default=CONCURRENCY,
+            show_default=True,
+            help="LiteLLM requests out at once (1: one at a time). A 429 or 503 pauses them "
+            "all for its Retry-After.",
+        ),
         click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout."),
     ]
     for option in reversed(options):
@@ -65,18 +73,19 @@ def litellm_options(f: F) -> F:
     return f
 
 
-def _client(url: str) -> Client:
+def _client(url: str, concurrency: int) -> Client:
     key = os.environ.get("LITELLM_API_KEY", "")
     if not key:
         raise ConfigError(
             "LITELLM_API_KEY is not set: export a LiteLLM proxy admin key "
             "(entraform only makes read-only calls with it)"
         )
-    return Client(url, key)
+    return Client(url, key, concurrency=concurrency)
 
 
 def _read_live(client: Client, state: DesiredState) -> LiveState:
-    return read_live(client, (t.id for t in state.teams), (o.id for o in state.organizations))
+    with client:
+        return read_live(client, (t.id for t in state.teams), (o.id for o in state.organizations))
 
 
 @click.command("adopt", epilog=EXAMPLES)
@@ -105,6 +114,7 @@ def adopt_command(
     snapshot: Path | None,
     litellm_url: str,
     ignore_users: tuple[str, ...],
+    litellm_concurrency: int,
     as_json: bool,
     dry_run: bool,
     graph: GraphOptions,
@@ -118,7 +128,7 @@ def adopt_command(
     """
     policy = load_policy(config_path)
     policy = with_format(policy, output_format)
-    client = _client(litellm_url)
+    client = _client(litellm_url, litellm_concurrency)
     result = pipeline.build(policy, read_directory(policy, snapshot, graph), out)
     state = result.outcome.state
     live = _read_live(client, state)
@@ -171,6 +181,7 @@ def drift_command(
     snapshot: Path | None,
     litellm_url: str,
     ignore_users: tuple[str, ...],
+    litellm_concurrency: int,
     as_json: bool,
     strict: bool,
     graph: GraphOptions,
@@ -183,7 +194,7 @@ def drift_command(
     does not render are listed in their own section and count as drift only with --strict.
     """
     policy = load_policy(config_path)
-    client = _client(litellm_url)
+    client = _client(litellm_url, litellm_concurrency)
     state = mapping.apply(policy, read_directory(policy, snapshot, graph)).state
     live = _read_live(client, state)
     differences = drift.compare(state, live, ignore_users)

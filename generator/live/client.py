@@ -4,29 +4,45 @@ Follows the proxy management API as in LiteLLM's `team_endpoints.py` and
 `organization_endpoints.py` (v1.108-era shapes): `/v2/team/list` pages at most 100 teams,
 `/team/list` (older proxies) returns every team at once, `/team/info` and `/organization/info`
 carry the members, and every `/organization/*` route answers 403 without an Enterprise licence.
+
+Threads sharing one httpx.Client, not asyncio: the reads only wait on the network, and adopt and
+drift stay plain synchronous code. At most `concurrency` requests are out at once; a 429 or 503
+holds every worker for its Retry-After, under one total wait budget (generator.backoff, as the
+Graph reader does); any other error status is final.
 """
 
 from __future__ import annotations
 
 import json
-import urllib.error
+import threading
+import time
 import urllib.parse
-import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
 
+import httpx
+
+from generator.backoff import WaitBudget, WaitExhausted, retry_after
 from generator.errors import ConfigError, SourceError
 from generator.state import Settings
 
 PAGE_SIZE = 100  # the most /v2/team/list accepts (page_size le=100)
 MAX_PAGES = 10_000  # a server that never says it is done must not loop forever
 TIMEOUT = 30.0
+CONCURRENCY = 16  # requests out at once: enough to hide latency, few enough to spare the proxy
+MAX_TOTAL_WAIT = 300.0  # seconds a run may be held back by Retry-After in all
+RETRYABLE = frozenset({429, 502, 503, 504})  # the proxy, or what stands before it, is busy
 ORGANIZATIONS_UNAVAILABLE = (
     "LiteLLM refused /organization/list (403): organizations need a LiteLLM Enterprise "
     "licence (or the key lacks permission). Organizations and their members were not read; "
     "set LITELLM_LICENSE on the proxy and use a proxy admin key, or render teams only"
 )
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class LiteLLMError(SourceError):
@@ -90,57 +106,136 @@ class LiveState:
         return {o.id: o for o in self.organizations or ()}
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # urllib would resend the Authorization header to wherever a redirect points.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+class _Gate:
+    """One pause for every worker: a Retry-After holds all requests, not only the one answered."""
+
+    def __init__(self, budget: WaitBudget) -> None:
+        self._budget = budget
+        self._lock = threading.Lock()
+        self._not_before = 0.0
+
+    def wait(self) -> None:
+        """Return once no pause is in force."""
+        while True:
+            with self._lock:
+                delay = self._not_before - time.monotonic()
+            if delay <= 0:
+                return
+            time.sleep(delay)
+
+    def pause(self, delay: float) -> None:
+        """Hold everyone for `delay` s; raise WaitExhausted when the budget does not allow it."""
+        with self._lock:
+            now = time.monotonic()
+            until = now + delay
+            if until > self._not_before:  # concurrent answers for the same pause count once
+                self._budget.hold(now, until)
+                self._not_before = until
 
 
 class Client:
     """GET-only JSON access to one LiteLLM proxy; the key is never part of a message."""
 
-    def __init__(self, base_url: str, api_key: str, *, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = TIMEOUT,
+        concurrency: int = CONCURRENCY,
+        max_total_wait: float = MAX_TOTAL_WAIT,
+    ) -> None:
         parts = urllib.parse.urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"--litellm-url {base_url!r} is not an http(s) URL")
+        if concurrency < 1:
+            raise ConfigError(f"--litellm-concurrency must be at least 1, not {concurrency}")
         self.base_url = base_url.rstrip("/")
+        self.concurrency = concurrency
         self._key = api_key
-        self._timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirect)
+        self._gate = _Gate(WaitBudget(max_total_wait))
+        # No redirects: following one would send the key to wherever it points.
+        self._http = httpx.Client(
+            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+            timeout=timeout,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._http.close()
 
     def get(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
-        """GET one route and return its JSON body."""
-        query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        request = urllib.request.Request(
-            self.base_url + path + query,
-            headers={"Authorization": f"Bearer {self._key}", "Accept": "application/json"},
-        )
+        """GET one route and return its JSON body, waiting as long as LiteLLM asks to."""
+        attempt = 0
+        while True:
+            self._gate.wait()
+            response = self._send(path, params)
+            if response.status_code not in RETRYABLE:
+                break
+            # No attempt count: while LiteLLM says when to come back, only the wait budget ends it.
+            attempt += 1
+            try:
+                self._gate.pause(retry_after(response.headers, attempt))
+            except WaitExhausted as exc:
+                raise LiteLLMError(
+                    f"LiteLLM kept answering GET {path} with {response.status_code}: {exc}; "
+                    "try again when the proxy is less busy, or lower --litellm-concurrency"
+                ) from None
+        if not response.is_success:
+            raise _StatusError(response.status_code, self._status_message(response, path))
         try:
-            with self._opener.open(request, timeout=self._timeout) as response:
-                body = response.read()
-        except urllib.error.HTTPError as exc:
-            raise _StatusError(exc.code, self._status_message(exc, path)) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise LiteLLMError(
-                f"cannot reach LiteLLM at {self.base_url} ({reason}); check --litellm-url "
-                "(LITELLM_API_BASE) and that the proxy is running"
-            ) from None
-        try:
-            return json.loads(body)
+            return response.json()
         except ValueError:
             raise LiteLLMError(
                 f"GET {path} did not answer JSON; is {self.base_url} a LiteLLM proxy?"
             ) from None
 
-    def _status_message(self, exc: urllib.error.HTTPError, path: str) -> str:
-        code = exc.code
-        detail = self._redact(_server_message(exc.read()))
+    def each(self, read: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """`read` of every item, at most `concurrency` at a time, in the items' order."""
+        todo = list(items)
+        if self.concurrency == 1 or len(todo) <= 1:
+            return [read(item) for item in todo]
+        workers = min(self.concurrency, len(todo))
+        with ThreadPoolExecutor(workers, thread_name_prefix="litellm") as pool:
+            futures = [pool.submit(read, item) for item in todo]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f.exception() for f in done if f.exception() is not None), None)
+            if failed is not None:
+                for future in futures:
+                    future.cancel()
+                raise failed
+            return [f.result() for f in futures]
+
+    def _send(self, path: str, params: Mapping[str, str | int] | None) -> httpx.Response:
+        try:
+            return self._http.get(self.base_url + path, params=params)
+        except httpx.HTTPError as exc:
+            raise LiteLLMError(
+                f"cannot reach LiteLLM at {self.base_url} ({exc}); check --litellm-url "
+                "(LITELLM_API_BASE) and that the proxy is running"
+            ) from None
+
+    def _status_message(self, response: httpx.Response, path: str) -> str:
+        code = response.status_code
+        detail = self._redact(_server_message(response.content))
         said = f": {detail}" if detail else ""
         if 300 <= code < 400:
             return (
                 f"LiteLLM answered GET {path} with a redirect ({code}) to "
-                f"{exc.headers.get('Location', '?')}; give the final URL as --litellm-url"
+                f"{response.headers.get('Location', '?')}; give the final URL as --litellm-url"
             )
         if code == 401:
             return f"LiteLLM rejected the key (401) on GET {path}; check LITELLM_API_KEY{said}"
@@ -174,13 +269,13 @@ def read_live(
 ) -> LiveState:
     """Read every team, and the members of the teams and organizations asked for."""
     wanted = set(team_ids)
-    teams = []
-    for listed in _list_teams(client):
-        team = _team_info(client, listed.id) if listed.id in wanted else listed
-        if team is not None:
-            teams.append(team)
+    listed = _list_teams(client)
+    ids = sorted(t.id for t in listed if t.id in wanted)
+    detailed = dict(zip(ids, client.each(lambda i: _team_info(client, i), ids), strict=True))
+    teams = [detailed.get(t.id, t) for t in listed]
     organizations, note = _organizations(client, set(organization_ids))
-    return LiveState(tuple(sorted(teams, key=lambda t: t.id)), organizations, note)
+    found = [t for t in teams if t is not None]  # None: deleted between the list and its read
+    return LiveState(tuple(sorted(found, key=lambda t: t.id)), organizations, note)
 
 
 def _list_teams(client: Client) -> list[LiveTeam]:
@@ -197,30 +292,34 @@ def _list_teams(client: Client) -> list[LiveTeam]:
 
 
 def _team_pages(client: Client) -> list[Mapping[str, Any]]:
+    first = _team_page(client, 1)
+    pages = min(int(first.get("total_pages") or 0), MAX_PAGES) if first["teams"] else 0
+    answers = [first, *client.each(lambda page: _team_page(client, page), range(2, pages + 1))]
     found: dict[str, Mapping[str, Any]] = {}
-    total: int | None = None
-    for page in range(1, MAX_PAGES + 1):
-        # Sorted by id: the default (newest first) shifts pages when a login creates a team.
-        params: dict[str, str | int] = {
-            "page": page,
-            "page_size": PAGE_SIZE,
-            "sort_by": "team_id",
-            "sort_order": "asc",
-        }
-        data = client.get("/v2/team/list", params)
-        if not isinstance(data, dict) or not isinstance(data.get("teams"), list):
-            raise LiteLLMError("GET /v2/team/list did not answer {teams: [...]}")
+    for data in answers:
         for team in data["teams"]:
             found[str(team["team_id"])] = team
-        total = data.get("total") if isinstance(data.get("total"), int) else total
-        if not data["teams"] or page >= int(data.get("total_pages") or 0):
-            break
-    if total is not None and len(found) < total:
+    totals = [data["total"] for data in answers if isinstance(data.get("total"), int)]
+    if totals and len(found) < max(totals):
         raise LiteLLMError(
-            f"the team list ended early ({len(found)} of {total} teams); teams changed while "
-            "reading, run again"
+            f"the team list ended early ({len(found)} of {max(totals)} teams); teams changed "
+            "while reading, run again"
         )
     return list(found.values())
+
+
+def _team_page(client: Client, page: int) -> Mapping[str, Any]:
+    # Sorted by id: the default (newest first) shifts pages when a login creates a team.
+    params: dict[str, str | int] = {
+        "page": page,
+        "page_size": PAGE_SIZE,
+        "sort_by": "team_id",
+        "sort_order": "asc",
+    }
+    data = client.get("/v2/team/list", params)
+    if not isinstance(data, dict) or not isinstance(data.get("teams"), list):
+        raise LiteLLMError("GET /v2/team/list did not answer {teams: [...]}")
+    return data
 
 
 def _team_info(client: Client, team_id: str) -> LiveTeam | None:
@@ -243,22 +342,18 @@ def _organizations(
         listed = client.get("/organization/list")
         if not isinstance(listed, list):
             raise LiteLLMError("GET /organization/list did not answer a list of organizations")
-        organizations = []
-        for entry in listed:
-            org_id = str(entry["organization_id"])
-            # Only /organization/info carries the budget row on every version.
-            if org_id in wanted:
-                organizations.append(
-                    _organization(client.get("/organization/info", {"organization_id": org_id}))
-                )
-            else:
-                organizations.append(_organization(entry))
+        rows = {str(entry["organization_id"]): entry for entry in listed}
+        # Only /organization/info carries the budget row on every version.
+        ids = sorted(wanted & rows.keys())
+        infos = client.each(lambda i: client.get("/organization/info", {"organization_id": i}), ids)
+        rows.update(zip(ids, infos, strict=True))
     except _StatusError as exc:
         if exc.status == 403:
             return None, ORGANIZATIONS_UNAVAILABLE
         if exc.status == 404:
             return None, "this LiteLLM has no /organization routes; organizations were not read"
         raise
+    organizations = [_organization(row) for row in rows.values()]
     return tuple(sorted(organizations, key=lambda o: o.id)), None
 
 
