@@ -9,12 +9,10 @@ from operator import attrgetter
 from generator.directory import Directory, Group, User
 from generator.errors import PolicyError
 from generator.policy import Policy, Rule
+from generator.selection import Match, Places, ids_of, select
 from generator.state import DesiredState, Membership, Organization, Team, validate
 
 GRAPH_ATTRIBUTES = {"id": "id", "userPrincipalName": "user_principal_name", "mail": "mail"}
-
-
-SHOWN_KEYS = 10
 
 
 @dataclass(frozen=True, order=True)
@@ -43,16 +41,6 @@ class Outcome:
     findings: Findings
 
 
-@dataclass(frozen=True)
-class _Match:
-    rule: Rule
-    group: Group
-    values: Mapping[str, str]
-
-    def render(self, template: str) -> str:
-        return template.format_map(self.values)
-
-
 def apply(policy: Policy, directory: Directory) -> Outcome:
     """Map the directory through the policy into a validated desired state."""
     mapper = _Mapper(policy, directory)
@@ -70,7 +58,7 @@ class _Mapper:
         self.warnings: list[str] = []
         self.skipped: dict[str, set[str]] = {}
         self.excluded: dict[str, set[str]] = {}
-        self.by_name = _by_name(directory.groups.values())
+        self.by_name = _byname_of(directory.groups.values())
         self.memberships: dict[tuple[str, str], Membership | None] = {}
 
     def state(self) -> DesiredState:
@@ -78,7 +66,7 @@ class _Mapper:
         team_matches = self._matches(self.policy.teams, "teams")
         if not org_matches and not team_matches:
             return DesiredState()
-        places = _Places(self.policy.path, org_matches)
+        places = Places(self.policy.path, org_matches)
         teams = [self._team(m, places) for m in team_matches]
         by_organization: dict[str, list[Team]] = {}
         for team in teams:
@@ -116,11 +104,11 @@ class _Mapper:
             )
         return [g for g in self.directory.groups.values() if g.id in assigned]
 
-    def _matches(self, rules: tuple[Rule, ...], kind: str) -> list[_Match]:
-        claimed: dict[str, _Match] = {}
+    def _matches(self, rules: tuple[Rule, ...], kind: str) -> list[Match]:
+        claimed: dict[str, Match] = {}
         for rule in rules:
             for group in self._candidates():
-                values = _select(rule, group)
+                values = select(rule, group)
                 if values is None:
                     continue
                 if group.id in claimed:
@@ -130,10 +118,10 @@ class _Mapper:
                         f"rules, {other.name!r} (line {other.line}) and {rule.name!r} "
                         f"(line {rule.line}); narrow one of them"
                     )
-                claimed[group.id] = _Match(rule, group, values)
+                claimed[group.id] = Match(rule, group, values)
         return sorted(claimed.values(), key=lambda m: m.group.id)
 
-    def _team(self, match: _Match, places: _Places) -> Team:
+    def _team(self, match: Match, places: Places) -> Team:
         org = places.find(match, self.directory)
         members = self._members(match, member_role=match.rule.member_role, admin_role="admin")
         return Team(
@@ -145,7 +133,7 @@ class _Mapper:
             members=members,
         )
 
-    def _organization(self, match: _Match, teams: Mapping[str, list[Team]]) -> Organization:
+    def _organization(self, match: Match, teams: Mapping[str, list[Team]]) -> Organization:
         own = self._members(match, member_role=match.rule.member_role, admin_role="org_admin")
         role = match.rule.member_role
         # Everyone in the organization's teams is a member of it too, in the rule's role.
@@ -163,7 +151,7 @@ class _Mapper:
             members=_sorted(members.values()),
         )
 
-    def _members(self, match: _Match, member_role: str, admin_role: str) -> tuple[Membership, ...]:
+    def _members(self, match: Match, member_role: str, admin_role: str) -> tuple[Membership, ...]:
         resolved = self.directory.user_members(match.group.id, self.policy.membership)
         for kind, ids in resolved.skipped.items():
             self.skipped.setdefault(kind, set()).update(ids)
@@ -174,7 +162,7 @@ class _Mapper:
         )
         return _sorted(m for m in members if m is not None)
 
-    def _admins(self, match: _Match) -> frozenset[str]:
+    def _admins(self, match: Match) -> frozenset[str]:
         admins = match.rule.admins
         if admins is None:
             return frozenset()
@@ -190,7 +178,7 @@ class _Mapper:
         if len(groups) > 1:
             raise PolicyError(
                 f"{self.policy.path}:{match.rule.line}: rule {match.rule.name!r}: the admin group "
-                f"name {name!r} belongs to {len(groups)} groups ({_ids(groups)}); Entra allows "
+                f"name {name!r} belongs to {len(groups)} groups ({ids_of(groups)}); Entra allows "
                 "duplicate display names, so give the admin group a unique name in Entra, or use "
                 "admins: {owners: true}"
             )
@@ -231,104 +219,16 @@ class _Mapper:
         self.excluded.setdefault(reason, set()).add(user_key)
 
 
-class _Places:
-    """Finds the organization a team belongs in, by key, group name, capture, nesting or id."""
-
-    def __init__(self, origin: str, organizations: list[_Match]) -> None:
-        self.origin = origin
-        self.by_id = {m.group.id: m for m in organizations}
-        self.by_key: dict[str, list[_Match]] = {}
-        for match in organizations:
-            self.by_key.setdefault(match.render(match.rule.key), []).append(match)
-        self.by_name: dict[str, list[_Match]] = {}
-        for match in organizations:
-            self.by_name.setdefault(match.group.display_name, []).append(match)
-
-    def find(self, match: _Match, directory: Directory) -> _Match | None:
-        """The organization for a team match, or None when its rule places it nowhere."""
-        placement = match.rule.placement
-        if placement.kind == "none":
-            return None
-        if placement.kind == "same_group":
-            return self.by_id.get(match.group.id) or self._missing(match, "its own group")
-        if placement.kind == "nested":
-            parents = directory.parent_groups(match.group.id)
-            found = [self.by_id[p] for p in parents if p in self.by_id]
-            if len(found) > 1:
-                raise PolicyError(
-                    f"{self._where(match)}: team group {_name(match.group)} is nested in several "
-                    f"organization groups: {_ids(m.group for m in found)}; nest it in one only"
-                )
-            return found[0] if found else self._missing(match, "a parent organization group")
-        if placement.kind == "group":
-            wanted = match.render(placement.value or "")
-            return self._one(match, self.by_name.get(wanted, []), f"the group named {wanted!r}")
-        value = placement.value or ""
-        key = match.values[value] if placement.kind == "capture" else match.render(value)
-        return self._one(match, self.by_key.get(key, []), f"the organization key {key!r}")
-
-    def _one(self, match: _Match, found: list[_Match], wanted: str) -> _Match:
-        if not found:
-            return self._missing(match, wanted)
-        if len(found) > 1:
-            raise PolicyError(
-                f"{self._where(match)}: team group {_name(match.group)} is placed by {wanted}, "
-                f"which {len(found)} organization groups share ({_ids(m.group for m in found)}); "
-                "Entra allows duplicate display names: give the organization rule a key that "
-                "includes {id}, select the organizations by ids, or rename one group in Entra"
-            )
-        return found[0]
-
-    def _missing(self, match: _Match, wanted: str) -> _Match:
-        keys = sorted(self.by_key)
-        shown = ", ".join(repr(k) for k in keys[:SHOWN_KEYS]) or "none"
-        more = f" and {len(keys) - SHOWN_KEYS} more" if len(keys) > SHOWN_KEYS else ""
-        raise PolicyError(
-            f"{self._where(match)}: team group {_name(match.group)} belongs in an organization "
-            f"by {match.rule.placement.kind}, but no selected organization group fits {wanted} "
-            f"(organization keys: {shown}{more}); select that organization's group or stop "
-            f"selecting {match.group.display_name!r}"
-        )
-
-    def _where(self, match: _Match) -> str:
-        return f"{self.origin}:{match.rule.line}: rule {match.rule.name!r}"
-
-
 def _sorted(members: Iterable[Membership]) -> tuple[Membership, ...]:
     # By key alone: keys are unique in a scope, and the dataclass order compares every field.
     return tuple(sorted(members, key=attrgetter("key")))
 
 
-def _by_name(groups: Iterable[Group]) -> dict[str, list[Group]]:
+def _byname_of(groups: Iterable[Group]) -> dict[str, list[Group]]:
     found: dict[str, list[Group]] = {}
     for group in groups:
         found.setdefault(group.display_name, []).append(group)
     return found
-
-
-def _name(group: Group) -> str:
-    return f"{group.display_name!r} ({group.id})"
-
-
-def _ids(groups: Iterable[Group]) -> str:
-    return ", ".join(g.id for g in groups)
-
-
-def _select(rule: Rule, group: Group) -> dict[str, str] | None:
-    selector = rule.selector
-    name = group.display_name
-    values = {"displayName": name, "id": group.id, "mail": group.mail or ""}
-    if selector.names:
-        return values if name in selector.names else None
-    if selector.ids:
-        return values if group.id in selector.ids else None
-    if selector.prefix is not None:
-        return values if name.startswith(selector.prefix) else None
-    pattern = rule.pattern
-    found = pattern.fullmatch(name) if pattern else None
-    if found is None:
-        return None
-    return values | {k: v for k, v in found.groupdict().items() if v is not None}
 
 
 def _attribute(user: User, name: str) -> str | None:
