@@ -23,13 +23,17 @@ Response shapes follow LiteLLM's proxy source (BerriAI/litellm, v1.108-era
   HTTPException → {"detail": ...}; a bad key → 401. The only key is the master key, a proxy
   admin.
 
-Every request is recorded, so tests can prove entraform only reads.
+Every request is recorded, so tests can prove entraform only reads. `latency` delays every
+answer as a network would; `fault` makes the next requests answer 429/503 with Retry-After (or any
+status, or a redirect) before the proxy recovers; `answers` and `most_in_flight` show how a
+client paced itself.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator
@@ -54,6 +58,26 @@ Member = tuple[str, str, str | None]  # user_id, role, user_email
 
 
 @dataclass
+class Fault:
+    """Answers given instead of the route's: `statuses` in turn, `count` times (None: always)."""
+
+    statuses: tuple[int, ...]
+    count: int | None
+    after: int  # requests answered normally first
+    retry_after: str | None
+    location: str | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One request as the fake saw it: when it arrived and answered (monotonic), its status."""
+
+    arrived: float
+    answered: float
+    status: int
+
+
+@dataclass
 class FakeLiteLLM:
     """The proxy's data and switches; `url` is set while it serves."""
 
@@ -63,6 +87,27 @@ class FakeLiteLLM:
     v2_team_list: bool = True
     requests: list[tuple[str, str]] = field(default_factory=list)
     url: str = ""
+    latency: float = 0.0  # seconds before each answer
+    answers: list[Answer] = field(default_factory=list)
+    most_in_flight: int = 0
+    _faults: list[Fault] = field(default_factory=list)
+    _in_flight: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fault(
+        self,
+        *statuses: int,
+        count: int | None = 1,
+        after: int = 0,
+        retry_after: str | None = None,
+        location: str | None = None,
+    ) -> None:
+        """Answer the next `count` requests (after `after` normal ones) with `statuses` in turn."""
+        self._faults.append(Fault(statuses, count, after, retry_after, location))
+
+    def throttled(self) -> list[Answer]:
+        """The answers that were 429 or 503."""
+        return [a for a in self.answers if a.status in (429, 503)]
 
     def add_team(
         self,
@@ -182,7 +227,7 @@ class FakeLiteLLM:
     @contextmanager
     def serving(self) -> Iterator[FakeLiteLLM]:
         """Serve on a free loopback port until the block ends."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        server = _Server(("127.0.0.1", 0), _handler(self))
         thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
         thread.start()
         self.url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -192,6 +237,10 @@ class FakeLiteLLM:
             server.shutdown()
             server.server_close()
             thread.join()
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a client opening many connections at once is not refused
 
 
 def _organization_member(org_id: str, user: dict[str, Any], role: str) -> dict[str, Any]:
@@ -212,11 +261,39 @@ def _organization_member(org_id: str, user: dict[str, Any], role: str) -> dict[s
 
 def _handler(fake: FakeLiteLLM) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a proxy behind a load balancer offers
+        timeout = 10  # an idle kept-alive connection ends its thread
+        disable_nagle_algorithm = True  # headers and body are two writes: no delayed-ACK stall
+
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet."""
 
         def _serve(self) -> None:
-            fake.requests.append((self.command, self.path))
+            arrived = time.monotonic()
+            with fake._lock:
+                fake.requests.append((self.command, self.path))
+                fake._in_flight += 1
+                fake.most_in_flight = max(fake.most_in_flight, fake._in_flight)
+                fault = _next_fault(fake)
+            self.status = 0
+            try:
+                if fake.latency:
+                    time.sleep(fake.latency)
+                if fault is None:
+                    self._route()
+                else:
+                    self._fault(*fault)
+            finally:
+                with fake._lock:
+                    fake._in_flight -= 1
+                    fake.answers.append(Answer(arrived, time.monotonic(), self.status))
+
+        def _fault(self, status: int, fault: Fault) -> None:
+            headers = {"Retry-After": fault.retry_after, "Location": fault.location}
+            message = "Too Many Requests" if status == 429 else "Service Unavailable"
+            self._send(status, {"detail": message}, headers)
+
+        def _route(self) -> None:
             if self.headers.get("Authorization") != f"Bearer {API_KEY}":
                 self._proxy_error(401, "Authentication Error, Invalid proxy server token passed.")
                 return
@@ -251,15 +328,36 @@ def _handler(fake: FakeLiteLLM) -> type[BaseHTTPRequestHandler]:
             error = {"message": message, "type": "auth_error", "param": "None", "code": str(status)}
             self._send(status, {"error": error})
 
-        def _send(self, status: int, body: Any) -> None:
+        def _send(
+            self, status: int, body: Any, headers: dict[str, str | None] | None = None
+        ) -> None:
             data = json.dumps(body).encode()
+            self.status = status
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                if value is not None:
+                    self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 
     return Handler
+
+
+def _next_fault(fake: FakeLiteLLM) -> tuple[int, Fault] | None:
+    """The status the next request gets from the first active fault, if any (lock held)."""
+    for fault in fake._faults:
+        if fault.after > 0:
+            fault.after -= 1
+            return None
+        if fault.count is None or fault.count > 0:
+            if fault.count is not None:
+                fault.count -= 1
+            status = fault.statuses[0]
+            fault.statuses = (*fault.statuses[1:], status)
+            return status, fault
+    return None
 
 
 Query = dict[str, str]
