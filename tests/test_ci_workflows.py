@@ -1,24 +1,31 @@
-"""The CI recipes in examples/ci parse as YAML and have the structure their runners require.
+"""The CI recipes in examples/ci have the structure their runners require and pass their linters.
 
-No GitHub Actions schema is vendored and tests run offline, so the structure is checked here:
-triggers, jobs, steps that either `uses` a pinned action or `run` a script, OIDC permissions,
-no stored Azure secret, and no `${{ }}` expression inside a script (script injection).
+check-jsonschema validates them against the schemas it vendors and zizmor audits them offline, so
+no test reaches the network. The rest is checked here: triggers, jobs, steps that either `uses`
+an action pinned by commit or `run` a script, OIDC permissions, no stored Azure secret, and no
+`${{ }}` expression inside a script (script injection).
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-CI = Path(__file__).resolve().parent.parent / "examples" / "ci"
+ROOT = Path(__file__).resolve().parent.parent
+CI = ROOT / "examples" / "ci"
+ACTION = ROOT / "action.yml"
 GITHUB = sorted((CI / "github").glob("*.yml"))
 AZURE_DEVOPS = sorted((CI / "azure-devops").glob("*.yml"))
 CRON = re.compile(r"^(\S+\s+){4}\S+$")
-PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+(\.\d+)*|[0-9a-f]{40})$")
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+# A `uses:` line as zizmor and Dependabot read it: the commit, then the release it is.
+USES_LINE = re.compile(r"^\s*(- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 JOB_KEYS = {
     "runs-on",
     "environment",
@@ -105,19 +112,53 @@ def test_generate_runs_on_schedule_and_by_hand_with_oidc_and_no_secret() -> None
     assert "secrets." not in text and "AZURE_CLIENT_SECRET" not in text
     login = next(s for s in _steps(workflow) if s.get("uses", "").startswith("azure/login@"))
     assert set(login["with"]) >= {"client-id", "tenant-id"} and "creds" not in login["with"]
-    scripts = _scripts(workflow)
-    assert re.search(r"entraform generate\b", scripts)
-    assert "--summary" in scripts
+
+
+def test_generate_runs_entraform_through_the_action_with_the_graph_token() -> None:
+    workflow = _load(CI / "github" / "entraform-generate.yml")
+    step = next(s for s in _steps(workflow) if s.get("uses", "").startswith("your-org/entraform@"))
+    assert step["id"] == "entraform"
+    assert step["env"]["ENTRAFORM_GRAPH_TOKEN"] == "${{ steps.graph.outputs.token }}"
+    action = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
+    assert set(step["with"]) <= set(action["inputs"])
+    assert "::add-mask::" in next(s for s in _steps(workflow) if s.get("id") == "graph")["run"]
 
 
 def test_generate_opens_a_pull_request_only_when_files_changed() -> None:
     workflow = _load(CI / "github" / "entraform-generate.yml")
     steps = _steps(workflow)
     opening = next(s for s in steps if "gh pr create" in s.get("run", ""))
-    assert opening["if"] == "steps.changes.outputs.changed == 'true'"
-    assert "--body-file" in opening["run"] and "summary.md" in opening["run"]
-    detect = next(s for s in steps if s.get("id") == "changes")
-    assert "git status --porcelain" in detect["run"]
+    assert opening["if"] == "steps.entraform.outputs.changed == 'true'"
+    assert opening["env"]["SUMMARY"] == "${{ steps.entraform.outputs.summary-path }}"
+    assert '--body-file "$SUMMARY"' in opening["run"]
+    closing = next(s for s in steps if "gh pr close" in s.get("run", ""))
+    assert closing["if"] == "steps.entraform.outputs.changed == 'false'"
+
+
+@pytest.mark.parametrize("path", GITHUB, ids=lambda p: p.name)
+def test_checkout_keeps_the_token_out_of_the_work_tree(path: Path) -> None:
+    workflow = _load(path)
+    checkout = next(
+        s for s in _steps(workflow) if s.get("uses", "").startswith("actions/checkout@")
+    )
+    assert checkout["with"]["persist-credentials"] is False
+
+
+def test_only_the_push_step_holds_the_repository_token() -> None:
+    workflow = _load(CI / "github" / "entraform-generate.yml")
+    holders = [s for s in _steps(workflow) if "github.token" in str(s.get("env", {}))]
+    assert all(
+        s["name"] in {"Open or update the pull request", "Close a stale pull request"}
+        for s in holders
+    )
+    pushing = next(s for s in holders if "git push" in s["run"])
+    assert "GIT_CONFIG_VALUE_0=" in pushing["run"], "the token reaches git through the environment"
+
+
+@pytest.mark.parametrize("path", [*GITHUB, ACTION], ids=lambda p: p.name)
+def test_every_action_is_pinned_by_commit_with_its_version_in_a_comment(path: Path) -> None:
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if "uses:" in line]
+    assert all(USES_LINE.match(line) for line in lines), lines
 
 
 def test_apply_plans_and_applies_after_the_merge() -> None:
@@ -150,7 +191,71 @@ def test_azure_generate_is_scheduled_and_opens_a_pull_request_only_on_change() -
     pipeline = _load(CI / "azure-devops" / "entraform-generate.yml")
     assert pipeline["trigger"] == "none"
     assert CRON.match(pipeline["schedules"][0]["cron"])
-    assert pipeline["schedules"][0]["always"] is True
+    assert pipeline["schedules"][0]["always"] == "true"
     text = (CI / "azure-devops" / "entraform-generate.yml").read_text(encoding="utf-8")
     assert "entraform generate" in text and "--summary" in text
     assert 'git status --porcelain -- "$OUT"' in text and "az repos pr create" in text
+
+
+def _tool(name: str) -> str:
+    """A linter from the test extras; missing is a failure, never a skip."""
+    found = Path(sys.executable).parent / name
+    assert found.exists(), f"{name} is not installed: pip install -e '.[test]'"
+    return str(found)
+
+
+def test_zizmor_finds_nothing_of_medium_or_higher_in_the_workflows_and_the_action() -> None:
+    run = subprocess.run(
+        [
+            _tool("zizmor"),
+            "--offline",
+            "--no-config",
+            "--no-progress",
+            "--min-severity",
+            "medium",
+            "--format",
+            "plain",
+        ]
+        + [str(p) for p in [*GITHUB, ACTION]],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "No findings to report" in run.stdout, run.stdout
+
+
+def test_github_workflows_validate_against_the_published_workflow_schema() -> None:
+    run = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows"]
+        + [str(p) for p in GITHUB],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_azure_pipelines_validate_against_the_published_pipeline_schema() -> None:
+    # The schema's patterns are .NET regexes, which the default ECMAScript-unicode engine rejects.
+    run = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", "vendor.azure-pipelines"]
+        + ["--data-transform", "azure-pipelines", "--regex-variant", "nonunicode"]
+        + [str(p) for p in AZURE_DEVOPS],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_azure_generate_hands_the_build_token_to_the_push_alone() -> None:
+    pipeline = _load(CI / "azure-devops" / "entraform-generate.yml")
+    checkout = next(s for s in pipeline["steps"] if "checkout" in s)
+    assert "persistCredentials" not in checkout
+    pushing = next(s for s in pipeline["steps"] if "git push" in s.get("script", ""))
+    assert pushing["env"]["SYSTEM_ACCESSTOKEN"] == "$(System.AccessToken)"
+    assert "GIT_CONFIG_VALUE_0=" in pushing["script"]

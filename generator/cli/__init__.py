@@ -7,6 +7,7 @@ import gc
 import json
 import shlex
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +242,13 @@ def snapshot(config_path: Path, out: Path, graph: GraphOptions) -> None:
             f"entraform: wrote {out}: {len(directory.groups)} groups, {len(directory.users)} users",
             err=True,
         )
+
+
+@cli.command()
+def schema() -> None:
+    """Print the policy file's JSON Schema (for editors: see the README)."""
+    text = resources.files("generator").joinpath("policy.schema.json").read_text(encoding="utf-8")
+    click.echo(text, nl=False)
 
 
 def main() -> None:
