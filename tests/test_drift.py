@@ -147,6 +147,25 @@ def test_a_failing_litellm_is_a_runtime_error(fake: FakeLiteLLM) -> None:
     assert "LiteLLM rejected the key (401)" in result.output
 
 
+def test_a_burst_of_429_and_503_gives_the_same_result_as_none(fake: FakeLiteLLM) -> None:
+    fake.teams[RESEARCH_ML]["members_with_roles"].pop(0)
+    expected = _drift(fake, "--json")
+    assert expected.exit_code == 1
+    fake.fault(429, 503, count=8, retry_after="0.05")
+    result = _drift(fake, "--json")
+    assert (result.exit_code, result.stdout) == (expected.exit_code, expected.stdout)
+    assert len(fake.throttled()) == 8
+
+
+def test_one_request_at_a_time_gives_the_same_result(fake: FakeLiteLLM) -> None:
+    fake.teams[RESEARCH_ML]["members_with_roles"].pop(0)
+    expected = _drift(fake, "--json")
+    fake.most_in_flight = 0
+    result = _drift(fake, "--json", "--litellm-concurrency", "1")
+    assert (result.exit_code, result.stdout) == (expected.exit_code, expected.stdout)
+    assert fake.most_in_flight == 1
+
+
 def test_compare_only_checks_what_entraform_sets() -> None:
     team = Team("t", "T", "T", settings=Settings(max_budget=10))
     live = LiveTeam("t", "T", settings=Settings(max_budget=10.0, tpm_limit=7, models=("a",)))

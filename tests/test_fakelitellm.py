@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from generator.live.client import Client, LiteLLMError
@@ -107,3 +108,17 @@ def test_an_oss_proxy_answers_403_on_organization_reads(
     fake.licensed = False
     with pytest.raises(LiteLLMError, match=r"\(403\)"):
         Client(fake.url, API_KEY).get(path, params)
+
+
+def test_a_fault_answers_its_statuses_in_turn_with_retry_after_then_the_proxy_recovers(
+    fake: FakeLiteLLM,
+) -> None:
+    fake.fault(429, 503, count=3, after=1, retry_after="1.5")
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    answers = [
+        httpx.get(f"{fake.url}/team/info", params={"team_id": TEAM}, headers=headers)
+        for _ in range(5)
+    ]
+    assert [a.status_code for a in answers] == [200, 429, 503, 429, 200]
+    assert [a.headers.get("Retry-After") for a in answers[1:4]] == ["1.5"] * 3
+    assert [a.status for a in fake.throttled()] == [429, 503, 429]
