@@ -187,7 +187,11 @@ def _generated_files(out: Path) -> Iterator[tuple[str, str]]:
 
 def _memberships(entries: Mapping[str, Mapping[str, str]]) -> tuple[Membership, ...]:
     return tuple(
-        sorted(Membership(k, v["user_id"], v["user_email"], v["role"]) for k, v in entries.items())
+        # A line leaves the user id out where it is the key (the object id).
+        sorted(
+            Membership(k, v.get("user_id", k), v["user_email"], v["role"])
+            for k, v in entries.items()
+        )
     )
 
 

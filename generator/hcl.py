@@ -159,23 +159,21 @@ def _body(lines: list[str], i: int, block: Block) -> int:
             continue
         if line == "}":
             return i
-        if line.endswith("{}") or line.endswith("{"):
-            match = _ATTRIBUTE.match(line)
-            if match and line.endswith("= {"):
-                inner = Block("")
-                i = _body(lines, i, inner)
-                block.attributes[_name(match.group(2))] = inner.attributes
-                continue
+        match = _ATTRIBUTE.match(line)
+        if match is not None and match.group(3) == "{":  # a multi-line map
+            inner = Block("")
+            i = _body(lines, i, inner)
+            block.attributes[_name(match.group(2))] = inner.attributes
+        elif match is not None:
+            block.attributes[_name(match.group(2))] = expression(match.group(3))
+        elif line.endswith(("{", "{}")):  # a block header: TYPE "LABEL"... {
             head = line.removesuffix("{}").removesuffix("{").split()
             child = Block(head[0], tuple(unquote(lbl) for lbl in head[1:]))
             block.blocks.append(child)
             if line.endswith("{"):
                 i = _body(lines, i, child)
-            continue
-        match = _ATTRIBUTE.match(line)
-        if match is None:
+        else:
             raise ValueError(f"line {i}: not understood: {line!r}")
-        block.attributes[_name(match.group(2))] = expression(match.group(3))
     return i
 
 

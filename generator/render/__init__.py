@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -134,16 +135,29 @@ def _object(alias: str, organization_id: str | None, settings: Settings) -> dict
     return data
 
 
-def _members(members: tuple[Membership, ...]) -> dict[str, yamltext.Flow]:
-    return {
-        m.key: yamltext.Flow(user_id=m.user_id, user_email=m.user_email, role=m.role)
-        for m in members
-    }
+def _members(members: tuple[Membership, ...]) -> yamltext.Ordered:
+    # As in the Terraform route: by email, and no user id where it is the key.
+    return yamltext.Ordered((m.key, yamltext.Flow(_member_fields(m))) for m in by_email(members))
+
+
+def _member_fields(m: Membership) -> dict[str, str]:
+    fields = {"user_email": m.user_email, "role": m.role}
+    return fields if m.user_id == m.key else {"user_id": m.user_id, **fields}
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """A membership resource's `for_each` map body, and where its user id comes from."""
+
+    lines: str
+    user_id: str
 
 
 class _MemberEntries:
-    """The `for_each` map body of a membership resource: one aligned line per member.
+    """The `for_each` map of a membership resource: one aligned line per member.
 
+    Lines go by email (case-insensitive, then object id), the order a reviewer scans in. When
+    every user id is its object id, which is the key, the line leaves it out (`each.key`).
     The hot path of a large tenant, so plain Python. Mapping shares one Membership per user
     and role across every group, so each is quoted once per render, found by identity: the
     state holds every member for the whole render, so no identity is reused meanwhile.
@@ -152,18 +166,22 @@ class _MemberEntries:
     def __init__(self) -> None:
         self.quoted: dict[int, tuple[str, str]] = {}
 
-    def __call__(self, members: Sequence[Membership]) -> str:
+    def __call__(self, members: Sequence[Membership]) -> _Entries:
+        keyed = all(m.user_id == m.key for m in members)
         quoted = self.quoted
-        pairs = [quoted.get(id(m)) or self._quote(m) for m in members]
-        return hcl.entries(pairs, "    ")
+        pairs = [quoted.get(id(m)) or self._quote(m, keyed) for m in by_email(members)]
+        return _Entries(hcl.entries(pairs, "    "), "each.key" if keyed else "each.value.user_id")
 
-    def _quote(self, m: Membership) -> tuple[str, str]:
-        value = (
-            f"{{ user_id = {hcl.quote(m.user_id)}, user_email = {hcl.quote(m.user_email)}, "
-            f"role = {hcl.quote(m.role)} }}"
-        )
+    def _quote(self, m: Membership, keyed: bool) -> tuple[str, str]:
+        user_id = "" if keyed else f"user_id = {hcl.quote(m.user_id)}, "
+        value = f"{{ {user_id}user_email = {hcl.quote(m.user_email)}, role = {hcl.quote(m.role)} }}"
         self.quoted[id(m)] = (hcl.quote(m.key), value)
         return self.quoted[id(m)]
+
+
+def by_email(members: Iterable[Membership]) -> list[Membership]:
+    """Members in the order reviewers read them: email without case, then object id."""
+    return sorted(members, key=lambda m: (m.user_email.casefold(), m.key))
 
 
 def _comment_text(text: str) -> str:

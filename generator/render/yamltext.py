@@ -28,6 +28,10 @@ class Flow(dict[str, Any]):
     """A mapping written on one line, so that one membership is one line of YAML."""
 
 
+class Ordered(dict[str, Any]):
+    """A mapping written in the order given (members by email), where others are sorted."""
+
+
 def dump(data: Mapping[str, Any]) -> str:
     """Return a mapping as block YAML without a final newline; keys sorted, strings quoted."""
     return "\n".join(_entries(data, 0))
@@ -95,7 +99,7 @@ def _key(key: str) -> str:
 
 def _entries(mapping: Mapping[str, Any], indent: int) -> Iterator[str]:
     pad = " " * indent
-    for key in sorted(mapping):
+    for key in mapping if isinstance(mapping, Ordered) else sorted(mapping):
         name = _key(key)
         if len(name) > _IMPLICIT_KEY_LIMIT:
             yield f"{pad}? {name}"
@@ -113,7 +117,8 @@ def _entries(mapping: Mapping[str, Any], indent: int) -> Iterator[str]:
 
 def _inline(value: Any) -> str:
     if isinstance(value, Mapping):
-        pairs = (f"{_flow_key(k)} {_inline(value[k])}" for k in sorted(value))
+        keys = value if isinstance(value, Ordered) else sorted(value)
+        pairs = (f"{_flow_key(k)} {_inline(value[k])}" for k in keys)
         return "{" + ", ".join(pairs) + "}"
     if isinstance(value, Sequence) and not isinstance(value, str):
         return "[" + ", ".join(_inline(item) for item in value) + "]"

@@ -15,15 +15,15 @@ resource "litellm_organization" "org_hostile_fd3ff5ba" {
 
 resource "litellm_organization_member" "org_hostile_fd3ff5ba" {
   for_each = {
-    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_id = "2ab54c18-5922-5914-8f99-2921bbc605ae", user_email = "ann@contoso.test", role = "internal_user" }
-    "53daf93d-7cb4-5e0f-ae2a-581316ba36b7" = { user_id = "53daf93d-7cb4-5e0f-ae2a-581316ba36b7", user_email = "bob@contoso.test", role = "org_admin" }
-    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_id = "7c23ba33-d44e-514f-b97d-5dc0ec518eda", user_email = "odd\"$${x}\"@contoso.test", role = "internal_user" }
-    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_id = "8127c033-1fd5-53e8-bf3f-870125976a5d", user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "internal_user" }
-    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_id = "a918f8f1-9fb3-5388-8f91-0fd478e117a1", user_email = "cy@contoso.test", role = "internal_user" }
+    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_email = "ann@contoso.test", role = "internal_user" }
+    "53daf93d-7cb4-5e0f-ae2a-581316ba36b7" = { user_email = "bob@contoso.test", role = "org_admin" }
+    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_email = "cy@contoso.test", role = "internal_user" }
+    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "internal_user" }
+    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_email = "odd\"$${x}\"@contoso.test", role = "internal_user" }
   }
 
   organization_id = litellm_organization.org_hostile_fd3ff5ba.organization_id
-  user_id         = each.value.user_id
+  user_id         = each.key
   user_email      = each.value.user_email
   role            = each.value.role
 }
@@ -43,14 +43,14 @@ resource "litellm_team" "file_etc_passwd_73567b92" {
 
 resource "litellm_team_member" "file_etc_passwd_73567b92" {
   for_each = {
-    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_id = "2ab54c18-5922-5914-8f99-2921bbc605ae", user_email = "ann@contoso.test", role = "user" }
-    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_id = "7c23ba33-d44e-514f-b97d-5dc0ec518eda", user_email = "odd\"$${x}\"@contoso.test", role = "user" }
-    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_id = "8127c033-1fd5-53e8-bf3f-870125976a5d", user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
-    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_id = "a918f8f1-9fb3-5388-8f91-0fd478e117a1", user_email = "cy@contoso.test", role = "user" }
+    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_email = "ann@contoso.test", role = "user" }
+    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_email = "cy@contoso.test", role = "user" }
+    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
+    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_email = "odd\"$${x}\"@contoso.test", role = "user" }
   }
 
   team_id    = litellm_team.file_etc_passwd_73567b92.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
 }
@@ -70,14 +70,14 @@ resource "litellm_team" "for_x_in_y_78a99c80" {
 
 resource "litellm_team_member" "for_x_in_y_78a99c80" {
   for_each = {
-    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_id = "2ab54c18-5922-5914-8f99-2921bbc605ae", user_email = "ann@contoso.test", role = "user" }
-    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_id = "7c23ba33-d44e-514f-b97d-5dc0ec518eda", user_email = "odd\"$${x}\"@contoso.test", role = "user" }
-    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_id = "8127c033-1fd5-53e8-bf3f-870125976a5d", user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
-    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_id = "a918f8f1-9fb3-5388-8f91-0fd478e117a1", user_email = "cy@contoso.test", role = "user" }
+    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_email = "ann@contoso.test", role = "user" }
+    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_email = "cy@contoso.test", role = "user" }
+    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
+    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_email = "odd\"$${x}\"@contoso.test", role = "user" }
   }
 
   team_id    = litellm_team.for_x_in_y_78a99c80.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
 }
@@ -97,14 +97,14 @@ resource "litellm_team" "quoted_back_slash_d4076ffd" {
 
 resource "litellm_team_member" "quoted_back_slash_d4076ffd" {
   for_each = {
-    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_id = "2ab54c18-5922-5914-8f99-2921bbc605ae", user_email = "ann@contoso.test", role = "user" }
-    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_id = "7c23ba33-d44e-514f-b97d-5dc0ec518eda", user_email = "odd\"$${x}\"@contoso.test", role = "user" }
-    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_id = "8127c033-1fd5-53e8-bf3f-870125976a5d", user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
-    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_id = "a918f8f1-9fb3-5388-8f91-0fd478e117a1", user_email = "cy@contoso.test", role = "user" }
+    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_email = "ann@contoso.test", role = "user" }
+    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_email = "cy@contoso.test", role = "user" }
+    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
+    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_email = "odd\"$${x}\"@contoso.test", role = "user" }
   }
 
   team_id    = litellm_team.quoted_back_slash_d4076ffd.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
 }

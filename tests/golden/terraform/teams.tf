@@ -15,14 +15,14 @@ resource "litellm_team" "emoji_team_0fdb9c74" {
 
 resource "litellm_team_member" "emoji_team_0fdb9c74" {
   for_each = {
-    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_id = "2ab54c18-5922-5914-8f99-2921bbc605ae", user_email = "ann@contoso.test", role = "user" }
-    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_id = "7c23ba33-d44e-514f-b97d-5dc0ec518eda", user_email = "odd\"$${x}\"@contoso.test", role = "user" }
-    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_id = "8127c033-1fd5-53e8-bf3f-870125976a5d", user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
-    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_id = "a918f8f1-9fb3-5388-8f91-0fd478e117a1", user_email = "cy@contoso.test", role = "user" }
+    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_email = "ann@contoso.test", role = "user" }
+    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_email = "cy@contoso.test", role = "user" }
+    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
+    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_email = "odd\"$${x}\"@contoso.test", role = "user" }
   }
 
   team_id    = litellm_team.emoji_team_0fdb9c74.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
 }
@@ -41,14 +41,14 @@ resource "litellm_team" "rtl_mark_43620b2f" {
 
 resource "litellm_team_member" "rtl_mark_43620b2f" {
   for_each = {
-    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_id = "2ab54c18-5922-5914-8f99-2921bbc605ae", user_email = "ann@contoso.test", role = "user" }
-    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_id = "7c23ba33-d44e-514f-b97d-5dc0ec518eda", user_email = "odd\"$${x}\"@contoso.test", role = "user" }
-    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_id = "8127c033-1fd5-53e8-bf3f-870125976a5d", user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
-    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_id = "a918f8f1-9fb3-5388-8f91-0fd478e117a1", user_email = "cy@contoso.test", role = "user" }
+    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_email = "ann@contoso.test", role = "user" }
+    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_email = "cy@contoso.test", role = "user" }
+    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
+    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_email = "odd\"$${x}\"@contoso.test", role = "user" }
   }
 
   team_id    = litellm_team.rtl_mark_43620b2f.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
 }
@@ -67,14 +67,14 @@ resource "litellm_team" "line_break_aa0ef0c3" {
 
 resource "litellm_team_member" "line_break_aa0ef0c3" {
   for_each = {
-    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_id = "2ab54c18-5922-5914-8f99-2921bbc605ae", user_email = "ann@contoso.test", role = "user" }
-    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_id = "7c23ba33-d44e-514f-b97d-5dc0ec518eda", user_email = "odd\"$${x}\"@contoso.test", role = "user" }
-    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_id = "8127c033-1fd5-53e8-bf3f-870125976a5d", user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
-    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_id = "a918f8f1-9fb3-5388-8f91-0fd478e117a1", user_email = "cy@contoso.test", role = "user" }
+    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_email = "ann@contoso.test", role = "user" }
+    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_email = "cy@contoso.test", role = "user" }
+    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
+    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_email = "odd\"$${x}\"@contoso.test", role = "user" }
   }
 
   team_id    = litellm_team.line_break_aa0ef0c3.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
 }
@@ -93,14 +93,14 @@ resource "litellm_team" "data_team_b3295992" {
 
 resource "litellm_team_member" "data_team_b3295992" {
   for_each = {
-    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_id = "2ab54c18-5922-5914-8f99-2921bbc605ae", user_email = "ann@contoso.test", role = "user" }
-    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_id = "7c23ba33-d44e-514f-b97d-5dc0ec518eda", user_email = "odd\"$${x}\"@contoso.test", role = "user" }
-    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_id = "8127c033-1fd5-53e8-bf3f-870125976a5d", user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
-    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_id = "a918f8f1-9fb3-5388-8f91-0fd478e117a1", user_email = "cy@contoso.test", role = "user" }
+    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_email = "ann@contoso.test", role = "user" }
+    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_email = "cy@contoso.test", role = "user" }
+    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
+    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_email = "odd\"$${x}\"@contoso.test", role = "user" }
   }
 
   team_id    = litellm_team.data_team_b3295992.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
 }
@@ -119,14 +119,14 @@ resource "litellm_team" "data_team_c0e6a811" {
 
 resource "litellm_team_member" "data_team_c0e6a811" {
   for_each = {
-    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_id = "2ab54c18-5922-5914-8f99-2921bbc605ae", user_email = "ann@contoso.test", role = "user" }
-    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_id = "7c23ba33-d44e-514f-b97d-5dc0ec518eda", user_email = "odd\"$${x}\"@contoso.test", role = "user" }
-    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_id = "8127c033-1fd5-53e8-bf3f-870125976a5d", user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
-    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_id = "a918f8f1-9fb3-5388-8f91-0fd478e117a1", user_email = "cy@contoso.test", role = "user" }
+    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_email = "ann@contoso.test", role = "user" }
+    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_email = "cy@contoso.test", role = "user" }
+    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
+    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_email = "odd\"$${x}\"@contoso.test", role = "user" }
   }
 
   team_id    = litellm_team.data_team_c0e6a811.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
 }
@@ -145,14 +145,14 @@ resource "litellm_team" "etc_cron_d_dc98391a" {
 
 resource "litellm_team_member" "etc_cron_d_dc98391a" {
   for_each = {
-    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_id = "2ab54c18-5922-5914-8f99-2921bbc605ae", user_email = "ann@contoso.test", role = "user" }
-    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_id = "7c23ba33-d44e-514f-b97d-5dc0ec518eda", user_email = "odd\"$${x}\"@contoso.test", role = "user" }
-    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_id = "8127c033-1fd5-53e8-bf3f-870125976a5d", user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
-    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_id = "a918f8f1-9fb3-5388-8f91-0fd478e117a1", user_email = "cy@contoso.test", role = "user" }
+    "2ab54c18-5922-5914-8f99-2921bbc605ae" = { user_email = "ann@contoso.test", role = "user" }
+    "a918f8f1-9fb3-5388-8f91-0fd478e117a1" = { user_email = "cy@contoso.test", role = "user" }
+    "8127c033-1fd5-53e8-bf3f-870125976a5d" = { user_email = "gus_fabrikam.test#EXT#@contoso.test", role = "user" }
+    "7c23ba33-d44e-514f-b97d-5dc0ec518eda" = { user_email = "odd\"$${x}\"@contoso.test", role = "user" }
   }
 
   team_id    = litellm_team.etc_cron_d_dc98391a.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
 }

@@ -22,12 +22,12 @@ locals {
   teams         = yamldecode(file("${path.module}/teams.yaml")).teams
   organization_members = merge([
     for org_id, members in yamldecode(file("${path.module}/organization_members.yaml")).organization_members : {
-      for user_key, m in members : "${org_id}/${user_key}" => merge(m, { organization_id = org_id })
+      for user_key, m in members : "${org_id}/${user_key}" => merge({ user_id = user_key }, m, { organization_id = org_id })
     }
   ]...)
   team_members = merge([
     for team_id, members in yamldecode(file("${path.module}/team_members.yaml")).team_members : {
-      for user_key, m in members : "${team_id}/${user_key}" => merge(m, { team_id = team_id })
+      for user_key, m in members : "${team_id}/${user_key}" => merge({ user_id = user_key }, m, { team_id = team_id })
     }
   ]...)
 }

@@ -1,0 +1,90 @@
+"""Member lines as a reviewer scans them: by email, nothing repeated, empty maps on one line."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from generator import existing, files, pipeline
+from generator.policy import parse_policy
+from tests.console import evaluate
+from tests.rendering import Format
+from tests.tenants import directory, group, oid, tenant, user
+
+USERS = [
+    user("zed", userPrincipalName="zed@contoso.test"),
+    user("amy", userPrincipalName="Amy@contoso.test"),
+    user("bob", userPrincipalName="bob@contoso.test"),
+    user("al", userPrincipalName="amy@contoso.test"),  # same email as Amy but for case
+]
+TEAMS = "version: 1\nteams:\n  - {rule: t, select: {prefix: LLM-}}\n"
+
+
+def _run(
+    policy: str, groups: list[dict[str, object]], out: Path, fmt: Format = "terraform"
+) -> pipeline.Result:
+    parsed = parse_policy(policy + f"output: {{format: {fmt}}}\n", "p.yaml")
+    result = pipeline.build(parsed, directory(tenant(groups, USERS)), out)
+    files.write(out, result.plan.files)
+    return result
+
+
+def _member_lines(text: str) -> list[tuple[str, str]]:
+    """(object id, the line's object body) for every member line."""
+    return [(m[1], m[2]) for m in re.finditer(r'^    "([^"]+)"\s+= \{ (.*) \}$', text, re.M)]
+
+
+def test_lines_go_by_email_without_case_then_by_object_id(tmp_path: Path) -> None:
+    _run(TEAMS, [group("LLM-A", ("zed", "amy", "bob", "al"))], tmp_path)
+    keys = [key for key, _ in _member_lines((tmp_path / "teams.tf").read_text(encoding="utf-8"))]
+    twins = sorted([oid("user/amy"), oid("user/al")])  # one email but for case: by object id
+    assert keys == [*twins, oid("user/bob"), oid("user/zed")]
+
+
+def test_a_line_leaves_out_the_user_id_when_it_is_the_key(tmp_path: Path) -> None:
+    _run(TEAMS, [group("LLM-A", ("bob",))], tmp_path)
+    text = (tmp_path / "teams.tf").read_text(encoding="utf-8")
+    assert _member_lines(text) == [
+        (oid("user/bob"), 'user_email = "bob@contoso.test", role = "user"')
+    ]
+    assert re.search(r"^  user_id    = each.key$", text, re.M)
+
+
+def test_a_line_keeps_a_user_id_that_is_not_the_key(tmp_path: Path) -> None:
+    policy = TEAMS + "identity: {user_id: userPrincipalName}\n"
+    _run(policy, [group("LLM-A", ("bob",))], tmp_path)
+    text = (tmp_path / "teams.tf").read_text(encoding="utf-8")
+    (line,) = _member_lines(text)
+    assert line[1] == 'user_id = "bob@contoso.test", user_email = "bob@contoso.test", role = "user"'
+    assert re.search(r"^  user_id    = each.value.user_id$", text, re.M)
+
+
+def test_an_empty_member_map_is_one_line_that_terraform_fmt_accepts(
+    tmp_path: Path, terraform: str
+) -> None:
+    _run(TEAMS, [group("LLM-A")], tmp_path)
+    text = (tmp_path / "teams.tf").read_text(encoding="utf-8")
+    assert "  for_each = {}\n" in text
+    subprocess.run([terraform, "fmt", "-check", str(tmp_path)], check=True, timeout=60)
+    assert existing.read(tmp_path).state().teams[0].members == ()
+
+
+def test_yaml_members_go_by_email_and_main_tf_restores_the_user_id(
+    tmp_path: Path, terraform: str
+) -> None:
+    _run(TEAMS, [group("LLM-A", ("zed", "bob"))], tmp_path / "out", "yaml")
+    data = (tmp_path / "out" / "team_members.yaml").read_text(encoding="utf-8")
+    assert data.index("bob@contoso.test") < data.index("zed@contoso.test")
+    assert "user_id" not in data
+    main = (tmp_path / "out" / "main.tf").read_text(encoding="utf-8")
+    locals_block = main[main.index("locals {") : main.index("\n}\n", main.index("locals {")) + 3]
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "main.tf").write_text(locals_block, encoding="utf-8")
+    (tmp_path / "root" / "team_members.yaml").write_text(data, encoding="utf-8")
+    for name in ("organizations", "teams", "organization_members"):
+        (tmp_path / "root" / f"{name}.yaml").write_text(
+            (tmp_path / "out" / f"{name}.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+        )
+    members = evaluate(terraform, tmp_path / "root", "local.team_members")
+    assert {m["user_id"] for m in members.values()} == {oid("user/bob"), oid("user/zed")}
