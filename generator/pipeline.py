@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator import addresses, existing, manifest, mapping, plan, render
@@ -39,8 +39,9 @@ def build(config: Policy, directory: Directory, out: Path) -> Result:
         forget_teams=config.safety.teams_removed == "forget",
     )
     forget = config.safety.organizations_removed == "forget"
-    files = render.render(outcome.state, names, config.output, forget_organizations=forget)
-    state, output_format = outcome.state, config.output.format
+    output = replace(config.output, regenerate=config.output.regenerate_command(out))
+    files = render.render(outcome.state, names, output, forget_organizations=forget)
+    state, output_format = outcome.state, output.format
     digests = {name: manifest.digest(text) for name, text in files.items()}
     switched = before.format not in (None, output_format)
     moved: tuple[Move, ...] = ()
@@ -54,7 +55,7 @@ def build(config: Policy, directory: Directory, out: Path) -> Result:
         old_at = Addresses(before.labels, before.format)
         moved = moves(old, old_at, state, Addresses(names, output_format))
         if moved:
-            files[render.MOVED_FILE] = render.moved_file(moved, before.format, config.output)
+            files[render.MOVED_FILE] = render.moved_file(moved, before.format, output)
     elif render.MOVED_FILE in before.digests:
         # Kept until someone deletes it after apply, like the `removed` blocks.
         files[render.MOVED_FILE] = before.text(render.MOVED_FILE)
@@ -66,9 +67,7 @@ def build(config: Policy, directory: Directory, out: Path) -> Result:
     _refuse_foreign_files(out, files, before)
     changes = plan.make(before, files, digests, old, new, state, config.safety)
     switched_from = before.format if switched else None
-    return Result(
-        outcome, before, names, files, changes, config.output.format, switched_from, moved
-    )
+    return Result(outcome, before, names, files, changes, output_format, switched_from, moved)
 
 
 def _refuse_foreign_files(out: Path, files: dict[str, str], before: Existing) -> None:

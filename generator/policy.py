@@ -86,6 +86,11 @@ class Output:
     regenerate: str = "entraform generate"
     provider_version: str = ">= 2.1.0, < 3.0.0"
 
+    def regenerate_command(self, out: Path | str) -> str:
+        """The command for file headers, with `{format}` and `{out}` filled in."""
+        # One policy can then document the command for either format and any folder.
+        return self.regenerate.replace("{format}", self.format).replace("{out}", str(out))
+
 
 @dataclass(frozen=True)
 class LiteLLM:

@@ -376,3 +376,12 @@ def test_the_version_comes_from_the_package_metadata() -> None:
     from importlib.metadata import version
 
     assert invoke("--version").stdout.strip() == f"entraform, version {version('entraform')}"
+
+
+def test_the_header_command_fills_in_the_format_and_the_output_folder(work: Path) -> None:
+    (work / "entraform.yaml").write_text(
+        POLICY + 'output: {regenerate: "make litellm FORMAT={format} OUT={out}"}\n', encoding="utf-8"
+    )
+    generate(work)
+    header = (work / "out" / "versions.tf").read_text(encoding="utf-8").splitlines()[1]
+    assert header == f"# Regenerate with: make litellm FORMAT=terraform OUT={work / 'out'}"

@@ -46,7 +46,7 @@ def render(
 def moved_file(moves: Sequence[Move], previous_format: str, output: Output) -> str:
     """The `moved` blocks that carry every object's state across an output format switch."""
     context = {
-        "regenerate": regenerate_command(output),
+        "regenerate": output.regenerate,
         "comment": "#",
         "moves": moves,
         "previous_format": previous_format,
@@ -80,7 +80,7 @@ def is_generated(text: str) -> bool:
 
 def _terraform_files(state: DesiredState, labels: Labels, output: Output) -> dict[str, str]:
     common = {
-        "regenerate": regenerate_command(output),
+        "regenerate": output.regenerate,
         "comment": "#",
         "team_labels": labels.teams,
         "member_entries": _MemberEntries(),
@@ -111,7 +111,7 @@ def _yaml_files(
         "organization_members": {o.id: _members(o.members) for o in state.organizations},
         "team_members": {t.id: _members(t.members) for t in state.teams},
     }
-    common = {"regenerate": regenerate_command(output), "comment": "#"}
+    common = {"regenerate": output.regenerate, "comment": "#"}
     files = {
         f"{name}.yaml": _render("yaml/data.yaml.j2", {**common, "data": {name: value}}, output)
         for name, value in data.items()
@@ -211,12 +211,6 @@ def _render(name: str, context: dict[str, Any], output: Output) -> str:
     env = _environment(templates_dir())
     text = env.get_template(name).render(provider_version=output.provider_version, **context)
     return _canonical(text)
-
-
-def regenerate_command(output: Output) -> str:
-    """The command that rewrites these files, as the policy words it."""
-    # `{format}` lets one policy document the command for either output format.
-    return output.regenerate.replace("{format}", output.format)
 
 
 def _canonical(text: str) -> str:
