@@ -94,6 +94,7 @@ def test_a_failure_mid_read_stops_the_read_with_its_error(fake: FakeLiteLLM) -> 
     fake.fault(400, after=20)
     with pytest.raises(LiteLLMError, match=r"LiteLLM failed on GET /team/info \(400\)"):
         _read(fake)
+    assert len(fake.requests) < 3 + len(WANTED) // 2  # the reads still queued never went out
 
 
 def test_waiting_longer_than_the_wait_budget_is_a_runtime_error_that_says_what_to_do(

@@ -211,13 +211,16 @@ class Client:
         workers = min(self.concurrency, len(todo))
         with ThreadPoolExecutor(workers, thread_name_prefix="litellm") as pool:
             futures = [pool.submit(read, item) for item in todo]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = next((f.exception() for f in done if f.exception() is not None), None)
-            if failed is not None:
+            try:
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                failed = next((f.exception() for f in done if f.exception() is not None), None)
+                if failed is not None:
+                    raise failed
+                return [f.result() for f in futures]
+            finally:
+                # A failure (or Ctrl-C) ends the read: reads not started yet never go out.
                 for future in futures:
                     future.cancel()
-                raise failed
-            return [f.result() for f in futures]
 
     def _send(self, path: str, params: Mapping[str, str | int] | None) -> httpx.Response:
         try:
