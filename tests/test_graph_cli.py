@@ -69,13 +69,13 @@ def test_a_permanent_403_exits_3_and_writes_nothing(fake: FakeGraph, tmp_path: P
 def test_a_429_storm_longer_than_the_wait_budget_exits_3_and_leaves_the_output_untouched(
     fake: FakeGraph, tmp_path: Path
 ) -> None:
-    fake.fault("/members", status=429, retry_after="0.2", times=None)
+    fake.fault("/members", status=429, retry_after="0.05", times=None)
     previous = tmp_path / "tenant.json"
     previous.write_text("the snapshot of an earlier run\n", encoding="utf-8")
-    result = invoke(fake, "snapshot", "-c", POLICY, "-o", previous, "--graph-max-wait", "1")
+    result = invoke(fake, "snapshot", "-c", POLICY, "-o", previous, "--graph-max-wait", "0.4")
     assert result.exit_code == 3
     assert "Graph kept throttling (429 TooManyRequests)" in result.stderr
-    assert "wait budget of 1 s" in result.stderr
+    assert "wait budget of 0.4 s" in result.stderr
     assert "member lists" in result.stderr and "--graph-max-wait" in result.stderr
     assert previous.read_text(encoding="utf-8") == "the snapshot of an earlier run\n"
     assert fake.count("/members") > 4  # it kept asking while the budget lasted
