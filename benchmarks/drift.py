@@ -101,7 +101,10 @@ def main() -> None:
     if k > 1:
         with _Server(shape.scaled(k), latency) as small:
             measured = _run(small, 1)
-        scaled = dict(measured, wall=measured["wall"] * k, requests=measured["requests"] * k)
+        scaled = {
+            **measured,
+            **{key: measured[key] * k for key in ("wall", "cpu", "fake_cpu", "requests")},
+        }
         rows.append(_median(f"serial (1 at a time), 1 run at 1/{k} size x {k}", [scaled]))
     burst = Burst(args.burst, after=shape.teams // 5, retry_after=args.retry_after)
     with _Server(shape, latency, burst) as throttled:
@@ -120,6 +123,8 @@ def _median(label: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "wall": statistics.median(r["wall"] for r in runs),
         "requests": statistics.median(r["requests"] for r in runs),
         "throttled": statistics.median(r["throttled"] for r in runs),
+        "cpu": statistics.median(r["cpu"] for r in runs),
+        "fake_cpu": statistics.median(r["fake_cpu"] for r in runs),
         "differences": runs[0]["differences"],
         "digest": runs[0]["digest"] if len(digests) == 1 else "differs between runs!",
     }
@@ -132,15 +137,16 @@ def _print(shape: Shape, args: argparse.Namespace, rows: list[dict[str, Any]]) -
         f"{args.latency_ms:g} ms per request; concurrent rows are medians of {args.runs} runs"
     )
     header = (
-        f"{'client':<48} {'wall s':>8} {'vs serial':>9} {'requests':>9} {'429/503':>8} "
-        f"{'differences':>11} {'result':>12}"
+        f"{'client':<48} {'wall s':>8} {'vs serial':>9} {'cpu s':>6} {'fake cpu s':>10} "
+        f"{'requests':>9} {'429/503':>8} {'differences':>11} {'result':>12}"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         print(
             f"{r['label']:<48} {r['wall']:>8.2f} {serial / r['wall']:>8.1f}x "
-            f"{r['requests']:>9.0f} {r['throttled']:>8.0f} {r['differences']:>11} "
+            f"{r['cpu']:>6.1f} {r['fake_cpu']:>10.1f} {r['requests']:>9.0f} {r['throttled']:>8.0f} "
+            f"{r['differences']:>11} "
             f"{r['digest']:>12}"
         )
     if len({r["digest"] for r in rows if "1/" not in r["label"]}) != 1:
@@ -150,16 +156,17 @@ def _print(shape: Shape, args: argparse.Namespace, rows: list[dict[str, Any]]) -
 def _run(server: _Server, concurrency: int) -> dict[str, Any]:
     """One drift comparison against the server; wall time and what the fake saw."""
     server.reset()
-    wall = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     with Client(server.url, server.key, concurrency=concurrency) as client:
         live = read_live(client, (t.id for t in server.state.teams), ())
     differences = drift.compare(server.state, live, IGNORED)
     unmanaged = drift.find_unmanaged(server.state, live, IGNORED)
-    wall = time.perf_counter() - wall
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     result = json.dumps([drift.as_dicts(differences), drift.unmanaged_dicts(unmanaged)])
     return {
         **server.stats(),
         "wall": wall,
+        "cpu": cpu,
         "differences": len(differences),
         "digest": hashlib.sha256(result.encode()).hexdigest()[:12],
     }
@@ -247,15 +254,23 @@ def _serve(shape: Shape, latency: float, burst: Burst | None, conn: Connection) 
     gc.freeze()  # the fake's large setup is not rescanned on every request
     if burst:
         fake.fault(429, 503, count=burst.count, after=burst.after, retry_after=burst.retry_after)
+    cpu = time.process_time()
     with fake.serving():
         conn.send((fake.url, API_KEY))
         while (message := conn.recv()) != "stop":
             if message == "reset":
                 fake.requests.clear()
                 fake.answers.clear()
+                cpu = time.process_time()
                 conn.send(None)
             else:
-                conn.send({"requests": len(fake.requests), "throttled": len(fake.throttled())})
+                conn.send(
+                    {
+                        "requests": len(fake.requests),
+                        "throttled": len(fake.throttled()),
+                        "fake_cpu": time.process_time() - cpu,
+                    }
+                )
 
 
 if __name__ == "__main__":

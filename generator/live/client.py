@@ -391,7 +391,9 @@ def _organization(data: Mapping[str, Any]) -> LiveOrganization:
 
 def _members(entries: Any, role_key: str) -> tuple[LiveMember, ...]:
     # A member added by email alone has no user_id yet: nothing to import or compare.
-    return tuple(sorted(_member(m, role_key) for m in entries or () if m.get("user_id")))
+    members = [_member(m, role_key) for m in entries or () if m.get("user_id")]
+    # The dataclass order by a key tuple: compared in C, not through LiveMember.__lt__.
+    return tuple(sorted(members, key=lambda m: (m.user_id, m.role, m.user_email)))
 
 
 def _member(data: Mapping[str, Any], role_key: str) -> LiveMember:
