@@ -492,3 +492,12 @@ def test_importing_the_graph_source_does_not_import_msgraph() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_group_id_with_reserved_characters_reaches_graph_intact() -> None:
+    odd = Group("g/1 #ü?&'", "odd", members=(u(ALICE),), owners=(u(ALICE),))
+    for fake in serve(Tenant(Directory.of([odd], [ALICE]), token=TOKEN)):
+        needs = Needs(selectors=(GroupSelector(names=("odd",)),), owners=True)
+        directory = read(fake, needs, batch_size=1)
+        assert directory.groups[odd.id].members == odd.members
+        assert directory.groups[odd.id].owners == odd.owners

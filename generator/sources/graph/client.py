@@ -13,7 +13,7 @@ import contextlib
 import json
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
@@ -52,6 +52,8 @@ from generator.sources.graph.throttle import (
 )
 
 RETRYABLE = frozenset({429, 503, 504})
+# Stands for a group id in a URL built once; unreserved characters, so no encoding changes it.
+GROUP_SLOT = "entraform-group-id"
 
 
 @dataclass(eq=False)
@@ -99,6 +101,9 @@ class GraphSession:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._throttled_by: tuple[int | None, str] = (None, "")  # the last 429/503/504 seen
         self._workers: list[asyncio.Task[None]] = []
+        # Expanding the SDK's URI template costs more CPU than parsing a member page: each
+        # per-group URL is built once for GROUP_SLOT and the group id put in its place.
+        self._templates: dict[tuple[str, ...], str] = {}
 
     async def __aenter__(self) -> GraphSession:
         self._workers = [
@@ -133,21 +138,27 @@ class GraphSession:
 
     def members(self, group_id: str, select: list[str], subject: str) -> Request:
         """The first page of a group's direct members."""
-        builder = self.client.groups.by_group_id(group_id).members
-        params = builder.MembersRequestBuilderGetQueryParameters(
-            select=select, top=self.settings.page_size
-        )
-        info = builder.to_get_request_information(RequestConfiguration(query_parameters=params))
-        return Request(_relative(info), subject, "members")
+        key = ("members", *select)
+        if key not in self._templates:
+            builder = self.client.groups.by_group_id(GROUP_SLOT).members
+            params = builder.MembersRequestBuilderGetQueryParameters(
+                select=select, top=self.settings.page_size
+            )
+            config = RequestConfiguration(query_parameters=params)
+            self._templates[key] = _relative(builder.to_get_request_information(config))
+        return Request(_for_group(self._templates[key], group_id), subject, "members")
 
     def owners(self, group_id: str, select: list[str], subject: str) -> Request:
         """The first page of a group's owners."""
-        builder = self.client.groups.by_group_id(group_id).owners
-        params = builder.OwnersRequestBuilderGetQueryParameters(
-            select=select, top=self.settings.page_size
-        )
-        info = builder.to_get_request_information(RequestConfiguration(query_parameters=params))
-        return Request(_relative(info), subject, "owners")
+        key = ("owners", *select)
+        if key not in self._templates:
+            builder = self.client.groups.by_group_id(GROUP_SLOT).owners
+            params = builder.OwnersRequestBuilderGetQueryParameters(
+                select=select, top=self.settings.page_size
+            )
+            config = RequestConfiguration(query_parameters=params)
+            self._templates[key] = _relative(builder.to_get_request_information(config))
+        return Request(_for_group(self._templates[key], group_id), subject, "owners")
 
     def assignments(self, service_principal_id: str, subject: str) -> Request:
         """The first page of principals assigned to an enterprise application."""
@@ -416,6 +427,11 @@ def _relative(info: RequestInformation) -> str:
         name, sep, value = param.partition("=")
         params.append(unquote(name) + sep + value)
     return path + "?" + "&".join(params)
+
+
+def _for_group(template: str, group_id: str) -> str:
+    """A URL built once for GROUP_SLOT, for this group: its id escaped as the SDK escapes it."""
+    return template.replace(GROUP_SLOT, quote(group_id, safe=""), 1)
 
 
 def _json(body: Any) -> Any:
