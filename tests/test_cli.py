@@ -380,7 +380,8 @@ def test_the_version_comes_from_the_package_metadata() -> None:
 
 def test_the_header_command_fills_in_the_format_and_the_output_folder(work: Path) -> None:
     (work / "entraform.yaml").write_text(
-        POLICY + 'output: {regenerate: "make litellm FORMAT={format} OUT={out}"}\n', encoding="utf-8"
+        POLICY + 'output: {regenerate: "make litellm FORMAT={format} OUT={out}"}\n',
+        encoding="utf-8",
     )
     generate(work)
     header = (work / "out" / "versions.tf").read_text(encoding="utf-8").splitlines()[1]
