@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -293,11 +294,37 @@ def test_validate_refuses_organizations_for_a_proxy_without_a_licence(work: Path
     assert "enterprise: true" in result.stderr
 
 
-def test_every_command_has_help_with_examples() -> None:
-    for command in ("generate", "validate", "snapshot"):
-        result = invoke(command, "--help")
-        assert result.exit_code == 0
-        assert "Examples:" in result.stdout
+COMMAND_NAMES = ("generate", "validate", "snapshot", "adopt", "drift", "schema")
+
+
+@pytest.mark.parametrize("command", COMMAND_NAMES)
+def test_each_command_help_shows_only_its_own_examples(command: str) -> None:
+    result = invoke(command, "--help")
+    examples = result.stdout.split("Examples:", 1)[1]
+    used = set(re.findall(r"^ +(?:\S+=\S+ )*entraform (\w+)", examples, re.M))
+    assert used == {command}
+
+
+def test_every_environment_variable_hint_has_one_style() -> None:
+    helps = "".join(invoke(c, "--help").stdout for c in COMMAND_NAMES)
+    assert "[env:" not in helps
+    assert "[env var:" in helps
+
+
+def test_check_with_nothing_to_change_says_so_in_one_line(work: Path) -> None:
+    generate(work)
+    result = generate(work, "--check")
+    assert (result.exit_code, result.stderr) == (
+        0,
+        "entraform: 3 file(s) would be left unchanged\n",
+    )
+
+
+def test_diff_without_check_prints_writes_nothing_and_exits_0(work: Path) -> None:
+    result = generate(work, "--diff")
+    assert result.exit_code == 0
+    assert "+++ b/versions.tf" in result.stdout
+    assert not (work / "out").exists()
 
 
 def test_python_dash_m_generator_is_the_same_cli() -> None:

@@ -18,6 +18,7 @@ from generator.cli.live import COMMANDS
 from generator.cli.options import (
     GraphOptions,
     config_option,
+    examples,
     format_option,
     graph_options,
     graph_source,
@@ -29,16 +30,14 @@ from generator.errors import ChangesFound, EntraformError, UnsafePlanError
 from generator.policy import OutputFormat, load_policy
 from generator.sources.snapshot import SnapshotSource
 
-EXAMPLES = """
-\b
-Examples:
-  entraform generate -c entraform.yaml --snapshot tenant.json -o infra/litellm
-  entraform generate -c entraform.yaml -o infra/litellm --check --diff
-  entraform snapshot -c entraform.yaml -o tenant.json
-  entraform validate -c entraform.yaml
-  entraform adopt -c entraform.yaml -o infra/litellm --litellm-url https://litellm.example.com
-  entraform drift -c entraform.yaml --litellm-url https://litellm.example.com
-"""
+EXAMPLES = examples(
+    "entraform generate -c entraform.yaml --snapshot tenant.json -o infra/litellm",
+    "entraform snapshot -c entraform.yaml -o tenant.json",
+    "entraform validate -c entraform.yaml",
+    "entraform adopt -c entraform.yaml -o infra/litellm --litellm-url https://litellm.example.com",
+    "entraform drift -c entraform.yaml --litellm-url https://litellm.example.com",
+    "entraform COMMAND --help   # each command's options and examples",
+)
 
 
 class _Group(click.Group):
@@ -67,7 +66,14 @@ def cli() -> None:
     """
 
 
-@cli.command(epilog=EXAMPLES)
+@cli.command(
+    epilog=examples(
+        "entraform generate -c entraform.yaml --snapshot tenant.json -o infra/litellm",
+        "entraform generate -c entraform.yaml -o infra/litellm   # from Microsoft Graph",
+        "entraform generate -c entraform.yaml -o infra/litellm --check --diff",
+        "entraform generate ... --summary pr.md --report pr.json",
+    )
+)
 @config_option
 @snapshot_option
 @click.option(
@@ -79,13 +85,16 @@ def cli() -> None:
 )
 @format_option
 @click.option(
-    "--check", is_flag=True, help="Write nothing; exit 1 and list the files that would change."
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 and list the files that would change, or say none would.",
 )
 @click.option(
     "--diff",
     "show_diff",
     is_flag=True,
-    help="Write nothing; print a unified diff of the files that would change.",
+    help="Write nothing; print a unified diff of the files that would change (exit 0; "
+    "with --check, 1 when there are changes).",
 )
 @click.option(
     "--summary",
@@ -129,6 +138,9 @@ def generate(
             click.echo(f"entraform: allowed: {reason}", err=True)
     if check or show_diff:
         _print_changes(result, out, show_diff)
+        if check and not result.plan.changed and not graph.quiet:
+            unchanged = len(result.files)
+            click.echo(f"entraform: {unchanged} file(s) would be left unchanged", err=True)
         if refusals:
             _refuse(refusals)
         if check and result.plan.changed:
@@ -197,7 +209,12 @@ def _emit(path: str, text: str) -> None:
         files.write_one(Path(path), text)
 
 
-@cli.command(epilog=EXAMPLES)
+@cli.command(
+    epilog=examples(
+        "entraform validate -c entraform.yaml",
+        "entraform validate -c entraform.yaml --snapshot tenant.json",
+    )
+)
 @config_option
 @click.option(
     "--snapshot",
@@ -220,7 +237,13 @@ def validate(config_path: Path, snapshot: Path | None) -> None:
     click.echo(message)
 
 
-@cli.command(epilog=EXAMPLES)
+@cli.command(
+    epilog=examples(
+        "entraform snapshot -c entraform.yaml -o tenant.json",
+        "AZURE_TENANT_ID=... AZURE_CLIENT_ID=... AZURE_CLIENT_SECRET=... \\",
+        "  entraform snapshot -c entraform.yaml -o tenant.json",
+    )
+)
 @config_option
 @click.option(
     "-o",
@@ -244,7 +267,7 @@ def snapshot(config_path: Path, out: Path, graph: GraphOptions) -> None:
         )
 
 
-@cli.command()
+@cli.command(epilog=examples("entraform schema > entraform.schema.json"))
 def schema() -> None:
     """Print the policy file's JSON Schema (for editors: see the README)."""
     text = resources.files("generator").joinpath("policy.schema.json").read_text(encoding="utf-8")

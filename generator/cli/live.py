@@ -14,6 +14,7 @@ from generator import files, mapping, pipeline
 from generator.cli.options import (
     GraphOptions,
     config_option,
+    examples,
     format_option,
     graph_options,
     read_directory,
@@ -27,15 +28,6 @@ from generator.policy import OutputFormat, load_policy
 from generator.state import DesiredState
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-EXAMPLES = """
-\b
-Examples:
-  export LITELLM_API_KEY=...   # a proxy admin key; entraform only reads with it
-  entraform adopt -c entraform.yaml --snapshot tenant.json -o infra/litellm \\
-      --litellm-url https://litellm.example.com
-  entraform drift -c entraform.yaml --litellm-url https://litellm.example.com --json
-"""
 
 
 def litellm_options(f: F) -> F:
@@ -88,7 +80,15 @@ def _read_live(client: Client, state: DesiredState) -> LiveState:
         return read_live(client, (t.id for t in state.teams), (o.id for o in state.organizations))
 
 
-@click.command("adopt", epilog=EXAMPLES)
+@click.command(
+    "adopt",
+    epilog=examples(
+        "export LITELLM_API_KEY=...   # a proxy admin key; entraform only reads with it",
+        "entraform adopt -c entraform.yaml --snapshot tenant.json -o infra/litellm \\",
+        "    --litellm-url https://litellm.example.com",
+        "entraform adopt ... --dry-run   # print imports.tf instead of writing it",
+    ),
+)
 @config_option
 @click.option(
     "-o",
@@ -165,7 +165,14 @@ def _refuse_foreign(path: Path) -> None:
         )
 
 
-@click.command("drift", epilog=EXAMPLES)
+@click.command(
+    "drift",
+    epilog=examples(
+        "export LITELLM_API_KEY=...   # a proxy admin key; entraform only reads with it",
+        "entraform drift -c entraform.yaml --litellm-url https://litellm.example.com --json",
+        "entraform drift ... --strict   # teams the policy does not render count as drift",
+    ),
+)
 @config_option
 @snapshot_option
 @litellm_options

@@ -74,6 +74,11 @@ class GraphOptions:
     verbose: bool
 
 
+def examples(*commands: str) -> str:
+    """A command's help epilog: its own examples, one per line, kept as written."""
+    return "\b\nExamples:\n" + "\n".join(f"  {c}" for c in commands)
+
+
 def graph_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Add the options for reading Microsoft Graph; the command gets them as `graph`.
 
@@ -121,8 +126,8 @@ def graph_options(f: Callable[..., Any]) -> Callable[..., Any]:
             envvar="ENTRAFORM_GRAPH_URL",
             default="https://graph.microsoft.com/v1.0",
             show_default=True,
-            help="Graph base URL: national clouds, or a local fake for tests. "
-            "[env: ENTRAFORM_GRAPH_URL]",
+            show_envvar=True,
+            help="Graph base URL: national clouds, or a local fake for tests.",
         ),
         click.option(
             "--graph-token",
