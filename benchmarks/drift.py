@@ -7,10 +7,11 @@ The fake LiteLLM (tests/fakelitellm.py) runs in its own process, holding the des
 synthetic tenant (teams only, every team `--members-per-team` direct members) with some drift
 made by hand, and answers every request after `--latency-ms`. The comparison (read_live, then
 drift.compare and drift.find_unmanaged) runs here with the client at `--concurrency` and at
-concurrency 1, one request at a time. Prints medians of `--runs` runs and the ratio of the serial
-client's wall time to each. The serial client runs once: with --baseline-scale K on a tenant K
-times smaller, its wall time and requests multiplied by K. A last run throws a burst of 429 and
-503 answers (with Retry-After) at the concurrent client and checks the result is the same.
+concurrency 1, one request at a time. Prints medians of `--runs` runs and the ratio of the
+serial client's wall time to each, for the whole comparison and for the read alone. The serial
+client runs once: with --baseline-scale K on a tenant K times smaller, its times and requests
+multiplied by K. A last run throws a burst of 429 and 503 answers (with Retry-After) at the
+concurrent client and checks the result is the same.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def main() -> None:
             measured = _run(small, 1)
         scaled = {
             **measured,
-            **{key: measured[key] * k for key in ("wall", "cpu", "fake_cpu", "requests")},
+            **{key: measured[key] * k for key in ("wall", "read", "cpu", "fake_cpu", "requests")},
         }
         rows.append(_median(f"serial (1 at a time), 1 run at 1/{k} size x {k}", [scaled]))
     burst = Burst(args.burst, after=shape.teams // 5, retry_after=args.retry_after)
@@ -121,6 +122,7 @@ def _median(label: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "label": label,
         "wall": statistics.median(r["wall"] for r in runs),
+        "read": statistics.median(r["read"] for r in runs),
         "requests": statistics.median(r["requests"] for r in runs),
         "throttled": statistics.median(r["throttled"] for r in runs),
         "cpu": statistics.median(r["cpu"] for r in runs),
@@ -131,23 +133,24 @@ def _median(label: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _print(shape: Shape, args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
-    serial = next(r["wall"] for r in rows if r["label"].startswith("serial"))
+    serial = next(r for r in rows if r["label"].startswith("serial"))
     print(
         f"drift: {shape.teams:,} teams, {shape.teams * shape.members:,} team members, "
         f"{args.latency_ms:g} ms per request; concurrent rows are medians of {args.runs} runs"
     )
+    print("wall s: read_live + drift.compare + drift.find_unmanaged; read s: read_live alone")
     header = (
-        f"{'client':<48} {'wall s':>8} {'vs serial':>9} {'cpu s':>6} {'fake cpu s':>10} "
-        f"{'requests':>9} {'429/503':>8} {'differences':>11} {'result':>12}"
+        f"{'client':<48} {'wall s':>7} {'ratio':>6} {'read s':>7} {'ratio':>6} {'cpu s':>6} "
+        f"{'fake cpu s':>10} {'requests':>8} {'429/503':>7} {'diffs':>5} {'result':>12}"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         print(
-            f"{r['label']:<48} {r['wall']:>8.2f} {serial / r['wall']:>8.1f}x "
-            f"{r['cpu']:>6.1f} {r['fake_cpu']:>10.1f} {r['requests']:>9.0f} {r['throttled']:>8.0f} "
-            f"{r['differences']:>11} "
-            f"{r['digest']:>12}"
+            f"{r['label']:<48} {r['wall']:>7.2f} {serial['wall'] / r['wall']:>5.1f}x "
+            f"{r['read']:>7.2f} {serial['read'] / r['read']:>5.1f}x {r['cpu']:>6.1f} "
+            f"{r['fake_cpu']:>10.1f} {r['requests']:>8.0f} {r['throttled']:>7.0f} "
+            f"{r['differences']:>5} {r['digest']:>12}"
         )
     if len({r["digest"] for r in rows if "1/" not in r["label"]}) != 1:
         print("different results between clients!")
@@ -159,6 +162,7 @@ def _run(server: _Server, concurrency: int) -> dict[str, Any]:
     wall, cpu = time.perf_counter(), time.process_time()
     with Client(server.url, server.key, concurrency=concurrency) as client:
         live = read_live(client, (t.id for t in server.state.teams), ())
+    read = time.perf_counter() - wall
     differences = drift.compare(server.state, live, IGNORED)
     unmanaged = drift.find_unmanaged(server.state, live, IGNORED)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -166,6 +170,7 @@ def _run(server: _Server, concurrency: int) -> dict[str, Any]:
     return {
         **server.stats(),
         "wall": wall,
+        "read": read,
         "cpu": cpu,
         "differences": len(differences),
         "digest": hashlib.sha256(result.encode()).hexdigest()[:12],
