@@ -10,7 +10,7 @@ from generator.addresses import Addresses, Labels, Move, moves
 from generator.directory import Directory
 from generator.errors import OutputError
 from generator.existing import Existing
-from generator.policy import Policy
+from generator.policy import Output, Policy
 
 
 @dataclass(frozen=True)
@@ -31,43 +31,58 @@ class Result:
 def build(config: Policy, directory: Directory, out: Path) -> Result:
     """Map, render and plan; nothing is written."""
     outcome = mapping.apply(config, directory)
+    state = outcome.state
     before = existing.read(out)
+    forget = config.safety.organizations_removed == "forget"
     names = addresses.assign(
         before.labels,
-        outcome.state,
-        forget_organizations=config.safety.organizations_removed == "forget",
+        state,
+        forget_organizations=forget,
         forget_teams=config.safety.teams_removed == "forget",
     )
-    forget = config.safety.organizations_removed == "forget"
     output = replace(config.output, regenerate=config.output.regenerate_command(out))
-    files = render.render(outcome.state, names, output, forget_organizations=forget)
-    state, output_format = outcome.state, output.format
+    files = render.render(state, names, output, forget_organizations=forget)
     digests = {name: manifest.digest(text) for name, text in files.items()}
-    switched = before.format not in (None, output_format)
-    moved: tuple[Move, ...] = ()
-    if switched or not before.verified:
+    switched_from = before.format if before.format not in (None, output.format) else None
+    if switched_from is not None or not before.verified:
         # Every old object is needed: to move it, or because nothing proves the files unedited.
         old, new = before.state(), state
     else:
         changed = plan.changed_files(before.digests, digests)
-        old, new = before.state(changed), render.described_by(state, names, output_format, changed)
-    if switched and before.format is not None:
-        old_at = Addresses(before.labels, before.format)
-        moved = moves(old, old_at, state, Addresses(names, output_format))
+        old, new = before.state(changed), render.described_by(state, names, output.format, changed)
+    moved: tuple[Move, ...] = ()
+    if switched_from is not None:
+        at = Addresses(before.labels, switched_from)
+        moved = moves(old, at, state, Addresses(names, output.format))
+    _add_moved_file(files, digests, before, switched_from, moved, output)
+    _add_manifest(files, digests)
+    _refuse_foreign_files(out, files, before)
+    changes = plan.make(before, files, digests, old, new, state, config.safety)
+    return Result(outcome, before, names, files, changes, output.format, switched_from, moved)
+
+
+def _add_moved_file(
+    files: dict[str, str],
+    digests: dict[str, str],
+    before: Existing,
+    switched_from: str | None,
+    moved: tuple[Move, ...],
+    output: Output,
+) -> None:
+    if switched_from is not None:
         if moved:
-            files[render.MOVED_FILE] = render.moved_file(moved, before.format, output)
+            files[render.MOVED_FILE] = render.moved_file(moved, switched_from, output)
     elif render.MOVED_FILE in before.digests:
         # Kept until someone deletes it after apply, like the `removed` blocks.
         files[render.MOVED_FILE] = before.text(render.MOVED_FILE)
     if render.MOVED_FILE in files:
         digests[render.MOVED_FILE] = manifest.digest(files[render.MOVED_FILE])
+
+
+def _add_manifest(files: dict[str, str], digests: dict[str, str]) -> None:
     recorded = {n: d for n, d in digests.items() if n not in render.PRUNED_BY_HAND}
     files[manifest.NAME] = manifest.dumps(recorded)
     digests[manifest.NAME] = manifest.digest(files[manifest.NAME])
-    _refuse_foreign_files(out, files, before)
-    changes = plan.make(before, files, digests, old, new, state, config.safety)
-    switched_from = before.format if switched else None
-    return Result(outcome, before, names, files, changes, output_format, switched_from, moved)
 
 
 def _refuse_foreign_files(out: Path, files: dict[str, str], before: Existing) -> None:
