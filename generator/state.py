@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from typing import Any
 
 from generator.errors import PolicyError
@@ -113,12 +114,12 @@ class DesiredState:
     organizations: tuple[Organization, ...] = ()
     teams: tuple[Team, ...] = ()
 
-    @property
+    @cached_property
     def organizations_by_id(self) -> Mapping[str, Organization]:
         """Organizations keyed by id."""
         return {o.id: o for o in self.organizations}
 
-    @property
+    @cached_property
     def teams_by_id(self) -> Mapping[str, Team]:
         """Teams keyed by id."""
         return {t.id: t for t in self.teams}

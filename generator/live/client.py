@@ -20,6 +20,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -95,12 +96,12 @@ class LiveState:
     organizations: tuple[LiveOrganization, ...] | None = ()
     organizations_note: str | None = None
 
-    @property
+    @cached_property
     def teams_by_id(self) -> Mapping[str, LiveTeam]:
         """Teams keyed by id."""
         return {t.id: t for t in self.teams}
 
-    @property
+    @cached_property
     def organizations_by_id(self) -> Mapping[str, LiveOrganization]:
         """Organizations keyed by id (empty when unavailable)."""
         return {o.id: o for o in self.organizations or ()}
