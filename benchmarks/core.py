@@ -12,13 +12,13 @@ import argparse
 import json
 import random
 import shutil
-import statistics
 import tempfile
-import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+
+from timing import median_seconds
 
 from generator import files, pipeline
 from generator.directory import Directory, Group, Member, User
@@ -61,17 +61,13 @@ def synthetic(groups: int, users: int, per_group: int, seed: int = 1) -> Directo
 
 def measure(step: Callable[[], object], runs: int) -> tuple[float, float]:
     """Median wall seconds over `runs` calls, and the peak traced MiB of one more call."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
+    seconds = median_seconds(step, runs)
     # Tracing slows Python down severalfold, so memory gets a run of its own.
     tracemalloc.start()
     step()
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return statistics.median(times), peak
+    return seconds, peak
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ import hashlib
 import json
 import multiprocessing
 import random
-import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -32,6 +31,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from timing import medians  # noqa: E402
 
 from generator import mapping  # noqa: E402
 from generator.live import drift  # noqa: E402
@@ -121,12 +122,7 @@ def _median(label: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     digests = {r["digest"] for r in runs}
     return {
         "label": label,
-        "wall": statistics.median(r["wall"] for r in runs),
-        "read": statistics.median(r["read"] for r in runs),
-        "requests": statistics.median(r["requests"] for r in runs),
-        "throttled": statistics.median(r["throttled"] for r in runs),
-        "cpu": statistics.median(r["cpu"] for r in runs),
-        "fake_cpu": statistics.median(r["fake_cpu"] for r in runs),
+        **medians(runs, ("wall", "read", "requests", "throttled", "cpu", "fake_cpu")),
         "differences": runs[0]["differences"],
         "digest": runs[0]["digest"] if len(digests) == 1 else "differs between runs!",
     }

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from timing import median_seconds
+
 POLICY = """\
 version: 1
 litellm: {enterprise: true}
@@ -94,15 +96,14 @@ def run_cli(args: list[str]) -> tuple[float, float]:
 
 def baseline(path: Path, runs: int) -> float:
     """Median seconds of json.load + json.dump of the snapshot, the least a run must do."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
+
+    def load_and_dump() -> None:
         with path.open(encoding="utf-8") as handle:
             data = json.load(handle)
         with (path.parent / "copy.json").open("w", encoding="utf-8") as handle:
             json.dump(data, handle)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+
+    return median_seconds(load_and_dump, runs)
 
 
 def main() -> None:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from timing import median_seconds  # noqa: E402
 
 from generator.directory import Directory, Group, Member, User  # noqa: E402
 from generator.sources import snapshot  # noqa: E402
@@ -48,16 +47,6 @@ def synthetic(groups: int, users: int, per_group: int, seed: int = 1) -> Directo
         owners = (Member("user", people[g % users].id),)
         teams.append(Group(group_id, f"Team {g}", members=tuple(sorted(members)), owners=owners))
     return Directory.of(teams, people)
-
-
-def median_seconds(step: Callable[[], object], runs: int) -> float:
-    """Median wall seconds over `runs` calls."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
