@@ -36,7 +36,8 @@ _OBJECT = re.compile(
     re.MULTILINE,
 )
 _HEADER = 'resource "litellm_'
-_TOMBSTONE = re.compile(r"^  from += (\S+)$", re.MULTILINE)
+# Every `from = …` line of removed.tf; people prune this file by hand, and may leave a comment.
+_TOMBSTONE = re.compile(r"^\s*from\s*=\s*(.*?)\s*(?:(?:#|//).*)?$", re.MULTILINE)
 # libyaml when PyYAML has it: the YAML route's member files are large.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -91,15 +92,28 @@ def _holds_objects(name: str) -> bool:
 
 def read(out: Path) -> Existing:
     """Read entraform's own files in `out`, refusing any that were changed by hand."""
+    written = _read(out / manifest.NAME) if (out / manifest.NAME).is_file() else None
+    recorded = None if written is None else _recorded(out, written)
     digests: dict[str, str] = {}
+    edited: list[str] = []
     labels = _Labels()
     for name, text in _generated_files(out):
         digests[name] = manifest.digest(text)
-        labels.scan(name, text)
-    written = _read(out / manifest.NAME) if (out / manifest.NAME).is_file() else None
-    recorded = None if written is None else _recorded(out, written)
-    if recorded is not None:
-        _refuse_edited(out, digests, recorded)
+        if (
+            recorded is not None
+            and name not in PRUNED_BY_HAND
+            and recorded.get(name) != digests[name]
+        ):
+            edited.append(name)  # refused below; what a hand edit holds is not read
+            continue
+        try:
+            labels.scan(name, text)
+        except ValueError as exc:
+            raise OutputError(
+                f"{out / name}: {exc}; restore it from version control, or delete it"
+            ) from exc
+    if edited:
+        _refuse_edited(out, edited)
     on_disk = _format(digests)
     verified = recorded is not None or not digests
     if written is not None:
@@ -124,15 +138,13 @@ def _recorded(out: Path, text: str) -> dict[str, str]:
     return recorded
 
 
-def _refuse_edited(out: Path, digests: Mapping[str, str], recorded: Mapping[str, str]) -> None:
-    edited = [n for n, d in digests.items() if n not in PRUNED_BY_HAND and recorded.get(n) != d]
-    if edited:
-        shown = ", ".join(str(out / n) for n in edited)
-        raise OutputError(
-            f"{shown}: changed since entraform wrote it (it no longer matches "
-            f"{manifest.NAME}). entraform does not overwrite hand edits: restore the file "
-            "from version control (git checkout -- FILE), or delete it to have it written afresh"
-        )
+def _refuse_edited(out: Path, edited: list[str]) -> None:
+    shown = ", ".join(str(out / n) for n in edited)
+    raise OutputError(
+        f"{shown}: changed since entraform wrote it (it no longer matches "
+        f"{manifest.NAME}). entraform does not overwrite hand edits: restore the file "
+        "from version control (git checkout -- FILE), or delete it to have it written afresh"
+    )
 
 
 def _format(files: Collection[str]) -> str | None:
@@ -151,6 +163,8 @@ class _Labels:
 
     def scan(self, name: str, text: str) -> None:
         if name == REMOVED_FILE:
+            # An address it cannot read would silently lose its block, and Terraform would then
+            # destroy what the block forgot: Forgotten.parse refuses it instead.
             self.tombstones += map(Forgotten.parse, _TOMBSTONE.findall(text))
         elif name.endswith(".tf") and name != MOVED_FILE:
             for kind, label, quoted in _headers(text):

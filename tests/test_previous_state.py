@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
+import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from generator import existing, hcl, manifest, pipeline
+from generator.errors import OutputError
 from tests.rendering import Format, build, generate, read_tree
 from tests.tenants import directory, group, oid, tenant, user
 
@@ -17,7 +20,7 @@ POLICY = GOLDEN / "entraform.yaml"
 USERS = [user(f"u{n}") for n in range(30)]
 
 
-def _tenant(seed: int) -> dict[str, object]:
+def _tenant(seed: int) -> dict[str, Any]:
     """Two organizations with nested teams and random members; the seed varies the members."""
     rng = random.Random(seed)
 
@@ -119,10 +122,54 @@ def test_guards_weigh_removals_against_everything_there_was(tmp_path: Path) -> N
     there_was = existing.read(tmp_path).state()
     total = sum(len(o.members) for o in there_was.organizations + there_was.teams)
     data = _tenant(1)
-    data["groups"][3]["members"] = []  # type: ignore[index]
+    data["groups"][3]["members"] = []
     result: pipeline.Result = build(POLICY, directory(data), tmp_path)
     assert result.plan.refusals == (
         f"8 member removals of {total} ({100 * 8 / total:.0f}%) exceed the limit of 10 or 10%",
         "team 'line team' had 8 members and now has none",
     )
     assert oid("group/line team") in {t.id for t in result.outcome.state.teams}
+
+
+def _forget_one_team(tmp_path: Path) -> None:
+    policy = tmp_path / "forget.yaml"
+    policy.write_text(
+        POLICY.read_text(encoding="utf-8") + "safety: {teams_removed: forget, max_removed: 99}\n",
+        encoding="utf-8",
+    )
+    generate(policy, directory(_tenant(1)), tmp_path / "out")
+    data = _tenant(1)
+    data["groups"] = [g for g in data["groups"] if g["displayName"] != "Data"]
+    generate(policy, directory(data), tmp_path / "out")
+
+
+def test_a_comment_on_a_removed_block_keeps_the_block(tmp_path: Path) -> None:
+    _forget_one_team(tmp_path)
+    removed = tmp_path / "out" / "removed.tf"
+    text = removed.read_text(encoding="utf-8")
+    assert "from = litellm_team.data_" in text
+    removed.write_text(text.replace("\n  lifecycle", " # applied on Monday\n  lifecycle"), "utf-8")
+    tombstones = existing.read(tmp_path / "out").labels.tombstones
+    assert {t.address.split(".")[0] for t in tombstones} == {"litellm_team", "litellm_team_member"}
+
+
+def test_an_address_in_removed_tf_that_cannot_be_read_is_refused(tmp_path: Path) -> None:
+    _forget_one_team(tmp_path)
+    removed = tmp_path / "out" / "removed.tf"
+    removed.write_text(
+        removed.read_text(encoding="utf-8").replace("from = litellm_team.", "from = team.", 1),
+        encoding="utf-8",
+    )
+    with pytest.raises(OutputError, match=r"removed.tf: not an address entraform forgets"):
+        existing.read(tmp_path / "out")
+
+
+def test_a_hand_edit_that_breaks_the_file_is_refused_as_an_edit_not_read(tmp_path: Path) -> None:
+    generate(POLICY, directory(_tenant(1)), tmp_path)
+    teams = tmp_path / "teams.tf"
+    text = teams.read_text(encoding="utf-8")
+    teams.write_text(
+        re.sub(r'team_id( +)= "[^"]+"', r'team_id\1= "\\U0011ffff"', text, count=1), "utf-8"
+    )
+    with pytest.raises(OutputError, match=r"teams\.tf: changed since entraform wrote it"):
+        existing.read(tmp_path)
