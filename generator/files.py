@@ -7,12 +7,17 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from generator import manifest
 from generator.errors import OutputError
 from generator.plan import FileChange
 
 
 def write(out: Path, changes: Iterable[FileChange]) -> None:
-    """Apply the file changes: stage every new file first, then swap them in and delete."""
+    """Apply the file changes: stage every new file first, then swap them in and delete.
+
+    The manifest goes in last: it vouches for the other files, so it must never describe
+    files that a failure left unwritten.
+    """
     changes = list(changes)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -24,17 +29,29 @@ def write(out: Path, changes: Iterable[FileChange]) -> None:
             if change.new is not None:
                 staged.append((change.name, _stage(out, change.new)))
     except OSError as exc:
-        for _, temp in staged:
-            temp.unlink(missing_ok=True)
+        _discard(staged)
         raise OutputError(f"cannot write to {out}: {exc.strerror}; nothing was changed") from exc
+    last = [s for s in staged if s[0] == manifest.NAME]
     try:
-        for name, temp in staged:
+        for name, temp in [s for s in staged if s[0] != manifest.NAME]:
             temp.replace(out / name)
         for change in changes:
             if change.new is None:
                 (out / change.name).unlink(missing_ok=True)
+        for name, temp in last:
+            temp.replace(out / name)
     except OSError as exc:
-        raise OutputError(f"writing {out} failed part-way: {exc}") from exc
+        raise OutputError(
+            f"writing {out} failed part-way: {exc}; restore the folder from version control"
+        ) from exc
+    finally:
+        _discard(staged)
+
+
+def _discard(staged: list[tuple[str, Path]]) -> None:
+    # Staged files already renamed into place are gone; only leftovers are removed.
+    for _, temp in staged:
+        temp.unlink(missing_ok=True)
 
 
 def write_one(path: Path, text: str) -> None:

@@ -413,3 +413,23 @@ def test_the_header_command_fills_in_the_format_and_the_output_folder(work: Path
     generate(work)
     header = (work / "out" / "versions.tf").read_text(encoding="utf-8").splitlines()[1]
     assert header == f"# Regenerate with: make litellm FORMAT=terraform OUT={work / 'out'}"
+
+
+def test_a_write_that_fails_while_swapping_keeps_the_old_manifest_and_no_temp_file(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    generate(work)
+    manifest_before = (work / "out" / "entraform-manifest.json").read_text(encoding="utf-8")
+    write(work / "tenant.json", tenant(groups(("ann", "bob", "cy", "dee")), USERS))
+    real_replace = Path.replace
+
+    def failing(self: Path, target: Path) -> Path:
+        if Path(target).name.startswith("org_"):
+            raise OSError(5, "Input/output error")
+        return real_replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", failing)
+    result = generate(work)
+    assert result.exit_code == 3
+    assert (work / "out" / "entraform-manifest.json").read_text(encoding="utf-8") == manifest_before
+    assert not list((work / "out").glob(".entraform-*"))
