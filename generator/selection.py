@@ -22,7 +22,24 @@ class Match:
 
     def render(self, template: str) -> str:
         """A template of the rule filled with this group's values."""
-        return template.format_map(self.values)
+        try:
+            return template.format_map(self.values)
+        except KeyError as exc:
+            raise self._uncaptured(str(exc.args[0])) from None
+
+    def value(self, capture: str) -> str:
+        """One named capture of the rule's regex for this group."""
+        if capture not in self.values:
+            raise self._uncaptured(capture)
+        return self.values[capture]
+
+    def _uncaptured(self, capture: str) -> PolicyError:
+        # An optional group in the regex, `(?P<x>...)?`, that this group's name left empty.
+        return PolicyError(
+            f"rule {self.rule.name!r} (line {self.rule.line}): {{{capture}}} was not captured "
+            f"from group {name_of(self.group)}; make that part of the regex required, or "
+            "select this group with another rule"
+        )
 
 
 def select(rule: Rule, group: Group) -> dict[str, str] | None:
@@ -76,7 +93,7 @@ class Places:
             wanted = match.render(placement.value or "")
             return self._one(match, self.by_name.get(wanted, []), f"the group named {wanted!r}")
         value = placement.value or ""
-        key = match.values[value] if placement.kind == "capture" else match.render(value)
+        key = match.value(value) if placement.kind == "capture" else match.render(value)
         return self._one(match, self.by_key.get(key, []), f"the organization key {key!r}")
 
     def _one(self, match: Match, found: list[Match], wanted: str) -> Match:

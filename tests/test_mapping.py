@@ -429,3 +429,14 @@ def test_left_out_users_are_named_once_whatever_the_number_of_groups() -> None:
         "bob@contoso.test",
         oid("user/bob"),
     )
+
+
+def test_a_template_that_uses_an_uncaptured_optional_group_names_the_rule_and_group() -> None:
+    text = (
+        "teams:\n"
+        "  - {rule: t, select: {regex: '^LLM-(?P<org>[^-]+)(-(?P<team>.+))?$'}, alias: '{team}'}\n"
+    )
+    with pytest.raises(
+        PolicyError, match=r"rule 't' \(line 3\): \{team\} was not captured from group 'LLM-A'"
+    ):
+        state_of(text, [group("LLM-A")])
