@@ -7,6 +7,7 @@ budget of total time the run may be held back.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -47,9 +48,12 @@ def retry_after(headers: Mapping[str, str], attempt: int) -> float:
     value = header(headers, "retry-after")
     if value is not None:
         try:
-            return max(float(value), 0.0)
+            seconds = float(value)
         except ValueError:
-            pass
+            seconds = math.nan
+        # `nan` would compare false with every deadline and retry at once, forever.
+        if math.isfinite(seconds) or seconds == math.inf:
+            return max(seconds, 0.0)
         try:
             when = parsedate_to_datetime(value).timestamp()
             return max(float(when) - time.time(), 0.0)
