@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -93,7 +95,7 @@ def _left_out(excluded: Mapping[str, tuple[LeftOut, ...]]) -> list[str]:
     users = [(reason, u) for reason, found in excluded.items() for u in found]
     if not users:
         return []
-    rows = [f"- {_code(u.name)} ({u.id}): {reason}" for reason, u in users]
+    rows = [f"- {_plain(u.name)} ({u.id}): {reason}" for reason, u in users]
     lines = ["### Left out", ""]
     if len(rows) > FOLD_AFTER:
         summary = f"{len(rows)} users the policy selects are left out"
@@ -111,8 +113,20 @@ def _left_out(excluded: Mapping[str, tuple[LeftOut, ...]]) -> list[str]:
 
 
 def _code(text: str) -> str:
-    # Display names are untrusted: keep them from breaking out of inline code.
+    """Untrusted text (names from Entra) made safe inside an inline code span: one line, no `."""
     return "".join(c if c.isprintable() else " " for c in text).replace("`", "'")
+
+
+def _plain(text: str) -> str:
+    """Untrusted text made safe as plain Markdown: no links, HTML, emphasis or @mentions."""
+    escaped = html.escape(_code(text), quote=False)
+    escaped = _MARKDOWN.sub(r"\\\1", escaped)
+    # A zero-width space after a leading @ keeps GitHub from notifying a user or team.
+    return _MENTION.sub("\\1@\u200b", escaped)
+
+
+_MARKDOWN = re.compile(r"([\\*_\[\]#|~!])")
+_MENTION = re.compile(r"(^|[^\w.])@(?=\w)")
 
 
 def _switch(result: Result) -> list[str]:
@@ -161,10 +175,10 @@ def _members(members: tuple[MemberChange, ...]) -> list[str]:
         lines.append("")
         for c in found:
             if c.action == "role":
-                lines.append(f"- role of {_code(c.user_email)}: {c.old_role} → {c.role}")
+                lines.append(f"- role of {_plain(c.user_email)}: {c.old_role} → {c.role}")
             else:
                 sign = "+" if c.action == "added" else "−"
-                lines.append(f"- {sign} {_code(c.user_email)} ({c.role})")
+                lines.append(f"- {sign} {_plain(c.user_email)} ({c.role})")
         lines.append("")
     return lines
 
@@ -187,4 +201,4 @@ def _warnings(result: Result, removals_allowed: bool) -> list[str]:
         warnings += [f"REFUSED: {r}" for r in result.plan.refusals]
     if not warnings:
         return []
-    return ["### Warnings", "", *(f"- {_code(w)}" for w in warnings), ""]
+    return ["### Warnings", "", *(f"- {_plain(w)}" for w in warnings), ""]

@@ -102,3 +102,13 @@ def test_two_teams_with_one_display_name_are_told_apart_by_id(tmp_path: Path) ->
     summary = generate(tmp_path, "--summary", "-").stdout
     assert f"**team `Team-X`** ({oid('group/x1')}): +1 −0" in summary
     assert f"**team `Team-X`** ({oid('group/x2')}): +1 −0" in summary
+
+
+def test_names_from_entra_cannot_become_links_html_or_mentions_in_the_pr(work: Path) -> None:
+    hostile = user(
+        "eve", userPrincipalName="[click](https://evil.test) <b>@org/team", accountEnabled=False
+    )
+    write(work / "tenant.json", tenant(groups(("ann", "bob", "cy", "eve")), [*USERS[:3], hostile]))
+    summary = generate(work, "--summary", "-").stdout
+    line = next(line for line in summary.splitlines() if "evil.test" in line)
+    assert line.startswith("- \\[click\\](https://evil.test) &lt;b&gt;@\u200borg/team")
