@@ -124,6 +124,14 @@ class DesiredState:
         """Teams keyed by id."""
         return {t.id: t for t in self.teams}
 
+    @cached_property
+    def teams_by_organization(self) -> Mapping[str | None, tuple[Team, ...]]:
+        """Teams per organization id (None for standalone teams), each in id order."""
+        grouped: dict[str | None, list[Team]] = {}
+        for team in self.teams:
+            grouped.setdefault(team.organization_id, []).append(team)
+        return {org_id: tuple(teams) for org_id, teams in grouped.items()}
+
 
 def validate(state: DesiredState) -> None:
     """Raise PolicyError listing every way the state breaks LiteLLM's rules."""

@@ -88,10 +88,10 @@ def _terraform_files(state: DesiredState, labels: Labels, output: Output) -> dic
     files = {"versions.tf": _render("terraform/versions.tf.j2", common, output)}
     for org in state.organizations:
         label = labels.organizations[org.id]
-        teams = [t for t in state.teams if t.organization_id == org.id]
+        teams = state.teams_by_organization.get(org.id, ())
         context = {**common, "org": org, "label": label, "teams": teams}
         files[_organization_file(label)] = _render("terraform/organization.tf.j2", context, output)
-    standalone = [t for t in state.teams if t.organization_id is None]
+    standalone = state.teams_by_organization.get(None, ())
     if standalone:
         files[TEAMS_FILE] = _render(
             "terraform/teams.tf.j2", {**common, "teams": standalone}, output
