@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal, NamedTuple
 
 from generator.existing import Existing
@@ -67,9 +69,14 @@ class ChangeSet:
 
     def count(self, kind: str, action: str) -> int:
         """Count object or member changes of one kind and action (kind `member` for both scopes)."""
-        if kind == "member":
-            return sum(1 for m in self.members if m.action == action)
-        return sum(1 for o in self.objects if o.kind == kind and o.action == action)
+        return self._counts[(kind, action)]
+
+    @cached_property
+    def _counts(self) -> Counter[tuple[str, str]]:
+        # Counted once: a first run holds a member change per membership, half a million.
+        counts: Counter[tuple[str, str]] = Counter((o.kind, o.action) for o in self.objects)
+        counts.update(("member", m.action) for m in self.members)
+        return counts
 
     @property
     def empty(self) -> bool:
