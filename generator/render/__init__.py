@@ -164,19 +164,19 @@ class _MemberEntries:
     """
 
     def __init__(self) -> None:
-        self.quoted: dict[int, tuple[str, str]] = {}
+        self.quoted: dict[tuple[int, bool], tuple[str, str]] = {}
 
     def __call__(self, members: Sequence[Membership]) -> _Entries:
         keyed = all(m.user_id == m.key for m in members)
         quoted = self.quoted
-        pairs = [quoted.get(id(m)) or self._quote(m, keyed) for m in by_email(members)]
+        pairs = [quoted.get((id(m), keyed)) or self._quote(m, keyed) for m in by_email(members)]
         return _Entries(hcl.entries(pairs, "    "), "each.key" if keyed else "each.value.user_id")
 
     def _quote(self, m: Membership, keyed: bool) -> tuple[str, str]:
         user_id = "" if keyed else f"user_id = {hcl.quote(m.user_id)}, "
         value = f"{{ {user_id}user_email = {hcl.quote(m.user_email)}, role = {hcl.quote(m.role)} }}"
-        self.quoted[id(m)] = (hcl.quote(m.key), value)
-        return self.quoted[id(m)]
+        self.quoted[(id(m), keyed)] = (hcl.quote(m.key), value)
+        return self.quoted[(id(m), keyed)]
 
 
 def by_email(members: Iterable[Membership]) -> list[Membership]:
