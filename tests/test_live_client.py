@@ -133,3 +133,12 @@ def test_only_get_requests_are_sent(fake: FakeLiteLLM) -> None:
     fake.fault(429, 503, count=4, retry_after="0.01")
     _read(fake)
     assert {method for method, _ in fake.requests} == {"GET"}
+
+
+def test_an_answer_of_an_unknown_shape_is_a_runtime_error_not_a_traceback() -> None:
+    server = FakeLiteLLM()
+    row = server.add_organization("o-x", "X")
+    del row["organization_id"]
+    unknown = pytest.raises(LiteLLMError, match="shape entraform does not understand")
+    with server.serving(), Client(server.url, API_KEY) as client, unknown:
+        read_live(client, [], ["o-x"])

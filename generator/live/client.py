@@ -273,11 +273,18 @@ def read_live(
 ) -> LiveState:
     """Read every team, and the members of the teams and organizations asked for."""
     wanted = set(team_ids)
-    listed = _list_teams(client)
-    ids = sorted(t.id for t in listed if t.id in wanted)
-    detailed = dict(zip(ids, client.each(lambda i: _team_info(client, i), ids), strict=True))
+    try:
+        listed = _list_teams(client)
+        ids = sorted(t.id for t in listed if t.id in wanted)
+        detailed = dict(zip(ids, client.each(lambda i: _team_info(client, i), ids), strict=True))
+        organizations, note = _organizations(client, set(organization_ids))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # One place for every answer of a shape this client does not know.
+        raise LiteLLMError(
+            f"LiteLLM answered in a shape entraform does not understand ({exc!r}); check that "
+            "--litellm-url points at a LiteLLM proxy of version 1.108 or later"
+        ) from None
     teams = [detailed.get(t.id, t) for t in listed]
-    organizations, note = _organizations(client, set(organization_ids))
     found = [t for t in teams if t is not None]  # None: deleted between the list and its read
     return LiveState(tuple(sorted(found, key=lambda t: t.id)), organizations, note)
 
@@ -297,6 +304,8 @@ def _list_teams(client: Client) -> list[LiveTeam]:
 
 def _team_pages(client: Client) -> list[Mapping[str, Any]]:
     first = _team_page(client, 1)
+    if len(first["teams"]) >= PAGE_SIZE and not first.get("total_pages"):
+        raise LiteLLMError("GET /v2/team/list answered a full page without total_pages")
     pages = min(int(first.get("total_pages") or 0), MAX_PAGES) if first["teams"] else 0
     answers = [first, *client.each(lambda page: _team_page(client, page), range(2, pages + 1))]
     found: dict[str, Mapping[str, Any]] = {}
@@ -371,7 +380,7 @@ def _team(data: Mapping[str, Any]) -> LiveTeam:
             settings=_settings(data, data),
             members=members,
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise LiteLLMError(f"a team from LiteLLM is not understood ({exc!r})") from None
 
 
@@ -386,7 +395,7 @@ def _organization(data: Mapping[str, Any]) -> LiveOrganization:
             settings=_settings(data, budget),
             members=members,
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise LiteLLMError(f"an organization from LiteLLM is not understood ({exc!r})") from None
 
 
