@@ -30,7 +30,7 @@ class FileChange:
 
 @dataclass(frozen=True)
 class ObjectChange:
-    """An organization or team added, removed, renamed, moved or with changed settings.
+    """An organization or team added, removed, renamed, or changed (settings, organization).
 
     `detail` says what changed as `old → new` for each field, the old alias of a rename, and
     whether a removed object is deleted or only forgotten by Terraform.
@@ -238,7 +238,13 @@ def guard(
     """Return the reasons to refuse this change set (empty when it is safe)."""
     reasons = []
     if not whole.organizations and not whole.teams:
-        reasons.append("the policy selects no groups at all: refusing to remove everything")
+        had = changes.count("organization", "removed") + changes.count("team", "removed")
+        reasons.append(
+            "the policy selects no groups at all: refusing to remove everything"
+            if had
+            else "the policy selects no groups at all: check its selectors against the tenant "
+            "(entraform validate --snapshot)"
+        )
     now = {
         "organization": len(whole.organizations),
         "team": len(whole.teams),
@@ -257,11 +263,16 @@ def guard(
                 f"{removed} {kind} removals of {total} ({share:.0f}%) exceed the limit of "
                 f"{safety.max_removed} or {safety.max_removed_percent:g}%"
             )
-    previous_teams = before.teams_by_id
-    for team in after.teams:
-        previous = previous_teams.get(team.id)
-        if previous is not None and previous.members and not team.members:
-            reasons.append(
-                f"team {team.alias!r} had {len(previous.members)} members and now has none"
-            )
+    # A group emptied at once is more often a failed sync in Entra than a real decision.
+    pairs: tuple[tuple[str, Mapping[str, Scoped], tuple[Scoped, ...]], ...] = (
+        ("organization", before.organizations_by_id, after.organizations),
+        ("team", before.teams_by_id, after.teams),
+    )
+    for kind, previous_by_id, now_objects in pairs:
+        for scoped in now_objects:
+            previous = previous_by_id.get(scoped.id)
+            if previous is not None and previous.members and not scoped.members:
+                reasons.append(
+                    f"{kind} {scoped.alias!r} had {len(previous.members)} members and now has none"
+                )
     return tuple(reasons)

@@ -433,3 +433,27 @@ def test_a_write_that_fails_while_swapping_keeps_the_old_manifest_and_no_temp_fi
     assert result.exit_code == 3
     assert (work / "out" / "entraform-manifest.json").read_text(encoding="utf-8") == manifest_before
     assert not list((work / "out").glob(".entraform-*"))
+
+
+def test_an_organization_that_lost_every_member_is_refused(work: Path) -> None:
+    (work / "entraform.yaml").write_text(
+        POLICY.replace("organization: nested}", "}")
+        .replace("max_removed: 2", "max_removed: 99")
+        .replace("max_removed_percent: 50", "max_removed_percent: 100"),
+        encoding="utf-8",
+    )
+    write(
+        work / "tenant.json",
+        tenant([group("Org-A", ("ann", "bob")), group("Team-X", ("cy",))], USERS),
+    )
+    generate(work)
+    write(work / "tenant.json", tenant([group("Org-A"), group("Team-X", ("cy",))], USERS))
+    result = generate(work)
+    assert result.exit_code == 4
+    assert "organization 'Org-A' had 2 members and now has none" in result.stderr
+
+
+def test_a_first_run_that_selects_nothing_says_to_check_the_selectors(work: Path) -> None:
+    write(work / "tenant.json", tenant([group("Unrelated")], USERS))
+    result = generate(work)
+    assert "check its selectors" in result.stderr and "remove everything" not in result.stderr
