@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from generator.directory import Directory, Group, User
+from generator.directory import Directory, Group, Resolved, User
 from generator.errors import PolicyError
 from generator.policy import Policy, Rule
 from generator.selection import Match, Places, ids_of, select
@@ -60,6 +60,7 @@ class _Mapper:
         self.excluded: dict[str, set[str]] = {}
         self.by_name = _byname_of(directory.groups.values())
         self.memberships: dict[tuple[str, str], Membership | None] = {}
+        self.resolved: dict[str, Resolved] = {}
 
     def state(self) -> DesiredState:
         org_matches = self._matches(self.policy.organizations, "organizations")
@@ -152,7 +153,7 @@ class _Mapper:
         )
 
     def _members(self, match: Match, member_role: str, admin_role: str) -> tuple[Membership, ...]:
-        resolved = self.directory.user_members(match.group.id, self.policy.membership)
+        resolved = self._resolved(match.group.id)
         for kind, ids in resolved.skipped.items():
             self.skipped.setdefault(kind, set()).update(ids)
         roles = dict.fromkeys(resolved.users, member_role)
@@ -161,6 +162,12 @@ class _Mapper:
             self._membership(user_key, role, match.group) for user_key, role in roles.items()
         )
         return _sorted(m for m in members if m is not None)
+
+    def _resolved(self, group_id: str) -> Resolved:
+        # The preset resolves each group twice, and one admin group serves many teams.
+        if group_id not in self.resolved:
+            self.resolved[group_id] = self.directory.user_members(group_id, self.policy.membership)
+        return self.resolved[group_id]
 
     def _admins(self, match: Match) -> frozenset[str]:
         admins = match.rule.admins
@@ -182,7 +189,7 @@ class _Mapper:
                 "duplicate display names, so give the admin group a unique name in Entra, or use "
                 "admins: {owners: true}"
             )
-        return self.directory.user_members(groups[0].id, self.policy.membership).users
+        return self._resolved(groups[0].id).users
 
     def _membership(self, user_key: str, role: str, group: Group) -> Membership | None:
         # A user is in many groups: decide and build each (user, role) once, and share it.
