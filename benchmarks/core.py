@@ -32,8 +32,20 @@ safety: {max_removed: 100000000}
 """
 
 
-def synthetic(groups: int, users: int, per_group: int, seed: int = 1) -> Directory:
-    """A tenant of `groups` teams with `per_group` random members each."""
+def synthetic(
+    groups: int,
+    users: int,
+    per_group: int,
+    seed: int = 1,
+    *,
+    nested_every: int = 0,
+    owners: bool = False,
+) -> Directory:
+    """A tenant of `groups` teams with `per_group` random members each.
+
+    With `nested_every`, every such group also holds the next group; with `owners`, each group
+    has one user owner.
+    """
     rng = random.Random(seed)
     people = [
         User(
@@ -46,16 +58,14 @@ def synthetic(groups: int, users: int, per_group: int, seed: int = 1) -> Directo
         )
         for i in range(users)
     ]
-    teams = [
-        Group(
-            f"{g:08x}-1111-4000-8000-000000000000",
-            f"LLM-Team-{g}",
-            members=tuple(
-                sorted({Member("user", rng.choice(people).id) for _ in range(per_group)})
-            ),
-        )
-        for g in range(groups)
-    ]
+    ids = [f"{g:08x}-1111-4000-8000-000000000000" for g in range(groups)]
+    teams = []
+    for g, group_id in enumerate(ids):
+        members = {Member("user", rng.choice(people).id) for _ in range(per_group)}
+        if nested_every and g % nested_every == 0 and g + 1 < groups:
+            members.add(Member("group", ids[g + 1]))
+        owner = (Member("user", people[g % users].id),) if owners else None
+        teams.append(Group(group_id, f"LLM-Team-{g}", members=tuple(sorted(members)), owners=owner))
     return Directory.of(teams, people)
 
 

@@ -11,42 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core import synthetic  # noqa: E402
 from timing import median_seconds  # noqa: E402
 
-from generator.directory import Directory, Group, Member, User  # noqa: E402
 from generator.sources import snapshot  # noqa: E402
-
-
-def synthetic(groups: int, users: int, per_group: int, seed: int = 1) -> Directory:
-    """A tenant of `groups` groups with `per_group` random user members, every tenth nested."""
-    rng = random.Random(seed)
-    people = [
-        User(
-            f"{i:08x}-0000-4000-8000-000000000000",
-            f"User {i}",
-            f"user{i}@contoso.test",
-            f"user{i}@contoso.test",
-            True,
-            "Member",
-        )
-        for i in range(users)
-    ]
-    ids = [f"{g:08x}-1111-4000-8000-000000000000" for g in range(groups)]
-    teams = []
-    for g, group_id in enumerate(ids):
-        members = {Member("user", rng.choice(people).id) for _ in range(per_group)}
-        if g % 10 == 0 and g + 1 < groups:
-            members.add(Member("group", ids[g + 1]))
-        owners = (Member("user", people[g % users].id),)
-        teams.append(Group(group_id, f"Team {g}", members=tuple(sorted(members)), owners=owners))
-    return Directory.of(teams, people)
 
 
 def main() -> None:
@@ -58,7 +32,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    text = snapshot.dumps(synthetic(args.groups, args.users, args.memberships_per_group))
+    text = snapshot.dumps(
+        synthetic(args.groups, args.users, args.memberships_per_group, nested_every=10, owners=True)
+    )
     edges = sum(len(g.members) for g in snapshot.loads(text).groups.values())
     baseline = median_seconds(lambda: json.loads(text), args.runs)
     loads = median_seconds(lambda: snapshot.loads(text), args.runs)
