@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, unquote
 
 import httpx
@@ -138,27 +138,24 @@ class GraphSession:
 
     def members(self, group_id: str, select: list[str], subject: str) -> Request:
         """The first page of a group's direct members."""
-        key = ("members", *select)
-        if key not in self._templates:
-            builder = self.client.groups.by_group_id(GROUP_SLOT).members
-            params = builder.MembersRequestBuilderGetQueryParameters(
-                select=select, top=self.settings.page_size
-            )
-            config = RequestConfiguration(query_parameters=params)
-            self._templates[key] = _relative(builder.to_get_request_information(config))
-        return Request(_for_group(self._templates[key], group_id), subject, "members")
+        return self._group_page("members", group_id, select, subject)
 
     def owners(self, group_id: str, select: list[str], subject: str) -> Request:
         """The first page of a group's owners."""
-        key = ("owners", *select)
+        return self._group_page("owners", group_id, select, subject)
+
+    def _group_page(
+        self, kind: Literal["members", "owners"], group_id: str, select: list[str], subject: str
+    ) -> Request:
+        # Built once per kind through the SDK, then the escaped group id put in place.
+        key = (kind, *select)
         if key not in self._templates:
-            builder = self.client.groups.by_group_id(GROUP_SLOT).owners
-            params = builder.OwnersRequestBuilderGetQueryParameters(
-                select=select, top=self.settings.page_size
-            )
+            builder = getattr(self.client.groups.by_group_id(GROUP_SLOT), kind)
+            query = getattr(builder, f"{kind.title()}RequestBuilderGetQueryParameters")
+            params = query(select=select, top=self.settings.page_size)
             config = RequestConfiguration(query_parameters=params)
             self._templates[key] = _relative(builder.to_get_request_information(config))
-        return Request(_for_group(self._templates[key], group_id), subject, "owners")
+        return Request(_for_group(self._templates[key], group_id), subject, kind)
 
     def assignments(self, service_principal_id: str, subject: str) -> Request:
         """The first page of principals assigned to an enterprise application."""
