@@ -17,6 +17,7 @@ import yaml
 
 from generator import addresses, existing, manifest, render
 from generator.state import DesiredState
+from tests import installed
 from tests.conftest import ROOT
 from tests.console import string_list
 from tests.rendering import Format, build, render_files
@@ -145,25 +146,10 @@ def test_templates_are_found_from_a_checkout() -> None:
 
 
 @pytest.mark.slow
-def test_templates_ship_in_the_wheel_and_render_the_same(tmp_path: Path) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path / "dist"),
-            str(ROOT),
-        ],
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
-    (wheel,) = (tmp_path / "dist").glob("entraform-*.whl")
+def test_templates_ship_in_the_wheel_and_render_the_same(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    wheel = installed.wheel(tmp_path_factory)
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
