@@ -1,9 +1,10 @@
 """Switching --format on a folder that holds the other format moves objects, never destroys them.
 
 Terraform itself is the judge: the rendered files are turned into a provider-free stand-in
-(every `litellm_*` resource becomes a `terraform_data` resource at the same address shape, with
-the same `for_each` keys), the old format is applied to a local state, and the new format with
-its `moved` blocks is planned against that state.
+(tests/standin.py: every `litellm_*` resource becomes a `terraform_data` resource at the same
+address shape, with the same `for_each` keys and its arguments as `input`), the old format is
+applied to a local state, and the new format with its `moved` blocks is planned against that
+state: equal objects in both formats give equal inputs, so anything but a move shows.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,10 +21,9 @@ from click.testing import CliRunner
 from generator.cli import cli
 from tests.conftest import ROOT
 from tests.rendering import Format, read_tree
+from tests.standin import stand_in
 
 GOLDEN = ROOT / "tests" / "golden"
-ADDRESS = re.compile(r"\blitellm_(organization_member|organization|team_member|team)\.([\w-]+)")
-HEADER = re.compile(r'^resource "litellm_(\w+)" "([\w-]+)" \{$')
 
 
 def _generate(out: Path, output_format: Format, *extra: str) -> str:
@@ -48,45 +47,12 @@ def _generate(out: Path, output_format: Format, *extra: str) -> str:
     return result.stdout
 
 
-def _stand_in(text: str) -> str:
-    """The same addresses and for_each keys as terraform_data resources; nothing else."""
-    out: list[str] = []
-    lines = iter(text.split("\n"))
-    for line in lines:
-        header = HEADER.match(line)
-        if header is None:
-            if not line.startswith(("terraform {", "provider ")):
-                out.append(ADDRESS.sub(r"terraform_data.\1__\2", line))
-            else:
-                _skip_block(line, lines)
-            continue
-        out.append(f'resource "terraform_data" "{header[1]}__{header[2]}" {{')
-        for body in lines:
-            if body == "}":
-                break
-            if body.startswith("  for_each"):
-                out.append(body)
-                if body.endswith("{"):
-                    out.extend(iter(lambda: next(lines), "  }"))
-                    out.append("  }")
-        out.append("}")
-    return "\n".join(out)
-
-
-def _skip_block(first: str, lines: Iterator[str]) -> None:
-    if first.endswith("{}"):
-        return
-    for line in lines:
-        if line == "}":
-            return
-
-
 def _root(folder: Path, rendered: Path) -> None:
     for path in folder.glob("*.tf"):
         path.unlink()
     for path in rendered.iterdir():
         if path.suffix == ".tf":
-            (folder / path.name).write_text(_stand_in(path.read_text(encoding="utf-8")))
+            (folder / path.name).write_text(stand_in(path.read_text(encoding="utf-8")))
         else:
             shutil.copy(path, folder / path.name)
 
