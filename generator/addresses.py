@@ -4,10 +4,15 @@ A label is the sanitised group name plus the start of the object id, never a pos
 other objects coming and going never move an address; once written it is kept, so a rename
 changes attributes in place. Forgotten objects keep their `removed` blocks, and a format
 switch maps every address to its twin in the other format.
+
+Membership maps are split into chunks by a hash of the `for_each` key once they grow: the time
+`terraform plan` spends on one instance grows with the size of the map it comes from, so
+bounded maps keep a plan linear in memberships (benchmarks/terraform_plan.py measures it).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -21,6 +26,12 @@ from generator.state import DesiredState
 MAX_SLUG = 40
 SUFFIX = 8
 Kind = Literal["organization", "team"]
+# Members per chunk a map is split for; plan time per instance is flat up to about here.
+CHUNK = 64
+# Labels never hold two underscores in a row (slugs collapse them): a chunk suffix is unambiguous.
+CHUNK_MARK = "__"
+# The YAML route's resources, one set for the whole tenant.
+YAML_LABEL = "this"
 
 
 @dataclass(frozen=True, order=True)
@@ -30,11 +41,13 @@ class Forgotten:
     kind: Kind
     label: str
     members: bool = False
+    chunk: str = ""
 
     @property
     def address(self) -> str:
         """The resource address the `removed` block names."""
-        return f"litellm_{self.kind}{'_member' if self.members else ''}.{self.label}"
+        label = chunk_label(self.label, self.chunk)
+        return f"litellm_{self.kind}{'_member' if self.members else ''}.{label}"
 
     @classmethod
     def parse(cls, address: str) -> Forgotten:
@@ -43,7 +56,8 @@ class Forgotten:
         if found is None:
             raise ValueError(f"not an address entraform forgets: {address!r}")
         kind: Kind = "organization" if found[1] == "organization" else "team"
-        return cls(kind, found[3], members=bool(found[2]))
+        label, _, chunk = found[3].partition(CHUNK_MARK)
+        return cls(kind, label, members=bool(found[2]), chunk=chunk)
 
 
 _FORGOTTEN = re.compile(r"litellm_(organization|team)(_member)?\.([\w-]+)")
@@ -56,10 +70,21 @@ class Labels:
     organizations: Mapping[str, str] = field(default_factory=dict)
     teams: Mapping[str, str] = field(default_factory=dict)
     tombstones: tuple[Forgotten, ...] = ()
+    # Chunk level (hex digits of the key hash) of each membership resource, by kind and label.
+    levels: Mapping[tuple[Kind, str], int] = field(default_factory=dict)
+
+    def level(self, kind: Kind, label: str) -> int:
+        """How many hex digits split one membership resource (0: a single map)."""
+        return self.levels.get((kind, label), 0)
 
 
 def assign(
-    previous: Labels, state: DesiredState, *, forget_organizations: bool, forget_teams: bool
+    previous: Labels,
+    state: DesiredState,
+    *,
+    forget_organizations: bool,
+    forget_teams: bool,
+    output_format: str,
 ) -> Labels:
     """Labels for a state: the previous ones kept, new ones allocated, the gone forgotten."""
     reserved = [t.label for t in previous.tombstones]
@@ -69,19 +94,78 @@ def assign(
     teams = allocate(((t.id, t.group_name) for t in state.teams), previous.teams, reserved)
     tombstones = set(previous.tombstones)
     if forget_organizations:
-        tombstones |= _forgotten("organization", previous.organizations, organizations)
+        tombstones |= _forgotten("organization", previous, organizations)
     if forget_teams:
-        tombstones |= _forgotten("team", previous.teams, teams)
+        tombstones |= _forgotten("team", previous, teams)
     live = {("organization", label) for label in organizations.values()}
     live |= {("team", label) for label in teams.values()}
     # A removed block and a resource at one address would be a Terraform error.
     kept = {t for t in tombstones if (t.kind, t.label) not in live}
-    return Labels(organizations, teams, tuple(sorted(kept)))
+    sizes = _sizes(state, organizations, teams, output_format)
+    levels = {at: chunk_level(n, previous.levels.get(at)) for at, n in sizes.items()}
+    return Labels(organizations, teams, tuple(sorted(kept)), levels)
 
 
-def _forgotten(kind: Kind, old: Mapping[str, str], new: Mapping[str, str]) -> set[Forgotten]:
+def _forgotten(kind: Kind, previous: Labels, new: Mapping[str, str]) -> set[Forgotten]:
+    old = previous.organizations if kind == "organization" else previous.teams
     gone = [label for object_id, label in old.items() if object_id not in new]
-    return {Forgotten(kind, label, members) for label in gone for members in (False, True)}
+    found = {Forgotten(kind, label) for label in gone}
+    for label in gone:
+        found |= {Forgotten(kind, label, True, c) for c in chunk_names(previous.level(kind, label))}
+    return found
+
+
+def _sizes(
+    state: DesiredState, organizations: Mapping[str, str], teams: Mapping[str, str], fmt: str
+) -> dict[tuple[Kind, str], int]:
+    if fmt == YAML:
+        return {
+            ("organization", YAML_LABEL): sum(len(o.members) for o in state.organizations),
+            ("team", YAML_LABEL): sum(len(t.members) for t in state.teams),
+        }
+    sizes: dict[tuple[Kind, str], int] = {}
+    for org in state.organizations:
+        sizes["organization", organizations[org.id]] = len(org.members)
+    for team in state.teams:
+        sizes["team", teams[team.id]] = len(team.members)
+    return sizes
+
+
+def chunk_level(size: int, previous: int | None = None) -> int:
+    """Hex digits that split a map of `size` into chunks of about CHUNK: the previous, if it fits.
+
+    A map must double past or halve below its level's range to change level, so a team that
+    hovers at a boundary does not move its members back and forth.
+    """
+    if previous is not None:
+        low = CHUNK * 16 ** (previous - 1) // 2 if previous else 0
+        if low < size <= 2 * CHUNK * 16**previous:
+            return previous
+    level = 0
+    while size > CHUNK * 16**level:
+        level += 1
+    return level
+
+
+def chunk(key: str, level: int) -> str:
+    """The chunk a `for_each` key falls in: the first hex digits of its SHA-1.
+
+    The same as Terraform's `substr(sha1(key), 0, level)`, which hashes the text as it reads it.
+    """
+    if not level:
+        return ""
+    text = hcl.normalized(key).encode()
+    return hashlib.sha1(text, usedforsecurity=False).hexdigest()[:level]
+
+
+def chunk_names(level: int) -> list[str]:
+    """Every chunk of a level, in order ("" alone for an unsplit map)."""
+    return [format(i, f"0{level}x") for i in range(16**level)] if level else [""]
+
+
+def chunk_label(label: str, name: str) -> str:
+    """The resource label of one chunk of a membership resource."""
+    return f"{label}{CHUNK_MARK}{name}" if name else label
 
 
 def slug(name: str) -> str:
@@ -152,10 +236,7 @@ class Addresses:
 
     def organization_member(self, org_id: str, key: str) -> str:
         """One organization membership instance."""
-        if self.yaml:
-            return f"litellm_organization_member.this[{hcl.quote(f'{org_id}/{key}')}]"
-        label = self.labels.organizations[org_id]
-        return f"litellm_organization_member.{label}[{hcl.quote(key)}]"
+        return self._member("organization", self.labels.organizations, org_id, key)
 
     def team(self, team_id: str) -> str:
         """The team resource."""
@@ -165,9 +246,12 @@ class Addresses:
 
     def team_member(self, team_id: str, key: str) -> str:
         """One team membership instance."""
-        if self.yaml:
-            return f"litellm_team_member.this[{hcl.quote(f'{team_id}/{key}')}]"
-        return f"litellm_team_member.{self.labels.teams[team_id]}[{hcl.quote(key)}]"
+        return self._member("team", self.labels.teams, team_id, key)
+
+    def _member(self, kind: Kind, labels: Mapping[str, str], parent: str, key: str) -> str:
+        label, each = (YAML_LABEL, f"{parent}/{key}") if self.yaml else (labels[parent], key)
+        name = chunk(each, self.labels.level(kind, label))
+        return f"litellm_{kind}_member.{chunk_label(label, name)}[{hcl.quote(each)}]"
 
     def of(self, state: DesiredState) -> Iterator[tuple[tuple[str, ...], str]]:
         """Every object of a state with its address, keyed by (kind, ids...)."""

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from generator import hcl, manifest
-from generator.addresses import Forgotten, Labels
+from generator.addresses import CHUNK_MARK, Forgotten, Kind, Labels
 from generator.errors import OutputError
 from generator.policy import TERRAFORM, YAML
 from generator.render import (
@@ -35,6 +35,8 @@ _OBJECT = re.compile(
     r'  (?:organization|team)_id +=  ?("(?:[^"\\\n]|\\.)*")$',
     re.MULTILINE,
 )
+# Membership resource headers, which carry the chunk level (see addresses) of the map.
+_MEMBERS = re.compile(r'resource "litellm_(organization|team)_member" "([\w-]+)" \{$', re.MULTILINE)
 _HEADER = 'resource "litellm_'
 # Every `from = …` line of removed.tf; people prune this file by hand, and may leave a comment.
 _TOMBSTONE = re.compile(r"^\s*from\s*=\s*(.*?)\s*(?:(?:#|//).*)?$", re.MULTILINE)
@@ -160,6 +162,7 @@ class _Labels:
     def __init__(self) -> None:
         self.labels: dict[str, dict[str, str]] = {"organization": {}, "team": {}}
         self.tombstones: list[Forgotten] = []
+        self.levels: dict[tuple[Kind, str], int] = {}
 
     def scan(self, name: str, text: str) -> None:
         if name == REMOVED_FILE:
@@ -167,24 +170,33 @@ class _Labels:
             # destroy what the block forgot: Forgotten.parse refuses it instead.
             self.tombstones += map(Forgotten.parse, _TOMBSTONE.findall(text))
         elif name.endswith(".tf") and name != MOVED_FILE:
-            for kind, label, quoted in _headers(text):
-                self.labels[kind][hcl.unquote(quoted)] = label
+            for found in _headers(text):
+                if found.re is _OBJECT:
+                    kind, label, quoted = found.groups()
+                    self.labels[kind][hcl.unquote(quoted)] = label
+                else:
+                    label, _, chunk = found[2].partition(CHUNK_MARK)
+                    member_kind: Kind = "organization" if found[1] == "organization" else "team"
+                    self.levels[member_kind, label] = len(chunk)
 
     def found(self) -> Labels:
         return Labels(
-            self.labels["organization"], self.labels["team"], tuple(sorted(self.tombstones))
+            self.labels["organization"],
+            self.labels["team"],
+            tuple(sorted(self.tombstones)),
+            self.levels,
         )
 
 
-def _headers(text: str) -> Iterator[tuple[str, str, str]]:
+def _headers(text: str) -> Iterator[re.Match[str]]:
     # A plain substring search finds the few headers among half a million member lines
     # several times faster than a line-anchored regular expression.
     start = text.find(_HEADER)
     while start != -1:
         if start == 0 or text[start - 1] == "\n":
-            found = _OBJECT.match(text, start)
+            found = _OBJECT.match(text, start) or _MEMBERS.match(text, start)
             if found:
-                yield found.group(1), found.group(2), found.group(3)
+                yield found
         start = text.find(_HEADER, start + 1)
 
 
@@ -249,12 +261,8 @@ def _from_terraform(texts: list[str], org_ids: Mapping[str, str]) -> DesiredStat
         for block in hcl.read(text):
             if block.type == "resource":
                 resources.setdefault(block.labels[0], {})[block.labels[1]] = block
-    org_members = {
-        lbl: b.attributes["for_each"] for lbl, b in _of(resources, "litellm_organization_member")
-    }
-    team_members = {
-        lbl: b.attributes["for_each"] for lbl, b in _of(resources, "litellm_team_member")
-    }
+    org_members = _chunks_joined(resources, "litellm_organization_member")
+    team_members = _chunks_joined(resources, "litellm_team_member")
     organizations = []
     for label, block in _of(resources, "litellm_organization"):
         a = block.attributes
@@ -287,6 +295,15 @@ def _from_terraform(texts: list[str], org_ids: Mapping[str, str]) -> DesiredStat
     return DesiredState(
         tuple(sorted(organizations, key=lambda o: o.id)), tuple(sorted(teams, key=lambda t: t.id))
     )
+
+
+def _chunks_joined(
+    resources: Mapping[str, Mapping[str, hcl.Block]], kind: str
+) -> dict[str, dict[str, Any]]:
+    joined: dict[str, dict[str, Any]] = {}
+    for label, block in _of(resources, kind):
+        joined.setdefault(label.partition(CHUNK_MARK)[0], {}).update(block.attributes["for_each"])
+    return joined
 
 
 def _of(resources: Mapping[str, Mapping[str, hcl.Block]], kind: str) -> list[tuple[str, hcl.Block]]:

@@ -19,6 +19,9 @@ _TOKEN = re.compile(
 )
 _UNESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))|\$\$\{|%%\{", re.DOTALL)
 _SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"'}
+# Go's normaliser keeps text stream-safe: a joiner before the 31st non-starter in a row.
+_MAX_NON_STARTERS = 30
+_STREAM_SAFE_JOINER = "\u034f"
 # Most ids and emails need no escaping at all; skipping the per-character walk matters at scale.
 _PLAIN = re.compile(r"[ !#&-\[\]-~]*")
 
@@ -38,6 +41,25 @@ def quote(text: str) -> str:
             out.append(char)
     # Template sequences must stay literal text, never interpolation.
     return '"' + "".join(out).replace("${", "$${").replace("%{", "%%{") + '"'
+
+
+def normalized(text: str) -> str:
+    """What Terraform makes of any string it reads: NFC, in the stream-safe form Go produces.
+
+    Go's normaliser puts U+034F (combining grapheme joiner) before the 31st non-starter in a row,
+    counted in the decomposed text before marks are reordered; Python's NFC does not do that.
+    """
+    if text.isascii():
+        return text
+    out: list[str] = []
+    run = 0
+    for char in "".join(unicodedata.normalize("NFD", c) for c in text):
+        run = run + 1 if unicodedata.combining(char) else 0
+        if run > _MAX_NON_STARTERS:
+            out.append(_STREAM_SAFE_JOINER)
+            run = 1
+        out.append(char)
+    return unicodedata.normalize("NFC", "".join(out))
 
 
 def unquote(literal: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from generator.directory import Directory
 from generator.errors import OutputError
 from generator.existing import Existing
 from generator.policy import Output, Policy
+from generator.state import DesiredState
 
 
 @dataclass(frozen=True)
@@ -39,44 +41,66 @@ def build(config: Policy, directory: Directory, out: Path) -> Result:
         state,
         forget_organizations=forget,
         forget_teams=config.safety.teams_removed == "forget",
+        output_format=config.output.format,
     )
     output = replace(config.output, regenerate=config.output.regenerate_command(out))
     files = render.render(state, names, output, forget_organizations=forget)
     digests = {name: manifest.digest(text) for name, text in files.items()}
     switched_from = before.format if before.format not in (None, output.format) else None
-    if switched_from is not None or not before.verified:
+    rechunked = _rechunked(before.labels, names)
+    if switched_from is not None or rechunked or not before.verified:
         # Every old object is needed: to move it, or because nothing proves the files unedited.
         old, new = before.state(), state
     else:
         changed = plan.changed_files(before.digests, digests)
         old, new = before.state(changed), render.described_by(state, names, output.format, changed)
     moved: tuple[Move, ...] = ()
-    if switched_from is not None:
-        at = Addresses(before.labels, switched_from)
+    if switched_from is not None or rechunked:
+        at = Addresses(before.labels, before.format or output.format)
         moved = moves(old, at, state, Addresses(names, output.format))
-    _add_moved_file(files, digests, before, switched_from, moved, output)
+    _add_moved_file(files, digests, before, moved, switched_from, output, names, state)
     _add_manifest(files, digests)
     _refuse_foreign_files(out, files, before)
     changes = plan.make(before, files, digests, old, new, state, config.safety)
     return Result(outcome, before, names, files, changes, output.format, switched_from, moved)
 
 
+def _rechunked(before: Labels, now: Labels) -> bool:
+    """True when a kept membership map is split into a different number of chunks."""
+    return any(before.levels.get(at, level) != level for at, level in now.levels.items())
+
+
 def _add_moved_file(
     files: dict[str, str],
     digests: dict[str, str],
     before: Existing,
-    switched_from: str | None,
     moved: tuple[Move, ...],
+    switched_from: str | None,
     output: Output,
+    labels: Labels,
+    state: DesiredState,
 ) -> None:
-    if switched_from is not None:
-        if moved:
-            files[render.MOVED_FILE] = render.moved_file(moved, switched_from, output)
+    if moved:
+        # Blocks from earlier runs stay, chained before the new ones, unless Terraform would
+        # refuse them: a source declared again, or moved a second way.
+        declared = {address for _, address in Addresses(labels, output.format).of(state)}
+        declared |= {m.source for m in moved}
+        kept = [m for m in _previous_moves(before) if m.source not in declared]
+        files[render.MOVED_FILE] = render.moved_file((*kept, *moved), switched_from, output)
     elif render.MOVED_FILE in before.digests:
         # Kept until someone deletes it after apply, like the `removed` blocks.
         files[render.MOVED_FILE] = before.text(render.MOVED_FILE)
     if render.MOVED_FILE in files:
         digests[render.MOVED_FILE] = manifest.digest(files[render.MOVED_FILE])
+
+
+_MOVED = re.compile(r"^moved \{\n\s*from\s*=\s*(.+?)\s*\n\s*to\s*=\s*(.+?)\s*\n\}", re.MULTILINE)
+
+
+def _previous_moves(before: Existing) -> list[Move]:
+    if render.MOVED_FILE not in before.digests:
+        return []
+    return [Move(*found) for found in _MOVED.findall(before.text(render.MOVED_FILE))]
 
 
 def _add_manifest(files: dict[str, str], digests: dict[str, str]) -> None:

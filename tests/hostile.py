@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
-import unicodedata
 
-MAX_NON_STARTERS = 30
-STREAM_SAFE_JOINER = "\u034f"
+from generator import hcl
+
+# What Terraform makes of a string it reads, to compare its output with.
+nfc = hcl.normalized
+
 
 # Plain scalars that YAML 1.1 or 1.2 types as something other than a string.
 TYPED = (
@@ -68,23 +70,6 @@ CORPUS = tuple(
         ]
     )
 )
-
-
-def nfc(text: str) -> str:
-    """What Terraform makes of any string it reads: NFC, in the stream-safe form Go produces.
-
-    Go's normaliser puts U+034F (combining grapheme joiner) before the 31st non-starter in a row,
-    counted in the decomposed text before marks are reordered; Python's NFC does not do that.
-    """
-    out: list[str] = []
-    run = 0
-    for char in "".join(unicodedata.normalize("NFD", c) for c in text):
-        run = run + 1 if unicodedata.combining(char) else 0
-        if run > MAX_NON_STARTERS:
-            out.append(STREAM_SAFE_JOINER)
-            run = 1
-        out.append(char)
-    return unicodedata.normalize("NFC", "".join(out))
 
 
 def random_strings(count: int, seed: int) -> list[str]:

@@ -11,7 +11,15 @@ from typing import Any
 import jinja2
 
 from generator import hcl
-from generator.addresses import Forgotten, Labels, Move
+from generator.addresses import (
+    YAML_LABEL,
+    Kind,
+    Labels,
+    Move,
+    chunk,
+    chunk_label,
+    chunk_names,
+)
 from generator.policy import YAML, Output
 from generator.render import yamltext
 from generator.state import DesiredState, Membership, Settings
@@ -39,12 +47,12 @@ def render(
 ) -> dict[str, str]:
     """Return file name → content for the configured format."""
     if output.format == YAML:
-        return _yaml_files(state, output, forget_organizations, labels.tombstones)
+        return _yaml_files(state, output, forget_organizations, labels)
     return _terraform_files(state, labels, output)
 
 
-def moved_file(moves: Sequence[Move], previous_format: str, output: Output) -> str:
-    """The `moved` blocks that carry every object's state across an output format switch."""
+def moved_file(moves: Sequence[Move], previous_format: str | None, output: Output) -> str:
+    """The `moved` blocks that carry objects' state to new addresses (format switch, chunks)."""
     context = {
         "regenerate": output.regenerate,
         "comment": "#",
@@ -83,7 +91,7 @@ def _terraform_files(state: DesiredState, labels: Labels, output: Output) -> dic
         "regenerate": output.regenerate,
         "comment": "#",
         "team_labels": labels.teams,
-        "member_entries": _MemberEntries(),
+        "member_chunks": _MemberChunks(labels),
     }
     files = {"versions.tf": _render("terraform/versions.tf.j2", common, output)}
     for org in state.organizations:
@@ -103,7 +111,7 @@ def _terraform_files(state: DesiredState, labels: Labels, output: Output) -> dic
 
 
 def _yaml_files(
-    state: DesiredState, output: Output, forget: bool, tombstones: tuple[Forgotten, ...]
+    state: DesiredState, output: Output, forget: bool, labels: Labels
 ) -> dict[str, str]:
     data: dict[str, dict[str, Any]] = {
         "organizations": {o.id: _object(o.alias, None, o.settings) for o in state.organizations},
@@ -116,11 +124,22 @@ def _yaml_files(
         f"{name}.yaml": _render("yaml/data.yaml.j2", {**common, "data": {name: value}}, output)
         for name, value in data.items()
     }
-    context = {**common, "forget_organizations": forget, "settings": Settings.names()}
+    kinds: tuple[Kind, ...] = ("organization", "team")
+    levels = {kind: labels.level(kind, YAML_LABEL) for kind in kinds}
+    chunks = {
+        kind: [(chunk_label(YAML_LABEL, n), n) for n in chunk_names(levels[kind])] for kind in kinds
+    }
+    context = {
+        **common,
+        "forget_organizations": forget,
+        "settings": Settings.names(),
+        "levels": levels,
+        "chunks": chunks,
+    }
     files["main.tf"] = hcl.align(_render("yaml/main.tf.j2", context, output))
-    if tombstones:
+    if labels.tombstones:
         # Forgotten under the Terraform route, still owed their `removed` blocks after a switch.
-        context = {**common, "addresses": [t.address for t in tombstones]}
+        context = {**common, "addresses": [t.address for t in labels.tombstones]}
         files[REMOVED_FILE] = hcl.align(_render("terraform/removed.tf.j2", context, output))
     return files
 
@@ -146,31 +165,48 @@ def _member_fields(m: Membership) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class _Entries:
-    """A membership resource's `for_each` map body, and where its user id comes from."""
+class _Chunk:
+    """One membership resource: its label, `for_each` map body, and where its user id comes from."""
 
+    label: str
     lines: str
     user_id: str
 
 
-class _MemberEntries:
-    """The `for_each` map of a membership resource: one aligned line per member.
+class _MemberChunks:
+    """The membership resources of one team or organization: one aligned line per member.
 
-    Lines go by email (case-insensitive, then object id), the order a reviewer scans in. When
-    every user id is its object id, which is the key, the line leaves it out (`each.key`).
-    The hot path of a large tenant, so plain Python. Mapping shares one Membership per user
-    and role across every group, so each is quoted once per render, found by identity: the
-    state holds every member for the whole render, so no identity is reused meanwhile.
+    A large map is split into chunks by a hash of the key (see addresses), every chunk written
+    even when empty so that a member joining changes one line, never adds a block. Lines go by
+    email (case-insensitive, then object id), the order a reviewer scans in. When every user id
+    is its object id, which is the key, the line leaves it out (`each.key`). The hot path of a
+    large tenant, so plain Python. Mapping shares one Membership per user and role across every
+    group, so each is quoted once per render, found by identity: the state holds every member
+    for the whole render, so no identity is reused meanwhile.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, labels: Labels) -> None:
+        self.labels = labels
         self.quoted: dict[tuple[int, bool], tuple[str, str]] = {}
 
-    def __call__(self, members: Sequence[Membership]) -> _Entries:
+    def __call__(self, kind: Kind, label: str, members: Sequence[Membership]) -> list[_Chunk]:
         keyed = all(m.user_id == m.key for m in members)
+        user_id = "each.key" if keyed else "each.value.user_id"
+        level = self.labels.level(kind, label)
+        split: dict[str, list[Membership]] = {name: [] for name in chunk_names(level)}
+        for m in by_email(members):
+            split[chunk(m.key, level)].append(m)
         quoted = self.quoted
-        pairs = [quoted.get((id(m), keyed)) or self._quote(m, keyed) for m in by_email(members)]
-        return _Entries(hcl.entries(pairs, "    "), "each.key" if keyed else "each.value.user_id")
+        return [
+            _Chunk(
+                chunk_label(label, name),
+                hcl.entries(
+                    [quoted.get((id(m), keyed)) or self._quote(m, keyed) for m in part], "    "
+                ),
+                user_id,
+            )
+            for name, part in split.items()
+        ]
 
     def _quote(self, m: Membership, keyed: bool) -> tuple[str, str]:
         user_id = "" if keyed else f"user_id = {hcl.quote(m.user_id)}, "
