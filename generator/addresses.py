@@ -42,6 +42,8 @@ class Forgotten:
     label: str
     members: bool = False
     chunk: str = ""
+    # The root module whose state holds it (see roots); the output folder itself by default.
+    root: str = ""
 
     @property
     def address(self) -> str:
@@ -50,14 +52,14 @@ class Forgotten:
         return f"litellm_{self.kind}{'_member' if self.members else ''}.{label}"
 
     @classmethod
-    def parse(cls, address: str) -> Forgotten:
-        """The inverse of `address`."""
+    def parse(cls, address: str, root: str = "") -> Forgotten:
+        """The inverse of `address`, for a `removed` block found in a root."""
         found = _FORGOTTEN.fullmatch(address)
         if found is None:
             raise ValueError(f"not an address entraform forgets: {address!r}")
         kind: Kind = "organization" if found[1] == "organization" else "team"
         label, _, chunk = found[3].partition(CHUNK_MARK)
-        return cls(kind, label, members=bool(found[2]), chunk=chunk)
+        return cls(kind, label, members=bool(found[2]), chunk=chunk, root=root)
 
 
 _FORGOTTEN = re.compile(r"litellm_(organization|team)(_member)?\.([\w-]+)")
@@ -72,6 +74,8 @@ class Labels:
     tombstones: tuple[Forgotten, ...] = ()
     # Chunk level (hex digits of the key hash) of each membership resource, by kind and label.
     levels: Mapping[tuple[Kind, str], int] = field(default_factory=dict)
+    # The root each object was found in by the last run, by kind and label.
+    roots: Mapping[tuple[Kind, str], str] = field(default_factory=dict)
 
     def level(self, kind: Kind, label: str) -> int:
         """How many hex digits split one membership resource (0: a single map)."""
@@ -97,22 +101,24 @@ def assign(
         tombstones |= _forgotten("organization", previous, organizations)
     if forget_teams:
         tombstones |= _forgotten("team", previous, teams)
-    live = {("organization", label) for label in organizations.values()}
-    live |= {("team", label) for label in teams.values()}
-    # A removed block and a resource at one address would be a Terraform error.
-    kept = {t for t in tombstones if (t.kind, t.label) not in live}
     sizes = _sizes(state, organizations, teams, output_format)
     levels = {at: chunk_level(n, previous.levels.get(at)) for at, n in sizes.items()}
-    return Labels(organizations, teams, tuple(sorted(kept)), levels)
+    return Labels(organizations, teams, tuple(sorted(tombstones)), levels)
 
 
 def _forgotten(kind: Kind, previous: Labels, new: Mapping[str, str]) -> set[Forgotten]:
     old = previous.organizations if kind == "organization" else previous.teams
     gone = [label for object_id, label in old.items() if object_id not in new]
-    found = {Forgotten(kind, label) for label in gone}
-    for label in gone:
-        found |= {Forgotten(kind, label, True, c) for c in chunk_names(previous.level(kind, label))}
-    return found
+    return {t for label in gone for t in forgotten(kind, label, previous)}
+
+
+def forgotten(kind: Kind, label: str, previous: Labels) -> list[Forgotten]:
+    """The `removed` blocks that forget one object and its membership chunks where it was."""
+    root = previous.roots.get((kind, label), "")
+    chunks = chunk_names(previous.level(kind, label))
+    return [Forgotten(kind, label, root=root)] + [
+        Forgotten(kind, label, True, name, root) for name in chunks
+    ]
 
 
 def _sizes(
@@ -213,6 +219,20 @@ def _numbered(label: str, taken: set[str]) -> str:
 
 
 @dataclass(frozen=True, order=True)
+class Import:
+    """One `import` block: a Terraform address and the provider's import id."""
+
+    address: str
+    id: str
+    kind: str = field(default="", compare=False)
+
+
+def member_import_id(scope_id: str, user_id: str) -> str:
+    """The provider's import id of a team or organization membership."""
+    return f"{scope_id}:{user_id}"
+
+
+@dataclass(frozen=True, order=True)
 class Move:
     """One `moved` block: the address an object had and the one it has now."""
 
@@ -252,6 +272,19 @@ class Addresses:
         label, each = (YAML_LABEL, f"{parent}/{key}") if self.yaml else (labels[parent], key)
         name = chunk(each, self.labels.level(kind, label))
         return f"litellm_{kind}_member.{chunk_label(label, name)}[{hcl.quote(each)}]"
+
+    def imports(self, state: DesiredState) -> Iterator[Import]:
+        """An import block for every object of a state, with the provider's import id."""
+        for org in state.organizations:
+            yield Import(self.organization(org.id), org.id, "organization")
+            for m in org.members:
+                address = self.organization_member(org.id, m.key)
+                yield Import(address, member_import_id(org.id, m.user_id), "organization member")
+        for team in state.teams:
+            yield Import(self.team(team.id), team.id, "team")
+            for m in team.members:
+                address = self.team_member(team.id, m.key)
+                yield Import(address, member_import_id(team.id, m.user_id), "team member")
 
     def of(self, state: DesiredState) -> Iterator[tuple[tuple[str, ...], str]]:
         """Every object of a state with its address, keyed by (kind, ids...)."""

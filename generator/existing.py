@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from generator import hcl, manifest
+from generator import hcl, manifest, roots
 from generator.addresses import CHUNK_MARK, Forgotten, Kind, Labels
 from generator.errors import OutputError
-from generator.policy import TERRAFORM, YAML
+from generator.policy import PER_ORGANIZATION, SINGLE, TERRAFORM, YAML, Layout
 from generator.render import (
     MOVED_FILE,
     PRUNED_BY_HAND,
@@ -63,6 +63,14 @@ class Existing:
         """The text of one generated file."""
         return _read(self.folder / name)
 
+    @property
+    def layout(self) -> Layout | None:
+        """Where the objects are: in the folder itself, or one folder down (None: no objects)."""
+        found = {roots.root_of(n) for n in self.digests if _holds_objects(n)}
+        if not found:
+            return None
+        return SINGLE if found == {roots.TOP} else PER_ORGANIZATION
+
     def state(self, names: Collection[str] | None = None) -> DesiredState:
         """The state the named files describe (every file when None); parsed on demand."""
         try:
@@ -89,7 +97,8 @@ _EMPTY = DesiredState()
 
 def _holds_objects(name: str) -> bool:
     # `moved` and `removed` blocks, provider versions and the manifest describe no object.
-    return name.endswith(".tf") and name not in (*PRUNED_BY_HAND, "versions.tf")
+    base = roots.base_name(name)
+    return base.endswith((".tf", ".yaml")) and base not in (*PRUNED_BY_HAND, "versions.tf")
 
 
 def read(out: Path) -> Existing:
@@ -103,7 +112,7 @@ def read(out: Path) -> Existing:
         digests[name] = manifest.digest(text)
         if (
             recorded is not None
-            and name not in PRUNED_BY_HAND
+            and roots.base_name(name) not in PRUNED_BY_HAND
             and recorded.get(name) != digests[name]
         ):
             edited.append(name)  # refused below; what a hand edit holds is not read
@@ -153,7 +162,7 @@ def _format(files: Collection[str]) -> str | None:
     # The YAML route always writes main.tf and its data files; the Terraform route never does.
     if "main.tf" in files or any(name.endswith(".yaml") for name in files):
         return YAML
-    return TERRAFORM if set(files) - {MOVED_FILE} else None
+    return TERRAFORM if any(roots.base_name(n) != MOVED_FILE for n in files) else None
 
 
 class _Labels:
@@ -163,21 +172,23 @@ class _Labels:
         self.labels: dict[str, dict[str, str]] = {"organization": {}, "team": {}}
         self.tombstones: list[Forgotten] = []
         self.levels: dict[tuple[Kind, str], int] = {}
+        self.roots: dict[tuple[Kind, str], str] = {}
 
     def scan(self, name: str, text: str) -> None:
-        if name == REMOVED_FILE:
+        base, root = roots.base_name(name), roots.root_of(name)
+        if base == REMOVED_FILE:
             # An address it cannot read would silently lose its block, and Terraform would then
             # destroy what the block forgot: Forgotten.parse refuses it instead.
-            self.tombstones += map(Forgotten.parse, _TOMBSTONE.findall(text))
-        elif name.endswith(".tf") and name != MOVED_FILE:
+            self.tombstones += (Forgotten.parse(a, root) for a in _TOMBSTONE.findall(text))
+        elif base.endswith(".tf") and base not in PRUNED_BY_HAND:
             for found in _headers(text):
+                kind: Kind = "organization" if found[1] == "organization" else "team"
                 if found.re is _OBJECT:
-                    kind, label, quoted = found.groups()
-                    self.labels[kind][hcl.unquote(quoted)] = label
+                    self.labels[kind][hcl.unquote(found[3])] = found[2]
+                    self.roots[kind, found[2]] = root
                 else:
                     label, _, chunk = found[2].partition(CHUNK_MARK)
-                    member_kind: Kind = "organization" if found[1] == "organization" else "team"
-                    self.levels[member_kind, label] = len(chunk)
+                    self.levels[kind, label] = len(chunk)
 
     def found(self) -> Labels:
         return Labels(
@@ -185,6 +196,7 @@ class _Labels:
             self.labels["team"],
             tuple(sorted(self.tombstones)),
             self.levels,
+            self.roots,
         )
 
 
@@ -201,14 +213,23 @@ def _headers(text: str) -> Iterator[re.Match[str]]:
 
 
 def _generated_files(out: Path) -> Iterator[tuple[str, str]]:
+    # The folder itself and one level down, where the per-organization layout puts its roots;
+    # hidden folders (Terraform's own .terraform) are not ours.
     if not out.is_dir():
         return
     for path in sorted(out.iterdir()):
-        if not path.is_file() or path.suffix not in (".tf", ".yaml"):
-            continue
+        if path.is_dir() and not path.name.startswith("."):
+            for inner in sorted(path.iterdir()):
+                yield from _generated(inner, f"{path.name}/{inner.name}")
+        else:
+            yield from _generated(path, path.name)
+
+
+def _generated(path: Path, name: str) -> Iterator[tuple[str, str]]:
+    if path.is_file() and path.suffix in (".tf", ".yaml"):
         text = _read(path)
         if is_generated(text):
-            yield path.name, text
+            yield name, text
 
 
 def _memberships(entries: Mapping[str, Mapping[str, str]]) -> tuple[Membership, ...]:

@@ -34,10 +34,12 @@ def write(out: Path, changes: Iterable[FileChange]) -> None:
     last = [s for s in staged if s[0] == manifest.NAME]
     try:
         for name, temp in [s for s in staged if s[0] != manifest.NAME]:
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
             temp.replace(out / name)
         for change in changes:
             if change.new is None:
                 (out / change.name).unlink(missing_ok=True)
+                _remove_if_empty(out, (out / change.name).parent)
         for name, temp in last:
             temp.replace(out / name)
     except OSError as exc:
@@ -46,6 +48,12 @@ def write(out: Path, changes: Iterable[FileChange]) -> None:
         ) from exc
     finally:
         _discard(staged)
+
+
+def _remove_if_empty(out: Path, folder: Path) -> None:
+    # A root module folder whose last file went; one with anything else in it stays.
+    if folder != out and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def _discard(staged: list[tuple[str, Path]]) -> None:

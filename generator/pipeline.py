@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from generator import addresses, existing, manifest, mapping, plan, render
-from generator.addresses import Addresses, Labels, Move, moves
+from generator import addresses, existing, hcl, manifest, mapping, plan, render, roots
+from generator.addresses import Addresses, Import, Labels, Move, moves
 from generator.directory import Directory
-from generator.errors import OutputError
+from generator.errors import ConfigError, OutputError, UnsafePlanError
 from generator.existing import Existing
-from generator.policy import Output, Policy
+from generator.policy import PER_ORGANIZATION, YAML, Output, Policy
 from generator.state import DesiredState
 
 
@@ -28,41 +29,116 @@ class Result:
     # Set when the folder held the other format: the moves that keep every object's state.
     switched_from: str | None = None
     moves: tuple[Move, ...] = ()
+    # Set when the folder held the other layout and --migrate-layout asked to move to this one.
+    relaid_from: str | None = None
+    transfers: roots.Transfers = field(default_factory=roots.Transfers)
+    layout: str = "single"
+
+    @property
+    def changed_roots(self) -> list[str]:
+        """The root modules whose files change: the ones to plan and apply."""
+        return roots.changed(f.name for f in self.plan.files if f.name != manifest.NAME)
 
 
-def build(config: Policy, directory: Directory, out: Path) -> Result:
+def build(
+    config: Policy, directory: Directory, out: Path, *, migrate_layout: bool = False
+) -> Result:
     """Map, render and plan; nothing is written."""
     outcome = mapping.apply(config, directory)
     state = outcome.state
+    output = replace(config.output, regenerate=config.output.regenerate_command(out))
+    _refuse_unsupported(output)
     before = existing.read(out)
+    switched_from = before.format if before.format not in (None, output.format) else None
+    relaid_from = before.layout if before.layout not in (None, output.layout) else None
+    if relaid_from is not None:
+        _refuse_relayout(before, relaid_from, output, switched_from, migrate_layout)
     forget = config.safety.organizations_removed == "forget"
     names = addresses.assign(
         before.labels,
         state,
         forget_organizations=forget,
         forget_teams=config.safety.teams_removed == "forget",
-        output_format=config.output.format,
+        output_format=output.format,
     )
-    output = replace(config.output, regenerate=config.output.regenerate_command(out))
-    files = render.render(state, names, output, forget_organizations=forget)
+    placement = roots.Placement(output.layout, names)
+    after = Addresses(names, output.format)
+    moving = roots.transfers(before.labels, placement, state, after)
+    names = replace(names, tombstones=tuple(sorted({*names.tombstones, *moving.tombstones})))
+    held = {roots.root_of(n) for n in before.digests if n.endswith(".tf")}
+    files = render.render(state, names, output, forget_organizations=forget, held=held)
     digests = {name: manifest.digest(text) for name, text in files.items()}
-    switched_from = before.format if before.format not in (None, output.format) else None
     rechunked = _rechunked(before.labels, names)
-    if switched_from is not None or rechunked or not before.verified:
+    if switched_from is not None or relaid_from is not None or rechunked or not before.verified:
         # Every old object is needed: to move it, or because nothing proves the files unedited.
         old, new = before.state(), state
     else:
         changed = plan.changed_files(before.digests, digests)
-        old, new = before.state(changed), render.described_by(state, names, output.format, changed)
-    moved: tuple[Move, ...] = ()
+        old, new = before.state(changed), render.described_by(state, names, output, changed)
+    moved: dict[str, tuple[Move, ...]] = {}
     if switched_from is not None or rechunked:
         at = Addresses(before.labels, before.format or output.format)
-        moved = moves(old, at, state, Addresses(names, output.format))
-    _add_moved_file(files, digests, before, moved, switched_from, output, names, state)
+        was = roots.split_previous(old, before.labels)
+        for root, part in placement.split(state).items():
+            moved[root] = moves(was.get(root, DesiredState()), at, part, after)
+    kept = _Kept(files, digests, before, output, after, placement.split(state))
+    kept.moves(moved, switched_from)
+    kept.imports(moving.imports)
     _add_manifest(files, digests)
     _refuse_foreign_files(out, files, before)
     changes = plan.make(before, files, digests, old, new, state, config.safety)
-    return Result(outcome, before, names, files, changes, output.format, switched_from, moved)
+    every_move = tuple(m for root in sorted(moved) for m in moved[root])
+    return Result(
+        outcome,
+        before,
+        names,
+        files,
+        changes,
+        output.format,
+        switched_from,
+        every_move,
+        relaid_from,
+        moving,
+        output.layout,
+    )
+
+
+def _refuse_unsupported(output: Output) -> None:
+    if output.layout == PER_ORGANIZATION and output.format == YAML:
+        raise ConfigError(
+            "output.layout per-organization needs format terraform: the YAML route keeps a "
+            "root's objects in shared resources, and Terraform cannot hand one instance of a "
+            "resource from one root module to another"
+        )
+
+
+def _refuse_relayout(
+    before: Existing, was: str, output: Output, switched_from: str | None, migrate: bool
+) -> None:
+    folder = before.folder
+    if switched_from is not None:
+        raise UnsafePlanError(
+            f"{folder} holds the {switched_from} format in the {was} layout; switch the format "
+            "and the layout in two runs, applying in between"
+        )
+    pending = sorted(n for n in before.digests if roots.base_name(n) in _PENDING)
+    if pending:
+        raise UnsafePlanError(
+            f"{folder} still holds {', '.join(pending)}: apply them and delete them before "
+            "changing the layout"
+        )
+    if not migrate:
+        raise UnsafePlanError(
+            f"{folder} holds the {was} layout and the policy asks for {output.layout}. Each "
+            "layout keeps objects in other Terraform states, and `moved` blocks cannot cross "
+            "states. Run again with --migrate-layout: every new root module gets `import` "
+            f"blocks ({render.TRANSFERS_FILE}) for what it takes over, and every old one "
+            "`removed` blocks that forget without destroying. Apply the new roots first, then "
+            "the old ones, then delete what is left of the old ones"
+        )
+
+
+_PENDING = (render.MOVED_FILE, render.TRANSFERS_FILE)
 
 
 def _rechunked(before: Labels, now: Labels) -> bool:
@@ -70,41 +146,75 @@ def _rechunked(before: Labels, now: Labels) -> bool:
     return any(before.levels.get(at, level) != level for at, level in now.levels.items())
 
 
-def _add_moved_file(
-    files: dict[str, str],
-    digests: dict[str, str],
-    before: Existing,
-    moved: tuple[Move, ...],
-    switched_from: str | None,
-    output: Output,
-    labels: Labels,
-    state: DesiredState,
-) -> None:
-    if moved:
-        # Blocks from earlier runs stay, chained before the new ones, unless Terraform would
-        # refuse them: a source declared again, or moved a second way.
-        declared = {address for _, address in Addresses(labels, output.format).of(state)}
-        declared |= {m.source for m in moved}
-        kept = [m for m in _previous_moves(before) if m.source not in declared]
-        files[render.MOVED_FILE] = render.moved_file((*kept, *moved), switched_from, output)
-    elif render.MOVED_FILE in before.digests:
-        # Kept until someone deletes it after apply, like the `removed` blocks.
-        files[render.MOVED_FILE] = before.text(render.MOVED_FILE)
-    if render.MOVED_FILE in files:
-        digests[render.MOVED_FILE] = manifest.digest(files[render.MOVED_FILE])
-
-
 _MOVED = re.compile(r"^moved \{\n\s*from\s*=\s*(.+?)\s*\n\s*to\s*=\s*(.+?)\s*\n\}", re.MULTILINE)
+_IMPORT = re.compile(r'^import \{\n\s*to\s*=\s*(.+?)\s*\n\s*id\s*=\s*(".*")\s*\n\}', re.MULTILINE)
 
 
-def _previous_moves(before: Existing) -> list[Move]:
-    if render.MOVED_FILE not in before.digests:
-        return []
-    return [Move(*found) for found in _MOVED.findall(before.text(render.MOVED_FILE))]
+class _Kept:
+    """The `moved` and `import` files of each root: kept until deleted by hand after apply.
+
+    Blocks from earlier runs stay beside the new ones, chained before them, unless Terraform
+    would refuse them: a move from an address declared again or moved a second way, an import
+    to an address the root no longer declares.
+    """
+
+    def __init__(
+        self,
+        files: dict[str, str],
+        digests: dict[str, str],
+        before: Existing,
+        output: Output,
+        at: Addresses,
+        parts: dict[str, DesiredState],
+    ) -> None:
+        self.files, self.digests, self.before, self.output = files, digests, before, output
+        self.at, self.parts = at, parts
+
+    def moves(self, moved: dict[str, tuple[Move, ...]], switched_from: str | None) -> None:
+        """Write each root's moved.tf: new moves, and the earlier ones still valid."""
+        for root in self._roots(render.MOVED_FILE, moved):
+            new = moved.get(root, ())
+            declared = self._declared(root) | {m.source for m in new}
+            earlier = [Move(*f) for f in _MOVED.findall(self._text(root, render.MOVED_FILE))]
+            kept = [m for m in earlier if m.source not in declared]
+            text = render.moved_file((*kept, *new), switched_from, self.output) if new else None
+            self._put(root, render.MOVED_FILE, text)
+
+    def imports(self, imports: Mapping[str, tuple[Import, ...]]) -> None:
+        """Write each root's transfers.tf: new imports, and the earlier ones still declared."""
+        for root in self._roots(render.TRANSFERS_FILE, imports):
+            new = {i.address: i for i in imports.get(root, ())}
+            earlier = _IMPORT.findall(self._text(root, render.TRANSFERS_FILE))
+            declared = self._declared(root)
+            kept = [Import(a, hcl.unquote(i)) for a, i in earlier if a in declared - new.keys()]
+            found = sorted((*kept, *new.values()))
+            text = render.transfers_file(found, self.output) if new else None
+            self._put(root, render.TRANSFERS_FILE, text)
+
+    def _roots(self, name: str, new: Mapping[str, tuple[object, ...]]) -> list[str]:
+        held = {roots.root_of(n) for n in self.before.digests if roots.base_name(n) == name}
+        return sorted(held | {root for root, found in new.items() if found})
+
+    def _text(self, root: str, name: str) -> str:
+        at = roots.path(root, name)
+        return self.before.text(at) if at in self.before.digests else ""
+
+    def _declared(self, root: str) -> set[str]:
+        return {address for _, address in self.at.of(self.parts.get(root, DesiredState()))}
+
+    def _put(self, root: str, name: str, text: str | None) -> None:
+        at = roots.path(root, name)
+        if text is None:
+            # Nothing new: the file stays as it is, until someone deletes it after apply.
+            if at not in self.before.digests:
+                return
+            text = self.before.text(at)
+        self.files[at] = text
+        self.digests[at] = manifest.digest(text)
 
 
 def _add_manifest(files: dict[str, str], digests: dict[str, str]) -> None:
-    recorded = {n: d for n, d in digests.items() if n not in render.PRUNED_BY_HAND}
+    recorded = {n: d for n, d in digests.items() if roots.base_name(n) not in render.PRUNED_BY_HAND}
     files[manifest.NAME] = manifest.dumps(recorded)
     digests[manifest.NAME] = manifest.digest(files[manifest.NAME])
 

@@ -19,6 +19,9 @@ TEMPLATE_FIELDS = ("displayName", "id", "mail")
 OutputFormat = Literal["terraform", "yaml"]
 TERRAFORM: OutputFormat = "terraform"
 YAML: OutputFormat = "yaml"
+Layout = Literal["single", "per-organization"]
+SINGLE: Layout = "single"
+PER_ORGANIZATION: Layout = "per-organization"
 
 
 @dataclass(frozen=True)
@@ -85,11 +88,16 @@ class Output:
     format: OutputFormat = "terraform"
     regenerate: str = "entraform generate"
     provider_version: str = ">= 2.1.0, < 3.0.0"
+    # One root module (and state) for the tenant, or one per organization plus one for the rest.
+    layout: Layout = "single"
+    # A backend type written as a partial configuration into every root, e.g. "azurerm".
+    backend: str | None = None
 
     def regenerate_command(self, out: Path | str) -> str:
-        """The command for file headers, with `{format}` and `{out}` filled in."""
-        # One policy can then document the command for either format and any folder.
-        return self.regenerate.replace("{format}", self.format).replace("{out}", str(out))
+        """The command for file headers, with `{format}`, `{layout}` and `{out}` filled in."""
+        # One policy can then document the command for either format, layout and any folder.
+        filled = self.regenerate.replace("{format}", self.format).replace("{layout}", self.layout)
+        return filled.replace("{out}", str(out))
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,12 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
+from generator import roots
 from generator.mapping import LeftOut
 from generator.pipeline import Result
 from generator.plan import MemberChange, ObjectChange
-from generator.render import MOVED_FILE
+from generator.policy import PER_ORGANIZATION
+from generator.render import MOVED_FILE, TRANSFERS_FILE
 
 KINDS = (("organization", "Organizations"), ("team", "Teams"))
 # Longer lists of left-out users are folded so the changes stay the first thing a reviewer sees.
@@ -24,6 +26,7 @@ def markdown(result: Result, *, removals_allowed: bool = False) -> str:
     changes = result.plan.changes
     lines = ["## entraform: LiteLLM access changes", ""]
     lines += _switch(result)
+    lines += _roots(result)
     if changes.empty:
         lines += ["No change to organizations, teams or memberships.", ""]
     lines += [
@@ -69,6 +72,13 @@ def report(result: Result, *, removals_allowed: bool = False) -> dict[str, Any]:
         "refusals": list(result.plan.refusals),
         "switched_from": result.switched_from,
         "moves": [asdict(m) for m in result.moves],
+        "layout": result.layout,
+        "relaid_from": result.relaid_from,
+        "changed_roots": [roots.shown(r) for r in result.changed_roots],
+        "transfers": [
+            {"kind": kind, "id": object_id, "from": roots.shown(was), "to": roots.shown(now)}
+            for kind, object_id, was, now in result.transfers.objects
+        ],
         "removals_allowed": removals_allowed,
         "warnings": list(findings.warnings),
         "skipped_members": dict(findings.skipped_members),
@@ -145,6 +155,36 @@ def _switch(result: Result) -> list[str]:
     if len(result.moves) > len(objects):
         lines.append(f"- and {len(result.moves) - len(objects)} membership(s), one block each")
     return [*lines, ""]
+
+
+def _roots(result: Result) -> list[str]:
+    if result.layout != PER_ORGANIZATION and result.relaid_from is None:
+        return []
+    changed = ", ".join(f"`{_code(roots.shown(r))}`" for r in result.changed_roots) or "none"
+    lines = [f"Root modules to plan and apply: {changed}.", ""]
+    if result.relaid_from is not None:
+        lines += [
+            "### Layout changed",
+            "",
+            f"The output moves from the {result.relaid_from} layout to {result.layout}. Every "
+            f"new root module imports what it takes over ({TRANSFERS_FILE}); every old one "
+            "forgets it with `removed` blocks, destroying nothing. Apply the new roots first.",
+            "",
+        ]
+    moved = result.transfers.objects if result.relaid_from is None else ()
+    if moved:
+        lines += ["### Moved between root modules", ""]
+        lines += [
+            f"- {kind} {object_id}: `{_code(roots.shown(was))}` → `{_code(roots.shown(now))}`"
+            for kind, object_id, was, now in moved
+        ]
+        lines += [
+            "",
+            f"The new root imports each ({TRANSFERS_FILE}) and the old one forgets it "
+            "(`removed`): apply the new root first.",
+            "",
+        ]
+    return lines
 
 
 def _removal_warning(change: ObjectChange, output_format: str) -> str:

@@ -8,36 +8,67 @@ from typing import Literal
 
 from generator import files, pipeline
 from generator.directory import Directory
-from generator.policy import load_policy
+from generator.policy import Layout, load_policy
 from generator.sources import snapshot
 
 Format = Literal["terraform", "yaml"]
 
 
 def build(
-    policy_path: Path, directory: Directory, out: Path, output_format: Format = "terraform"
+    policy_path: Path,
+    directory: Directory,
+    out: Path,
+    output_format: Format = "terraform",
+    layout: Layout = "single",
+    *,
+    shown_out: str | None = None,
+    migrate_layout: bool = False,
 ) -> pipeline.Result:
-    """Plan a run without writing."""
+    """Plan a run without writing; `shown_out` is the folder the file headers name."""
     policy = load_policy(policy_path)
-    policy = replace(policy, output=replace(policy.output, format=output_format))
-    return pipeline.build(policy, directory, out)
+    output = replace(policy.output, format=output_format, layout=layout)
+    if shown_out is not None:
+        output = replace(output, regenerate=output.regenerate_command(shown_out))
+    policy = replace(policy, output=output)
+    return pipeline.build(policy, directory, out, migrate_layout=migrate_layout)
 
 
-def render_files(policy_path: Path, snapshot_path: Path, output_format: Format) -> dict[str, str]:
+def render_files(
+    policy_path: Path,
+    snapshot_path: Path,
+    output_format: Format,
+    layout: Layout = "single",
+    shown_out: str | None = None,
+) -> dict[str, str]:
     """Return the files a fresh run renders."""
     directory = snapshot.loads(snapshot_path.read_text(encoding="utf-8"))
-    return build(policy_path, directory, Path("/nonexistent"), output_format).files
+    nowhere = Path("/nonexistent")
+    return build(policy_path, directory, nowhere, output_format, layout, shown_out=shown_out).files
 
 
 def generate(
-    policy_path: Path, directory: Directory, out: Path, output_format: Format = "terraform"
+    policy_path: Path,
+    directory: Directory,
+    out: Path,
+    output_format: Format = "terraform",
+    layout: Layout = "single",
+    *,
+    migrate_layout: bool = False,
 ) -> pipeline.Result:
     """Plan and write a run, ignoring the guards."""
-    result = build(policy_path, directory, out, output_format)
+    result = build(
+        policy_path, directory, out, output_format, layout, migrate_layout=migrate_layout
+    )
     files.write(out, result.plan.files)
     return result
 
 
 def read_tree(folder: Path) -> dict[str, str]:
-    """Return file name → text for the files in a folder."""
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir()) if p.is_file()}
+    """Return path (relative to the folder, one level of subfolders) → text for its files."""
+    found: dict[str, str] = {}
+    for path in sorted(folder.iterdir()):
+        inner = sorted(path.iterdir()) if path.is_dir() and not path.name.startswith(".") else []
+        for file in [path] if path.is_file() else inner:
+            if file.is_file():
+                found[file.relative_to(folder).as_posix()] = file.read_text(encoding="utf-8")
+    return found

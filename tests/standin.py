@@ -13,9 +13,8 @@ Also:
 
 - `terraform {}` and `provider` blocks are dropped: the stand-in needs only the built-in
   `terraform_data`, which `terraform init` installs offline;
-- `moved` and `removed` blocks are kept, with their addresses rewritten to the stand-in's;
-- `import` blocks are dropped: `terraform_data` cannot be imported, so the stand-in shows
-  what a plan *creates* where the real one would import;
+- `moved`, `removed` and `import` blocks are kept, with their addresses rewritten to the
+  stand-in's (`terraform_data` takes any import id);
 - `locals`, `variable`, `output` and other blocks are kept, with references rewritten;
 - a nested block inside a resource (none is rendered today) becomes an attribute of `input`
   holding an object.
@@ -75,7 +74,7 @@ def stand_in(text: str) -> str:
         body = lines[index : end + 1]
         index = end + 1
         kind = block[1]
-        if kind in {"terraform", "provider", "import"}:
+        if kind in {"terraform", "provider"}:
             _drop_blank_before(out)
             continue
         header = RESOURCE.match(line)

@@ -319,7 +319,7 @@ def test_import_blocks_escape_ids_for_hcl() -> None:
     adoption = adopt.plan(
         DesiredState(teams=(team,)), Labels(teams={"t-${x}": "t"}), "terraform", live
     )
-    assert adopt.imports_tf(adoption) == (
+    assert adopt.imports_tf(adoption.imports) == (
         f"{adopt.HEADER}\n"
         "\n"
         "import {\n"

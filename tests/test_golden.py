@@ -8,28 +8,40 @@ from pathlib import Path
 
 import pytest
 
+from generator.policy import Layout
 from tests.conftest import EXAMPLES, ROOT
 from tests.rendering import Format, read_tree, render_files
+
+FORMATS: tuple[Format, ...] = ("terraform", "yaml")
 
 GOLDEN = ROOT / "tests" / "golden"
 CASES = {
     "golden": (GOLDEN / "entraform.yaml", GOLDEN / "tenant.json", GOLDEN),
     "example": (EXAMPLES / "entraform.yaml", EXAMPLES / "tenant.json", EXAMPLES),
 }
+# The per-organization layout is the Terraform route's, shown on the bundled example.
+VARIANTS: list[tuple[str, Format, Layout]] = [
+    (case, output_format, "single") for case in sorted(CASES) for output_format in FORMATS
+] + [("example", "terraform", "per-organization")]
 
 
-@pytest.mark.parametrize("output_format", ["terraform", "yaml"])
-@pytest.mark.parametrize("case", sorted(CASES))
+def _folder(base: Path, output_format: Format, layout: Layout) -> Path:
+    return base / (output_format if layout == "single" else f"{output_format}-{layout}")
+
+
+@pytest.mark.parametrize(("case", "output_format", "layout"), VARIANTS)
 def test_rendered_output_matches_the_committed_files(
-    case: str, output_format: Format, update_golden: bool
+    case: str, output_format: Format, layout: Layout, update_golden: bool
 ) -> None:
     policy, tenant, base = CASES[case]
-    rendered = render_files(policy, tenant, output_format)
-    folder = base / output_format
+    folder = _folder(base, output_format, layout)
+    shown = folder.relative_to(ROOT).as_posix()
+    rendered = render_files(policy, tenant, output_format, layout, shown)
     if update_golden:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         for name, text in rendered.items():
+            (folder / name).parent.mkdir(exist_ok=True)
             (folder / name).write_text(text, encoding="utf-8", newline="\n")
     assert read_tree(folder) == rendered, (
         f"{folder} is stale: run `python -m pytest tests/test_golden.py --update-golden`"
@@ -38,7 +50,7 @@ def test_rendered_output_matches_the_committed_files(
 
 @pytest.mark.parametrize(
     "folder",
-    [GOLDEN / "terraform", GOLDEN / "yaml", EXAMPLES / "terraform", EXAMPLES / "yaml"],
+    [_folder(CASES[case][2], output_format, layout) for case, output_format, layout in VARIANTS],
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_committed_hcl_is_terraform_fmt_clean(folder: Path, terraform: str) -> None:

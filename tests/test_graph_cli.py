@@ -31,26 +31,25 @@ def invoke(fake: FakeGraph, *args: str | Path) -> Result:
 
 
 def test_generate_from_graph_matches_generate_from_its_snapshot(
-    fake: FakeGraph, tmp_path: Path
+    fake: FakeGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     taken = invoke(fake, "snapshot", "-c", POLICY, "-o", tmp_path / "tenant.json", "-q")
     assert taken.exit_code == 0, taken.stderr
-    live = invoke(fake, "generate", "-c", POLICY, "-o", tmp_path / "live", "-q")
+    # The same relative output folder in two places, as the file headers name it.
+    out = Path("examples/terraform")
+    for place in ("live", "offline"):
+        (tmp_path / place).mkdir()
+    monkeypatch.chdir(tmp_path / "live")
+    live = invoke(fake, "generate", "-c", POLICY, "-o", out, "-q")
     assert live.exit_code == 0, live.stderr
+    monkeypatch.chdir(tmp_path / "offline")
     offline = invoke(
-        fake,
-        "generate",
-        "-c",
-        POLICY,
-        "--snapshot",
-        tmp_path / "tenant.json",
-        "-o",
-        tmp_path / "offline",
+        fake, "generate", "-c", POLICY, "--snapshot", tmp_path / "tenant.json", "-o", out
     )
     assert offline.exit_code == 0, offline.stderr
-    assert read_tree(tmp_path / "live") == read_tree(tmp_path / "offline")
+    assert read_tree(tmp_path / "live" / out) == read_tree(tmp_path / "offline" / out)
     # And both equal the committed example, rendered from the hand-written snapshot.
-    assert read_tree(tmp_path / "live") == read_tree(EXAMPLES / "terraform")
+    assert read_tree(tmp_path / "live" / out) == read_tree(EXAMPLES / "terraform")
 
 
 def test_a_permanent_403_exits_3_and_writes_nothing(fake: FakeGraph, tmp_path: Path) -> None:

@@ -140,7 +140,7 @@ def test_a_resource_becomes_terraform_data_with_its_arguments_as_input() -> None
     text = stand_in(SAMPLE)
     assert "provider" not in text
     assert "required_providers" not in text
-    assert "import {" not in text
+    assert "to = terraform_data.team__a\n" in text
     assert 'resource "terraform_data" "team__a" {' in text
     assert 'team_alias = "braces { in # a string $${not} %%{ a template }"' in text
     assert "  settings = {\n      level = 1\n    }" in text

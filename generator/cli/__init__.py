@@ -19,15 +19,15 @@ from generator.cli.options import (
     GraphOptions,
     config_option,
     examples,
-    format_option,
     graph_options,
     graph_source,
+    output_options,
     read_directory,
     snapshot_option,
-    with_format,
+    with_output,
 )
 from generator.errors import ChangesFound, EntraformError, UnsafePlanError
-from generator.policy import OutputFormat, load_policy
+from generator.policy import Layout, OutputFormat, load_policy
 from generator.sources.snapshot import SnapshotSource
 
 EXAMPLES = examples(
@@ -83,7 +83,7 @@ def cli() -> None:
     required=True,
     help="Output folder; only files carrying entraform's header are ever changed.",
 )
-@format_option
+@output_options
 @click.option(
     "--check",
     is_flag=True,
@@ -111,17 +111,26 @@ def cli() -> None:
 @click.option(
     "--allow-removals", is_flag=True, help="Proceed past the removal guards (the summary says so)."
 )
+@click.option(
+    "--migrate-layout",
+    is_flag=True,
+    help="Move OUT to the policy's output.layout: import blocks in the new root modules, "
+    "removed blocks (forget, never destroy) in the old ones. Without it a layout change "
+    "is refused (exit 4).",
+)
 @graph_options
 def generate(
     config_path: Path,
     snapshot: Path | None,
     out: Path,
     output_format: OutputFormat | None,
+    layout: Layout | None,
     check: bool,
     show_diff: bool,
     summary_path: str | None,
     report_path: str | None,
     allow_removals: bool,
+    migrate_layout: bool,
     graph: GraphOptions,
 ) -> None:
     """Render Terraform or YAML for LiteLLM into OUT from Graph or a snapshot.
@@ -129,8 +138,9 @@ def generate(
     Nothing is written when a guard refuses the change set (exit 4) or anything fails.
     """
     policy = load_policy(config_path)
-    policy = with_format(policy, output_format)
-    result = pipeline.build(policy, read_directory(policy, snapshot, graph), out)
+    policy = with_output(policy, output_format, layout)
+    directory = read_directory(policy, snapshot, graph)
+    result = pipeline.build(policy, directory, out, migrate_layout=migrate_layout)
     _write_reports(result, summary_path, report_path, allow_removals)
     refusals = () if allow_removals else result.plan.refusals
     if allow_removals and not graph.quiet:
@@ -144,7 +154,7 @@ def generate(
         if refusals:
             _refuse(refusals)
         if check and result.plan.changed:
-            fix = _fix_command(config_path, snapshot, out, output_format)
+            fix = _fix_command(config_path, snapshot, out, output_format, layout)
             stale = len(result.plan.files)
             raise ChangesFound(f"{stale} file(s) in {out} are out of date; update them with: {fix}")
         return
@@ -161,12 +171,17 @@ def generate(
 
 
 def _fix_command(
-    config_path: Path, snapshot: Path | None, out: Path, output_format: str | None
+    config_path: Path,
+    snapshot: Path | None,
+    out: Path,
+    output_format: str | None,
+    layout: str | None,
 ) -> str:
     """The generate command that rewrites what --check found stale."""
     words = ["entraform", "generate", "-c", str(config_path), "-o", str(out)]
     words += ["--snapshot", str(snapshot)] if snapshot else []
     words += ["--format", output_format] if output_format else []
+    words += ["--layout", layout] if layout else []
     return shlex.join(words)
 
 

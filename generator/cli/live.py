@@ -10,21 +10,21 @@ from typing import Any, TypeVar
 
 import click
 
-from generator import files, mapping, pipeline
+from generator import files, mapping, pipeline, roots
 from generator.cli.options import (
     GraphOptions,
     config_option,
     examples,
-    format_option,
     graph_options,
+    output_options,
     read_directory,
     snapshot_option,
-    with_format,
+    with_output,
 )
 from generator.errors import ChangesFound, ConfigError, OutputError
 from generator.live import adopt, drift
 from generator.live.client import CONCURRENCY, Client, LiveState, read_live
-from generator.policy import OutputFormat, load_policy
+from generator.policy import Layout, OutputFormat, load_policy
 from generator.state import DesiredState
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -65,6 +65,30 @@ def litellm_options(f: F) -> F:
     return f
 
 
+def root_option(f: F) -> F:
+    """--root: one root module of the per-organization layout instead of the whole tree."""
+    return click.option(
+        "--root",
+        "root_name",
+        metavar="FOLDER",
+        help="Only this root module of OUT (a folder such as org_<label> or teams, as the "
+        "generate report's changed_roots lists them; '.' for the single layout).",
+    )(f)
+
+
+def _root_part(result: pipeline.Result, layout: Layout, root_name: str | None) -> DesiredState:
+    """The objects of one root (all of them without --root); an unknown root is an error."""
+    state = result.outcome.state
+    if root_name is None:
+        return state
+    parts = roots.Placement(layout, result.labels).split(state)
+    named = {roots.shown(r): part for r, part in parts.items()}
+    if root_name.strip("/") not in named:
+        known = ", ".join(sorted(named)) or "none"
+        raise ConfigError(f"--root {root_name}: no such root module (roots: {known})")
+    return named[root_name.strip("/")]
+
+
 def _client(url: str, concurrency: int) -> Client:
     key = os.environ.get("LITELLM_API_KEY", "")
     if not key:
@@ -98,7 +122,8 @@ def _read_live(client: Client, state: DesiredState) -> LiveState:
     help="Output folder of `entraform generate`: its labels name the import addresses, and "
     f"{adopt.FILE_NAME} is written there.",
 )
-@format_option
+@output_options
+@root_option
 @snapshot_option
 @litellm_options
 @click.option(
@@ -111,6 +136,8 @@ def adopt_command(
     config_path: Path,
     out: Path,
     output_format: OutputFormat | None,
+    layout: Layout | None,
+    root_name: str | None,
     snapshot: Path | None,
     litellm_url: str,
     ignore_users: tuple[str, ...],
@@ -127,29 +154,36 @@ def adopt_command(
     LiteLLM has that the policy does not render: terraform apply leaves those alone.
     """
     policy = load_policy(config_path)
-    policy = with_format(policy, output_format)
+    policy = with_output(policy, output_format, layout)
     client = _client(litellm_url, litellm_concurrency)
     result = pipeline.build(policy, read_directory(policy, snapshot, graph), out)
-    state = result.outcome.state
+    state = _root_part(result, policy.output.layout, root_name)
     live = _read_live(client, state)
     adoption = adopt.plan(state, result.labels, policy.output.format, live, ignore_users)
-    path = out / adopt.FILE_NAME
-    text = adopt.imports_tf(adoption)
+    placement = roots.Placement(policy.output.layout, result.labels)
+    written = {
+        out / roots.path(root, adopt.FILE_NAME): adopt.imports_tf(part)
+        for root, part in adopt.by_root(adoption, placement, state, policy.output.format).items()
+    }
     if dry_run:
-        click.echo(text, nl=False)
-    elif adoption.imports:
-        _refuse_foreign(path)
-        files.write_one(path, text)
+        for text in written.values():
+            click.echo(text, nl=False)
+    else:
+        for path, text in written.items():
+            _refuse_foreign(path)
+            files.write_one(path, text)
+    paths = [str(path) for path in written]
     if as_json:
-        data = {**adopt.as_dict(adoption), "file": None if dry_run else str(path)}
+        data = {**adopt.as_dict(adoption), "files": [] if dry_run else paths}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
+    where = ", ".join(paths) or f"{out}"
     if dry_run:
-        head = f"would write {len(adoption.imports)} import block(s) to {path}"
+        head = f"would write {len(adoption.imports)} import block(s) to {where}"
     elif adoption.imports:
-        head = f"wrote {len(adoption.imports)} import block(s) to {path}"
+        head = f"wrote {len(adoption.imports)} import block(s) to {where}"
     else:
-        head = f"nothing to import; {path} not written"
+        head = f"nothing to import; no {adopt.FILE_NAME} written"
     lines = [f"entraform adopt: {head}", *adopt.describe(adoption)]
     click.echo("\n".join(lines), err=dry_run)
 
@@ -176,6 +210,13 @@ def _refuse_foreign(path: Path) -> None:
 @config_option
 @snapshot_option
 @litellm_options
+@root_option
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder of `entraform generate`, whose labels name its roots; needed with --root.",
+)
 @click.option(
     "--strict",
     is_flag=True,
@@ -190,6 +231,8 @@ def drift_command(
     ignore_users: tuple[str, ...],
     litellm_concurrency: int,
     as_json: bool,
+    root_name: str | None,
+    out: Path | None,
     strict: bool,
     graph: GraphOptions,
 ) -> None:
@@ -202,9 +245,17 @@ def drift_command(
     """
     policy = load_policy(config_path)
     client = _client(litellm_url, litellm_concurrency)
-    state = mapping.apply(policy, read_directory(policy, snapshot, graph)).state
-    live = _read_live(client, state)
-    differences = drift.compare(state, live, ignore_users)
+    directory = read_directory(policy, snapshot, graph)
+    if root_name is None:
+        state = part = mapping.apply(policy, directory).state
+    elif out is None:
+        raise click.UsageError("--root needs -o/--out: the output folder names the roots")
+    else:
+        result = pipeline.build(policy, directory, out)
+        state, part = result.outcome.state, _root_part(result, policy.output.layout, root_name)
+    live = _read_live(client, part)
+    differences = drift.compare(part, live, ignore_users)
+    # Objects of the other roots are managed too: only what no root renders is unmanaged.
     unmanaged = drift.find_unmanaged(state, live, ignore_users)
     note = live.organizations_note if state.organizations else None
     warnings = drift.licence_warnings(state, live)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from generator.directory import Directory
-from generator.policy import OutputFormat, Policy
+from generator.policy import Layout, OutputFormat, Policy
 from generator.sources import Source
 from generator.sources.snapshot import SnapshotSource
 
@@ -42,8 +42,14 @@ def snapshot_option(f: F) -> F:
     )(f)
 
 
-def format_option(f: F) -> F:
-    """--format: override the policy's output format."""
+def output_options(f: F) -> F:
+    """--format and --layout: override the policy's output format and layout."""
+    f = click.option(
+        "--layout",
+        type=click.Choice(["single", "per-organization"]),
+        help="Root modules (default: output.layout in the policy, else single): one for the "
+        "tenant, or one per organization plus teams/ for the rest.",
+    )(f)
     return click.option(
         "--format",
         "output_format",
@@ -52,11 +58,16 @@ def format_option(f: F) -> F:
     )(f)
 
 
-def with_format(policy: Policy, output_format: OutputFormat | None) -> Policy:
-    """The policy with --format applied, when given."""
-    if output_format is None:
-        return policy
-    return replace(policy, output=replace(policy.output, format=output_format))
+def with_output(
+    policy: Policy, output_format: OutputFormat | None, layout: Layout | None = None
+) -> Policy:
+    """The policy with --format and --layout applied, where given."""
+    output = policy.output
+    if output_format is not None:
+        output = replace(output, format=output_format)
+    if layout is not None:
+        output = replace(output, layout=layout)
+    return replace(policy, output=output)
 
 
 @dataclass(frozen=True)

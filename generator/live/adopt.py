@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator import hcl
-from generator.addresses import Addresses, Labels
+from generator.addresses import Addresses, Import, Labels, member_import_id
 from generator.live.client import LiveMember, LiveState
 from generator.live.drift import Unmanaged, find_unmanaged, licence_warnings, nfc
+from generator.roots import TOP, Placement
 from generator.state import DesiredState, Membership, Settings
 
 FILE_NAME = "imports.tf"
@@ -20,15 +21,6 @@ HEADER = (
     "Delete this file after the first terraform apply."
 )
 KINDS = ("organization", "organization member", "team", "team member")
-
-
-@dataclass(frozen=True, order=True)
-class Import:
-    """One `import` block: a Terraform address and the provider's import id."""
-
-    address: str
-    id: str
-    kind: str = field(compare=False)
 
 
 @dataclass(frozen=True, order=True)
@@ -84,7 +76,9 @@ def plan(
         for m, exists in _matched(org.members, found.members):
             if exists:
                 address = at.organization_member(org.id, m.key)
-                imports.append(Import(address, f"{org.id}:{m.user_id}", "organization member"))
+                imports.append(
+                    Import(address, member_import_id(org.id, m.user_id), "organization member")
+                )
             else:
                 created["organization member"] += 1
         extra += _extra("organization", org.id, org.alias, org.members, found.members, ignored)
@@ -99,7 +93,7 @@ def plan(
         for m, exists in _matched(team.members, found_team.members):
             if exists:
                 address = at.team_member(team.id, m.key)
-                imports.append(Import(address, f"{team.id}:{m.user_id}", "team member"))
+                imports.append(Import(address, member_import_id(team.id, m.user_id), "team member"))
             else:
                 created["team member"] += 1
         extras = _extra("team", team.id, team.alias, team.members, found_team.members, ignored)
@@ -198,11 +192,23 @@ def _who(member: ExtraMember) -> str:
     return member.user_email or member.user_id
 
 
-def imports_tf(adoption: Adoption) -> str:
+def by_root(
+    adoption: Adoption, placement: Placement, state: DesiredState, output_format: str
+) -> dict[str, tuple[Import, ...]]:
+    """The import blocks each root module gets (roots without any are absent)."""
+    at = Addresses(placement.labels, output_format)
+    where = {
+        address: root for root, part in placement.split(state).items() for _, address in at.of(part)
+    }
+    found: dict[str, list[Import]] = {}
+    for i in adoption.imports:
+        found.setdefault(where.get(i.address, TOP), []).append(i)
+    return {root: tuple(imports) for root, imports in sorted(found.items())}
+
+
+def imports_tf(imports: Collection[Import]) -> str:
     """The imports.tf text: one block per import, sorted, terraform fmt-clean."""
-    blocks = [
-        f"import {{\n  to = {i.address}\n  id = {hcl.quote(i.id)}\n}}" for i in adoption.imports
-    ]
+    blocks = [f"import {{\n  to = {i.address}\n  id = {hcl.quote(i.id)}\n}}" for i in imports]
     return hcl.align("\n\n".join([HEADER, *blocks])) + "\n"
 
 

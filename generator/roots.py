@@ -1,0 +1,151 @@
+"""Root modules: the folder, and so the Terraform state, that each object lives in.
+
+The single layout is one root, the output folder itself. The per-organization layout gives each
+organization a folder with its teams and memberships, and the teams outside any organization
+one more, so a change plans and applies only the roots it touches, in parallel in CI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from generator.addresses import Addresses, Forgotten, Import, Kind, Labels, forgotten
+from generator.policy import PER_ORGANIZATION, Layout
+from generator.state import DesiredState, Organization, Team
+
+TOP = ""  # the output folder itself: the single layout's only root
+STANDALONE = "teams"
+
+
+def organization_root(label: str) -> str:
+    """The folder of one organization's root module."""
+    return f"org_{label}"
+
+
+def root_of(name: str) -> str:
+    """The root a file of the output belongs to, from its path relative to the output folder."""
+    return name.rpartition("/")[0]
+
+
+def base_name(name: str) -> str:
+    """A file's name inside its root."""
+    return name.rpartition("/")[2]
+
+
+def path(root: str, name: str) -> str:
+    """A file's path relative to the output folder."""
+    return f"{root}/{name}" if root else name
+
+
+def shown(root: str) -> str:
+    """A root as a folder relative to the output folder, for people and CI."""
+    return root or "."
+
+
+def changed(names: Iterable[str]) -> list[str]:
+    """The roots that hold any of the named files."""
+    return sorted({root_of(name) for name in names})
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where each organization and team lives under one layout."""
+
+    layout: Layout
+    labels: Labels
+
+    def of_organization(self, org_id: str) -> str:
+        """The root of an organization and its memberships."""
+        if self.layout != PER_ORGANIZATION:
+            return TOP
+        return organization_root(self.labels.organizations[org_id])
+
+    def of_team(self, team: Team) -> str:
+        """The root of a team and its memberships: its organization's, or the standalone one."""
+        if team.organization_id is None:
+            return self.standalone()
+        return self.of_organization(team.organization_id)
+
+    def standalone(self) -> str:
+        """The root of the teams outside any organization."""
+        return STANDALONE if self.layout == PER_ORGANIZATION else TOP
+
+    def of(self, kind: Kind, object_id: str, state: DesiredState) -> str:
+        """The root of an organization or team of the state, by kind and id."""
+        if kind == "organization":
+            return self.of_organization(object_id)
+        return self.of_team(state.teams_by_id[object_id])
+
+    def split(self, state: DesiredState) -> dict[str, DesiredState]:
+        """Each root's part of the state; a root without objects is absent."""
+        if self.layout != PER_ORGANIZATION:
+            return {TOP: state}
+        parts: dict[str, tuple[list[Organization], list[Team]]] = {}
+        for org in state.organizations:
+            parts.setdefault(self.of_organization(org.id), ([], []))[0].append(org)
+        for team in state.teams:
+            parts.setdefault(self.of_team(team), ([], []))[1].append(team)
+        return {
+            root: DesiredState(tuple(orgs), tuple(teams))
+            for root, (orgs, teams) in sorted(parts.items())
+        }
+
+
+def previous_root(labels: Labels, kind: Kind, object_id: str) -> str | None:
+    """The root an object was found in by the last run; None when it had no labelled resource."""
+    names = labels.organizations if kind == "organization" else labels.teams
+    label = names.get(object_id)
+    return None if label is None else labels.roots.get((kind, label), TOP)
+
+
+def split_previous(state: DesiredState, labels: Labels) -> dict[str, DesiredState]:
+    """A previous state's objects by the root they were found in."""
+    parts: dict[str, tuple[list[Organization], list[Team]]] = {}
+    for org in state.organizations:
+        root = previous_root(labels, "organization", org.id) or TOP
+        parts.setdefault(root, ([], []))[0].append(org)
+    for team in state.teams:
+        root = previous_root(labels, "team", team.id) or TOP
+        parts.setdefault(root, ([], []))[1].append(team)
+    return {root: DesiredState(tuple(o), tuple(t)) for root, (o, t) in sorted(parts.items())}
+
+
+@dataclass(frozen=True)
+class Transfers:
+    """Objects that change root: imported by the new root, forgotten by the old one.
+
+    Terraform cannot `moved` an object between states, so the object is adopted where it now
+    lives and its old root lets go of it without destroying it.
+    """
+
+    tombstones: tuple[Forgotten, ...] = ()
+    imports: Mapping[str, tuple[Import, ...]] = field(default_factory=dict)
+    objects: tuple[tuple[Kind, str, str, str], ...] = ()  # kind, id, from root, to root
+
+
+def transfers(
+    previous: Labels, placement: Placement, state: DesiredState, at: Addresses
+) -> Transfers:
+    """What changes root between the last run and this one."""
+    tombstones: list[Forgotten] = []
+    imports: dict[str, list[Import]] = {}
+    objects: list[tuple[Kind, str, str, str]] = []
+    scoped: list[tuple[Kind, str, str, DesiredState]] = [
+        ("organization", o.id, placement.labels.organizations[o.id], DesiredState((o,)))
+        for o in state.organizations
+    ]
+    scoped += [
+        ("team", t.id, placement.labels.teams[t.id], DesiredState((), (t,))) for t in state.teams
+    ]
+    for kind, object_id, label, alone in scoped:
+        was = previous_root(previous, kind, object_id)
+        now = placement.of(kind, object_id, state)
+        if was is None or was == now:
+            continue
+        tombstones += forgotten(kind, label, previous)
+        imports.setdefault(now, []).extend(at.imports(alone))
+        objects.append((kind, object_id, was, now))
+    return Transfers(
+        tuple(tombstones), {r: tuple(found) for r, found in imports.items()}, tuple(objects)
+    )

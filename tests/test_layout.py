@@ -1,0 +1,233 @@
+"""The per-organization layout: a root module per organization, changes that cross roots, migration.
+
+Terraform is the judge wherever state is involved: rendered roots become provider-free stand-ins
+(tests/standin.py), the earlier output is applied to local state, and the later output is planned
+against it; nothing may be destroyed where the policy did not remove anything.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from generator import existing, roots
+from generator.cli import cli
+from generator.errors import ConfigError, UnsafePlanError
+from generator.policy import Layout
+from tests.rendering import build, generate, read_tree
+from tests.standin import stand_in_tree
+from tests.tenants import directory, group, tenant, user, write
+
+POLICY = """\
+version: 1
+litellm: {enterprise: true}
+organizations:
+  - rule: units
+    select: {prefix: "Org-"}
+teams:
+  - rule: nested
+    select: {prefix: "Team-"}
+    organization: nested
+  - rule: loose
+    select: {prefix: "Loose-"}
+safety: {max_removed: 1000, max_removed_percent: 100, organizations_removed: delete}
+"""
+PEOPLE = [f"p{n}" for n in range(12)]
+
+
+def _tenant(*, data_in: str = "Org-A", with_b: bool = True) -> dict[str, Any]:
+    """Two organizations nesting teams, one standalone team; `data_in` places Team-Data."""
+    nested = {"Org-A": ["Team-Web"], "Org-B": ["Team-Ops"]}
+    nested[data_in].append("Team-Data")
+    groups = [
+        group("Org-A", ("p0", "p1"), groups=tuple(nested["Org-A"])),
+        group("Team-Web", ("p2", "p3")),
+        group("Team-Ops", ("p4", "p5")),
+        group("Team-Data", ("p6", "p7", "p8")),
+        group("Loose-Lab", ("p9", "p10")),
+    ]
+    if with_b:
+        groups.append(group("Org-B", ("p11",), groups=tuple(nested["Org-B"])))
+    else:
+        groups = [g for g in groups if g["displayName"] != "Team-Ops"]
+    return tenant(groups, [user(p) for p in PEOPLE])
+
+
+@pytest.fixture
+def policy(tmp_path: Path) -> Path:
+    path = tmp_path / "entraform.yaml"
+    path.write_text(POLICY, encoding="utf-8")
+    return path
+
+
+def _terraform(terraform: str, folder: Path, *args: str) -> str:
+    run = subprocess.run(
+        [terraform, *args, "-no-color"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
+
+
+def _apply(terraform: str, rendered: Path, stand: Path) -> None:
+    for root in stand_in_tree(rendered, stand):
+        _terraform(terraform, root, "init", "-input=false")
+        _terraform(terraform, root, "apply", "-auto-approve", "-input=false")
+
+
+def _plan(terraform: str, root: Path) -> dict[str, list[str]]:
+    """Planned actions by address (imports as 'import'), for one stand-in root."""
+    _terraform(terraform, root, "init", "-input=false")
+    _terraform(terraform, root, "plan", "-input=false", "-out", "p.plan")
+    plan = json.loads(_terraform(terraform, root, "show", "-json", "p.plan"))
+    actions: dict[str, list[str]] = {}
+    for change in plan.get("resource_changes", []):
+        found = list(change["change"]["actions"])
+        if change["change"].get("importing"):
+            found.append("import")
+        actions[change["address"]] = found
+    return actions
+
+
+def test_each_organization_gets_its_own_root_and_standalone_teams_one_more(
+    tmp_path: Path, policy: Path
+) -> None:
+    generate(policy, directory(_tenant()), tmp_path / "out", layout="per-organization")
+    tree = read_tree(tmp_path / "out")
+    folders = sorted({roots.root_of(name) for name in tree} - {""})
+    assert folders[-1] == "teams"
+    assert [f for f in folders if f.startswith("org_")] == folders[:-1] and len(folders) == 3
+    for folder in folders:
+        assert f"{folder}/versions.tf" in tree
+    assert 'resource "litellm_team" ' in tree["teams/teams.tf"]
+    assert [name for name in tree if "/" not in name] == ["entraform-manifest.json"]
+
+
+def test_the_report_names_only_the_roots_a_change_touches(tmp_path: Path, policy: Path) -> None:
+    out = tmp_path / "out"
+    generate(policy, directory(_tenant()), out, layout="per-organization")
+    data = _tenant()
+    data["groups"][2]["members"].pop()  # someone leaves Team-Ops, in Org-B
+    result = build(policy, directory(data), out, layout="per-organization")
+    org_b = roots.organization_root(result.labels.organizations[group("Org-B")["id"]])
+    assert result.changed_roots == [org_b]
+
+
+def test_a_layout_switch_is_refused_with_the_way_to_migrate(tmp_path: Path, policy: Path) -> None:
+    out = tmp_path / "out"
+    generate(policy, directory(_tenant()), out)
+    before = read_tree(out)
+    snapshot = write(tmp_path / "tenant.json", _tenant())
+    args = ["generate", "-c", str(policy), "--snapshot", str(snapshot), "-o", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--layout", "per-organization"])
+    assert result.exit_code == 4
+    assert "--migrate-layout" in result.stderr
+    assert read_tree(out) == before
+
+
+def test_the_yaml_route_has_no_per_organization_layout(tmp_path: Path, policy: Path) -> None:
+    with pytest.raises(ConfigError, match="per-organization needs format terraform"):
+        build(policy, directory(_tenant()), tmp_path, "yaml", "per-organization")
+
+
+def test_a_layout_migration_waits_for_pending_moved_blocks(tmp_path: Path, policy: Path) -> None:
+    out = tmp_path / "out"
+    generate(policy, directory(_tenant()), out, "yaml")
+    generate(policy, directory(_tenant()), out)  # writes moved.tf
+    with pytest.raises(UnsafePlanError, match=r"moved\.tf: apply them and delete them"):
+        build(policy, directory(_tenant()), out, layout="per-organization", migrate_layout=True)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("single", "per-organization"), ("per-organization", "single")]
+)
+def test_a_layout_migration_imports_everything_and_destroys_nothing(
+    tmp_path: Path, policy: Path, terraform: str, first: Layout, second: Layout
+) -> None:
+    out, stand = tmp_path / "out", tmp_path / "stand"
+    generate(policy, directory(_tenant()), out, layout=first)
+    _apply(terraform, out, stand)
+    applied = _instances(terraform, stand)
+    result = generate(policy, directory(_tenant()), out, layout=second, migrate_layout=True)
+    assert result.relaid_from == first
+    assert existing.read(out).layout == second
+    stand_in_tree(out, stand)
+    imported: set[str] = set()
+    for root in _roots(out):
+        actions = _plan(terraform, stand / root)
+        assert not [a for a, acts in actions.items() if "delete" in acts or "create" in acts]
+        imported |= {a for a, acts in actions.items() if "import" in acts}
+    assert imported == applied
+    assert _forgotten(terraform, stand, first) == {a.split("[")[0] for a in applied}
+
+
+def test_a_team_changing_organization_is_imported_there_and_forgotten_here(
+    tmp_path: Path, policy: Path, terraform: str
+) -> None:
+    out, stand = tmp_path / "out", tmp_path / "stand"
+    generate(policy, directory(_tenant()), out, layout="per-organization")
+    _apply(terraform, out, stand)
+    result = generate(policy, directory(_tenant(data_in="Org-B")), out, layout="per-organization")
+    labels = result.labels
+    team = labels.teams[group("Team-Data")["id"]]
+    org_a = roots.organization_root(labels.organizations[group("Org-A")["id"]])
+    org_b = roots.organization_root(labels.organizations[group("Org-B")["id"]])
+    assert sorted(result.changed_roots) == sorted([org_a, org_b])
+    assert [(k, was, now) for k, _, was, now in result.transfers.objects] == [
+        ("team", org_a, org_b)
+    ]
+    stand_in_tree(out, stand)
+    old, new = _plan(terraform, stand / org_a), _plan(terraform, stand / org_b)
+    # Org-A loses the people it had through Team-Data (transitive membership); the team stays.
+    assert not [a for a, acts in old.items() if "delete" in acts and "team" in a.split("__")[0]]
+    moved = {a for a, acts in new.items() if "import" in acts}
+    assert f"terraform_data.team__{team}" in moved
+    assert len(moved) == 1 + 3  # the team and its three members
+    # Org-B gains them as organization members: created; the team and its members are imported.
+    assert not [a for a, acts in new.items() if "create" in acts and "team" in a.split("__")[0]]
+
+
+def test_a_deleted_organization_keeps_its_root_until_apply_has_emptied_it(
+    tmp_path: Path, policy: Path, terraform: str
+) -> None:
+    out, stand = tmp_path / "out", tmp_path / "stand"
+    first = generate(policy, directory(_tenant()), out, layout="per-organization")
+    _apply(terraform, out, stand)
+    org_b = roots.organization_root(first.labels.organizations[group("Org-B")["id"]])
+    generate(policy, directory(_tenant(with_b=False)), out, layout="per-organization")
+    assert sorted(p.name for p in (out / org_b).iterdir()) == ["versions.tf"]
+    stand_in_tree(out, stand)
+    actions = _plan(terraform, stand / org_b)
+    assert actions and all(acts == ["delete"] for acts in actions.values())
+
+
+def _roots(out: Path) -> list[str]:
+    return sorted({roots.root_of(name) for name in read_tree(out) if name.endswith(".tf")})
+
+
+def _instances(terraform: str, stand: Path) -> set[str]:
+    found: set[str] = set()
+    for root in sorted({p.parent for p in stand.rglob("terraform.tfstate")}):
+        state = json.loads(_terraform(terraform, root, "show", "-json"))
+        found |= {r["address"] for r in state["values"]["root_module"]["resources"]}
+    return found
+
+
+def _forgotten(terraform: str, stand: Path, first: Layout) -> set[str]:
+    """Resource addresses the old roots' `removed` blocks forget."""
+    old = [stand] if first == "single" else [p for p in stand.iterdir() if p.is_dir()]
+    found: set[str] = set()
+    for root in old:
+        if (root / "removed.tf").exists():
+            text = (root / "removed.tf").read_text(encoding="utf-8")
+            found |= {line.split("=")[1].strip() for line in text.splitlines() if "from =" in line}
+    return found
