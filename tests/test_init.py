@@ -19,6 +19,9 @@ from generator.live.client import LiveMember, LiveOrganization, LiveState, LiveT
 from generator.policy import load_policy, parse_policy
 from generator.state import Settings
 from tests import tenants
+from tests.conftest import EXAMPLES, ROOT
+from tests.example_ids import ANALYSTS as ANALYSTS_EXAMPLE
+from tests.example_ids import FINANCE, RESEARCH_ML, SANDBOX, UNSELECTED
 from tests.fakegraph import Tenant, serve
 from tests.fakelitellm import API_KEY, FakeLiteLLM
 from tests.hostile import CORPUS, nfc
@@ -217,6 +220,11 @@ def test_rendered_teams_and_organizations_hold_what_litellm_has(
     fake: FakeLiteLLM, snapshot: Path, tmp_path: Path
 ) -> None:
     out, _ = _first_run(fake, snapshot, tmp_path)
+    assert _teams_equal_live(out, fake) == 4
+
+
+def _teams_equal_live(out: Path, fake: FakeLiteLLM) -> int:
+    """Assert every rendered team and organization holds LiteLLM's values; count the teams."""
     rendered = _resources(out)
     organizations = {
         address: block.attributes["organization_id"]
@@ -224,7 +232,6 @@ def test_rendered_teams_and_organizations_hold_what_litellm_has(
         if block.labels[0] == "litellm_organization"
     }
     teams = [b for b in rendered.values() if b.labels[0] == "litellm_team"]
-    assert len(teams) == 4
     for block in teams:
         row = fake.teams[block.attributes["team_id"]]
         assert block.attributes["team_alias"] == row["team_alias"]
@@ -237,6 +244,7 @@ def test_rendered_teams_and_organizations_hold_what_litellm_has(
         block = rendered[address]
         assert block.attributes["organization_alias"] == row["organization_alias"]
         _assert_settings(block.attributes, row, row["litellm_budget_table"])
+    return len(teams)
 
 
 def _assert_settings(rendered: dict[str, Any], row: dict[str, Any], budget: dict[str, Any]) -> None:
@@ -405,6 +413,84 @@ def test_a_snapshot_without_a_litellm_url_is_a_usage_error(snapshot: Path, tmp_p
     result = _run("init", "-o", str(tmp_path / "p.yaml"), "--snapshot", str(snapshot))
     assert result.exit_code == 2
     assert not (tmp_path / "p.yaml").exists()
+
+
+# The bundled example: the worked example in the README, kept as golden files
+
+GOLDEN = ROOT / "tests" / "golden" / "init"
+EXAMPLE_TENANT = EXAMPLES / "tenant.json"
+HOSTILE = "6389b634-72cf-59e4-ad71-723cc101663d"
+
+
+def _example_litellm(fake: FakeLiteLLM) -> None:
+    """What SSO logins left in a LiteLLM beside the bundled tenant, and two teams made by hand."""
+    directory = tenants.directory(json.loads(EXAMPLE_TENANT.read_text(encoding="utf-8")))
+
+    def team(group_id: str, alias: str, **options: Any) -> None:
+        users = [m.id for m in directory.groups[group_id].members if m.kind == "user"]
+        members = [(u, "user", None) for u in users] + [("default_user_id", "admin", None)]
+        fake.add_team(group_id, alias, members=members, **options)
+
+    team(RESEARCH_ML, "Research-ML", settings=Settings(models=("gpt-4o",), max_budget=300))
+    team(SANDBOX, "Sandbox (old name)")
+    team(HOSTILE, directory.groups[HOSTILE].display_name)
+    # Its members: the organization group's and its team's, as LiteLLM adds them on a move.
+    people = {m.id for g in (FINANCE, ANALYSTS_EXAMPLE) for m in directory.groups[g].members}
+    people &= directory.users.keys()
+    finance = Settings(models=("gpt-4o", "gpt-4o-mini"), max_budget=5000, budget_duration="30d")
+    members = [(u, "internal_user", None) for u in sorted(people)]
+    fake.add_organization(FINANCE, "Finance", settings=finance, members=members)
+    analysts = Settings(models=("gpt-4o-mini",), max_budget=200, budget_duration="30d")
+    team(ANALYSTS_EXAMPLE, "Finance Analysts", organization_id=FINANCE, settings=analysts)
+    fake.add_team(UNSELECTED, "Engineering-Interns")
+    fake.add_team("team-by-hand", "Made by hand")
+
+
+def _golden(name: str, text: str, update: bool) -> None:
+    path = GOLDEN / name
+    if update:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="\n")
+    assert path.read_text(encoding="utf-8") == text, (
+        f"{path} is stale: run `python -m pytest tests/test_init.py --update-golden`"
+    )
+
+
+def test_the_starter_policy_matches_its_golden_file(update_golden: bool) -> None:
+    _golden("starter.yaml", _run("init", "-o", "-").stdout, update_golden)
+
+
+def test_the_policy_drawn_beside_the_example_tenant_matches_its_golden_files(
+    tmp_path: Path, update_golden: bool
+) -> None:
+    server = FakeLiteLLM()
+    _example_litellm(server)
+    policy = tmp_path / "entraform.yaml"
+    with server.serving():
+        result = _init(server, EXAMPLE_TENANT, policy)
+    assert result.exit_code == 0, result.output
+    _golden("drawn.yaml", policy.read_text(encoding="utf-8"), update_golden)
+    report = result.stderr.replace(str(policy), "entraform.yaml")
+    _golden("drawn.txt", report, update_golden)
+
+
+def test_generate_and_adopt_beside_the_example_tenant_create_nothing(tmp_path: Path) -> None:
+    server = FakeLiteLLM()
+    _example_litellm(server)
+    with server.serving():
+        out, adoption = _first_run(server, EXAMPLE_TENANT, tmp_path)
+        assert _teams_equal_live(out, server) == 4
+    assert adoption["created"] == {}
+    assert {i["address"] for i in adoption["imports"]} == set(_resources(out))
+
+
+def test_the_readme_shows_the_golden_report_and_policy() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert (GOLDEN / "drawn.txt").read_text(encoding="utf-8") in readme
+    shown = readme.split("The policy it wrote", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    drawn = iter((GOLDEN / "drawn.yaml").read_text(encoding="utf-8").splitlines())
+    for line in filter(None, shown.splitlines()):
+        assert line in drawn, f"the README shows {line!r}, which drawn.yaml does not have there"
 
 
 # Hostile names

@@ -156,6 +156,6 @@ def _report(out: Path, drawn: draft.Draft) -> list[str]:
     lines += [
         "",
         f"Next: entraform generate -c {out} -o DIR, then entraform adopt -c {out} -o DIR "
-        "--litellm-url URL, then terraform plan in DIR (README, section entraform init)",
+        "--litellm-url URL, then terraform plan in DIR (see the README, section Starting out)",
     ]
     return lines
