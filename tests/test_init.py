@@ -399,6 +399,21 @@ def test_init_with_no_team_made_from_a_group_writes_nothing(snapshot: Path, tmp_
     assert not (tmp_path / "entraform.yaml").exists()
 
 
+def test_a_drawn_policy_that_breaks_litellms_rules_is_not_written(
+    snapshot: Path, tmp_path: Path
+) -> None:
+    server = FakeLiteLLM()
+    finance = oid("group/" + FINANCE_ORG)
+    server.add_organization(finance, "Finance", settings=Settings(max_budget=10))
+    over = Settings(max_budget=50)
+    server.add_team(oid("group/" + ANALYSTS), "Analysts", organization_id=finance, settings=over)
+    with server.serving():
+        result = _init(server, snapshot, tmp_path / "entraform.yaml")
+    assert result.exit_code == 2
+    assert "team 'Analysts': max_budget 50" in result.output
+    assert not (tmp_path / "entraform.yaml").exists()
+
+
 def test_init_without_a_key_is_a_usage_error(
     fake: FakeLiteLLM, snapshot: Path, tmp_path: Path
 ) -> None:
