@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from generator import files, mapping, pipeline, summary
+from generator.cli.init import init_command
 from generator.cli.live import COMMANDS
 from generator.cli.options import (
     GraphOptions,
@@ -31,6 +32,7 @@ from generator.policy import Layout, OutputFormat, load_policy
 from generator.sources.snapshot import SnapshotSource
 
 EXAMPLES = examples(
+    "entraform init -o entraform.yaml   # a starter policy, or --litellm-url URL to adopt",
     "entraform generate -c entraform.yaml --snapshot tenant.json -o infra/litellm",
     "entraform snapshot -c entraform.yaml -o tenant.json",
     "entraform validate -c entraform.yaml",
@@ -299,3 +301,4 @@ def main() -> None:
 
 for _command in COMMANDS:
     cli.add_command(_command)
+cli.add_command(init_command)

@@ -284,9 +284,15 @@ def _environment(root: Path) -> jinja2.Environment:
     env.filters.update(
         hcl=hcl.literal,
         yaml=yamltext.dump,
+        yaml_quote=yamltext.quote,
         comment_text=_comment_text,
     )
     return env
+
+
+def policy(name: str, context: dict[str, Any]) -> str:
+    """A policy file for `entraform init`, from its template in templates/policy/."""
+    return _canonical(_environment(templates_dir()).get_template(name).render(**context))
 
 
 def _render(name: str, context: dict[str, Any], output: Output) -> str:
