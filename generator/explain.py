@@ -180,7 +180,7 @@ class _Tracer:
         group_id = match.group.id
         if admins and admins.owners and self.person.id in self.directory.owner_users(group_id):
             grants.append(Grant(admin_role, "owner", (match.group,)))
-        admin_group = self.provenance.admin_groups.get(group_id)
+        admin_group = self.provenance.admin_groups.get((match.rule, group_id))
         if admins and admins.group and admin_group is not None:
             chains, done = self._chains(admin_group)
             grants += [Grant(admin_role, "admin_group", c) for c in chains]
@@ -205,8 +205,8 @@ class _Tracer:
 
     def _group(self, kind: Kind, query: str) -> Group:
         groups = self.directory.groups
-        if query in groups or query.casefold() in groups:
-            return groups.get(query) or groups[query.casefold()]
+        if by_id := groups.get(query) or groups.get(query.casefold()):
+            return by_id
         objects: Iterable[Team | Organization]
         objects = self.state.teams if kind == "team" else self.state.organizations
         ids = {o.id for o in objects if o.alias == query}
@@ -251,7 +251,7 @@ class _Tracer:
         admins = match.rule.admins
         if admins and admins.owners:
             text += ", and not an owner of it"
-        admin_group = self.provenance.admin_groups.get(group.id)
+        admin_group = self.provenance.admin_groups.get((match.rule, group.id))
         if admins and admins.group and admin_group is not None:
             text += f", nor in its admin group {self.directory.groups[admin_group].display_name!r}"
         if kind == "organization":

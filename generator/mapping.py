@@ -39,11 +39,12 @@ class Findings:
 
 @dataclass(frozen=True)
 class Provenance:
-    """Which rule selected each group, and the admin group each selected group resolved to."""
+    """Which rule selected each group, and the admin group each rule found for a group."""
 
     organizations: Mapping[str, Match] = field(default_factory=dict)
     teams: Mapping[str, Match] = field(default_factory=dict)
-    admin_groups: Mapping[str, str] = field(default_factory=dict)
+    # Keyed by rule too: one group can be an organization and a team with different admins.
+    admin_groups: Mapping[tuple[Rule, str], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class _Mapper:
         self.resolved: dict[str, Resolved] = {}
         self.org_matches: list[Match] = []
         self.team_matches: list[Match] = []
-        self.admin_groups: dict[str, str] = {}
+        self.admin_groups: dict[tuple[Rule, str], str] = {}
 
     def state(self) -> DesiredState:
         org_matches = self.org_matches = self._matches(self.policy.organizations, "organizations")
@@ -213,7 +214,7 @@ class _Mapper:
                 "duplicate display names, so give the admin group a unique name in Entra, or use "
                 "admins: {owners: true}"
             )
-        self.admin_groups[match.group.id] = groups[0].id
+        self.admin_groups[match.rule, match.group.id] = groups[0].id
         return self._resolved(groups[0].id).users
 
     def _membership(self, user_key: str, role: str, group: Group) -> Membership | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import re
 import shlex
 import textwrap
@@ -15,7 +16,7 @@ from click.testing import CliRunner, Result
 
 from generator import mapping
 from generator.cli import cli
-from generator.directory import Directory
+from generator.directory import Directory, MembershipMode
 from generator.errors import ConfigError
 from generator.explain import MAX_CHAINS, Absence, Access, Explanation, explain
 from generator.explanation import report, text
@@ -311,6 +312,58 @@ def test_more_chains_than_shown_are_cut_shortest_first_and_the_cut_is_said() -> 
     assert not team.complete
     assert report(found)["teams"][0]["complete"] is False
     assert "(more nesting chains grant this than are shown)" in text(found)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("mode", ["transitive", "direct"])
+def test_a_chain_is_found_exactly_when_membership_resolution_finds_the_user(
+    seed: int, mode: MembershipMode
+) -> None:
+    rng = random.Random(seed)
+    names = [f"G{i}" for i in range(15)]
+    nicks = ["ann", "bob", "cy", "dee"]
+    groups = [
+        group(
+            n,
+            tuple(u for u in nicks if rng.random() < 0.15),
+            groups=tuple(g for g in names if rng.random() < 0.12),
+        )
+        for n in names
+    ]
+    tenant_directory = directory(tenant(groups, [user(n) for n in nicks]))
+    for group_id in tenant_directory.groups:
+        resolved = tenant_directory.user_members(group_id, mode).users
+        for nick in nicks:
+            found = tenant_directory.chains(group_id, oid("user/" + nick), mode, 1000)
+            assert bool(found.found) == (oid("user/" + nick) in resolved)
+            assert found.complete
+
+
+def test_a_group_that_is_an_organization_and_a_team_keeps_each_rules_admin_group() -> None:
+    config = policy(
+        """\
+        litellm: {enterprise: true}
+        organizations: [{rule: o, select: {names: [Unit]}, admins: {group: Org-Admins}}]
+        teams:
+          - {rule: t, select: {names: [Unit]}, organization: same_group,
+             admins: {group: Team-Admins}}
+        """
+    )
+    groups = [
+        group("Unit", ("ann", "bob")),
+        group("Org-Admins", ("ann",)),
+        group("Team-Admins", ("bob",)),
+    ]
+    tenant_directory = directory(tenant(groups, [user("ann"), user("bob")]))
+    ann = explain(config, tenant_directory, "ann@contoso.test")
+    bob = explain(config, tenant_directory, "bob@contoso.test")
+    unit = oid("group/Unit")
+    assert (one(ann.organizations, unit).role, one(ann.teams, unit).role) == ("org_admin", "user")
+    assert (one(bob.organizations, unit).role, one(bob.teams, unit).role) == (
+        "internal_user",
+        "admin",
+    )
+    assert chains(one(bob.teams, unit), "admin_group") == [[oid("group/Team-Admins")]]
 
 
 HOSTILE_NAMES = [
