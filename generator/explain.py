@@ -281,11 +281,8 @@ class _Tracer:
         other_matches = self.provenance.organizations if kind == "team" else self.provenance.teams
         if group.id in other_matches:
             rule = other_matches[group.id].rule
-            text = (
-                f"{self._rule(rule)} selects it as an {other}"
-                if other == "organization"
-                else f"{self._rule(rule)} selects it as a team"
-            )
+            article = "an" if other == "organization" else "a"
+            text = f"{self._rule(rule)} selects it as {article} {other}"
             reasons.append(Reason(f"selected_as_{other}", text))
         return reasons
 

@@ -146,6 +146,16 @@ def test_an_organization_group_asked_about_as_a_team_says_which_rule_makes_it_on
     assert codes(found) == ["not_selected", "selected_as_organization"]
 
 
+def test_a_team_group_asked_about_as_an_organization_says_which_rule_makes_it_a_team() -> None:
+    found = explain(*example(), NESTOR, organization=RESEARCH_ML)
+    assert codes(found) == ["not_selected", "selected_as_team"]
+
+
+def test_a_person_in_no_selected_group_is_told_they_get_nothing() -> None:
+    lonely = explain(policy(TEAMS), directory(tenant([], [user("ann")])), "ann@contoso.test")
+    assert text(lonely).splitlines()[1:] == ["  gets no organization and no team"]
+
+
 def test_someone_outside_a_team_is_told_they_are_in_neither_its_group_nor_its_admins() -> None:
     found = explain(*example(), NESTOR, organization="Finance")
     assert isinstance(found.asked, Absence)
