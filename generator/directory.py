@@ -66,6 +66,8 @@ class Group:
 
 
 MembershipMode = Literal["transitive", "direct"]
+# Chains under consideration at one depth before a search for chains gives up as incomplete.
+MAX_FRONTIER = 10_000
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,14 @@ class Resolved:
     users: frozenset[str]
     # Non-user members by kind, as ids, so a caller can count each object once across groups.
     skipped: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chains:
+    """Chains of nested group ids from a group down to a user, and whether that is all of them."""
+
+    found: tuple[tuple[str, ...], ...]
+    complete: bool
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,37 @@ class Directory:
                     skipped.setdefault(member.kind, set()).add(member.id)
         return Resolved(frozenset(users), {k: frozenset(v) for k, v in sorted(skipped.items())})
 
+    def chains(self, group_id: str, user_id: str, mode: MembershipMode, limit: int) -> Chains:
+        """Up to `limit` chains of group ids from a group down to one the user is directly in.
+
+        Shortest first; a chain never passes a group twice, so nesting cycles end.
+        """
+        direct = set(self._user_groups.get(user_id, ()))
+        within = self._holding(user_id) if mode == "transitive" else {group_id}
+        found: list[tuple[str, ...]] = []
+        level: list[tuple[str, ...]] = [(group_id,)] if group_id in within else []
+        # Breadth first, so a cut keeps the shortest; one chain past the limit says there are more.
+        while level and len(found) <= limit and len(level) <= MAX_FRONTIER:
+            deeper: list[tuple[str, ...]] = []
+            for chain in level:
+                if chain[-1] in direct:
+                    found.append(chain)
+                subgroups = sorted(m.id for m in self.groups[chain[-1]].members if m.kind == GROUP)
+                deeper += [(*chain, g) for g in subgroups if g in within and g not in chain]
+            level = deeper
+        return Chains(tuple(found[:limit]), complete=not level and len(found) <= limit)
+
+    def _holding(self, user_id: str) -> set[str]:
+        """The read groups the user is in, directly or through nesting."""
+        pending = list(self._user_groups.get(user_id, ()))
+        holding = set(pending)
+        while pending:
+            for parent in self.parent_groups(pending.pop()):
+                if parent not in holding and self.groups[parent].members_read:
+                    holding.add(parent)
+                    pending.append(parent)
+        return holding
+
     def owner_users(self, group_id: str) -> frozenset[str]:
         """Return the user ids among a group's owners (empty when owners were not read)."""
         group = self.groups.get(group_id)
@@ -133,6 +174,16 @@ class Directory:
     def parent_groups(self, group_id: str) -> tuple[str, ...]:
         """Return the ids of groups that have this group as a direct member (among those read)."""
         return self._parents.get(group_id, ())
+
+    @cached_property
+    def _user_groups(self) -> dict[str, tuple[str, ...]]:
+        groups: dict[str, list[str]] = {}
+        for group in self.groups.values():
+            if group.members_read:
+                for member in group.members:
+                    if member.kind == USER:
+                        groups.setdefault(member.id, []).append(group.id)
+        return {user: tuple(ids) for user, ids in groups.items()}
 
     @cached_property
     def _parents(self) -> dict[str, tuple[str, ...]]:

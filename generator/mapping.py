@@ -8,11 +8,15 @@ from operator import attrgetter
 
 from generator.directory import Directory, Group, Resolved, User
 from generator.errors import PolicyError
-from generator.policy import Policy, Rule
+from generator.policy import Identity, Policy, Rule
 from generator.selection import Match, Places, ids_of, select
 from generator.state import DesiredState, Membership, Organization, Team, validate
 
 GRAPH_ATTRIBUTES = {"id": "id", "userPrincipalName": "user_principal_name", "mail": "mail"}
+# Why a user is left out; the summary groups excluded users under these words.
+DISABLED = "disabled account"
+GUEST = "guest"
+NO_IDENTITY = "no usable user id or email"
 
 
 @dataclass(frozen=True, order=True)
@@ -34,11 +38,22 @@ class Findings:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Which rule selected each group, and the admin group each rule found for a group."""
+
+    organizations: Mapping[str, Match] = field(default_factory=dict)
+    teams: Mapping[str, Match] = field(default_factory=dict)
+    # Keyed by rule too: one group can be an organization and a team with different admins.
+    admin_groups: Mapping[tuple[Rule, str], str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Outcome:
     """The desired state and what was noticed while building it."""
 
     state: DesiredState
     findings: Findings
+    provenance: Provenance = field(default_factory=Provenance)
 
 
 def apply(policy: Policy, directory: Directory) -> Outcome:
@@ -46,7 +61,7 @@ def apply(policy: Policy, directory: Directory) -> Outcome:
     mapper = _Mapper(policy, directory)
     state = mapper.state()
     validate(state)
-    return Outcome(state, mapper.findings())
+    return Outcome(state, mapper.findings(), mapper.provenance())
 
 
 class _Mapper:
@@ -61,10 +76,13 @@ class _Mapper:
         self.by_name = _byname_of(directory.groups.values())
         self.memberships: dict[tuple[str, str], Membership | None] = {}
         self.resolved: dict[str, Resolved] = {}
+        self.org_matches: list[Match] = []
+        self.team_matches: list[Match] = []
+        self.admin_groups: dict[tuple[Rule, str], str] = {}
 
     def state(self) -> DesiredState:
-        org_matches = self._matches(self.policy.organizations, "organizations")
-        team_matches = self._matches(self.policy.teams, "teams")
+        org_matches = self.org_matches = self._matches(self.policy.organizations, "organizations")
+        team_matches = self.team_matches = self._matches(self.policy.teams, "teams")
         if not org_matches and not team_matches:
             return DesiredState()
         places = Places(self.policy.path, org_matches)
@@ -87,6 +105,13 @@ class _Mapper:
                 reason: tuple(sorted(self._left_out(k) for k in keys))
                 for reason, keys in sorted(self.excluded.items())
             },
+        )
+
+    def provenance(self) -> Provenance:
+        return Provenance(
+            organizations={m.group.id: m for m in self.org_matches},
+            teams={m.group.id: m for m in self.team_matches},
+            admin_groups=dict(self.admin_groups),
         )
 
     def _left_out(self, user_key: str) -> LeftOut:
@@ -189,6 +214,7 @@ class _Mapper:
                 "duplicate display names, so give the admin group a unique name in Entra, or use "
                 "admins: {owners: true}"
             )
+        self.admin_groups[match.rule, match.group.id] = groups[0].id
         return self._resolved(groups[0].id).users
 
     def _membership(self, user_key: str, role: str, group: Group) -> Membership | None:
@@ -204,26 +230,34 @@ class _Mapper:
         if user is None:
             self._exclude("unknown user (not in the directory)", user_key)
             return None
-        if user.account_enabled is False and not identity.include_disabled:
-            self._exclude("disabled account", user_key)
-            return None
-        if user.is_guest and not identity.include_guests:
-            self._exclude("guest", user_key)
-            return None
+        reason = excluded_because(user, identity)
         user_id = _attribute(user, identity.user_id)
         email = _email(user, identity.user_email)
-        if not user_id or not email:
+        if reason == NO_IDENTITY:
             missing = identity.user_id if not user_id else "an email"
             self.warnings.append(
                 f"user {user.display_name or user.id} in {group.display_name!r} has no {missing} "
                 "(limited information: check the User.Read.All permission); left out"
             )
-            self._exclude("no usable user id or email", user_key)
+        if reason is not None:
+            self._exclude(reason, user_key)
             return None
+        assert user_id and email  # excluded_because refused a user without either
         return Membership(user_key, user_id, email, role)
 
     def _exclude(self, reason: str, user_key: str) -> None:
         self.excluded.setdefault(reason, set()).add(user_key)
+
+
+def excluded_because(user: User, identity: Identity) -> str | None:
+    """Why the identity settings leave this user out of every team and organization, or None."""
+    if user.account_enabled is False and not identity.include_disabled:
+        return DISABLED
+    if user.is_guest and not identity.include_guests:
+        return GUEST
+    if not _attribute(user, identity.user_id) or not _email(user, identity.user_email):
+        return NO_IDENTITY
+    return None
 
 
 def _sorted(members: Iterable[Membership]) -> tuple[Membership, ...]:

@@ -131,3 +131,20 @@ def name_of(group: Group) -> str:
 def ids_of(groups: Iterable[Group]) -> str:
     """Group object ids, comma-separated, for messages."""
     return ", ".join(g.id for g in groups)
+
+
+def described(rule: Rule) -> str:
+    """The groups a rule selects, in words."""
+    selector = rule.selector
+    if selector.names:
+        return "groups named " + _listed([repr(n) for n in selector.names])
+    if selector.ids:
+        return "groups with ids " + _listed(list(selector.ids))
+    if selector.prefix is not None:
+        return f"groups whose name starts with {selector.prefix!r}"
+    return f"groups whose whole name matches {selector.regex!r}"
+
+
+def _listed(items: list[str]) -> str:
+    more = f" and {len(items) - SHOWN_KEYS} more" if len(items) > SHOWN_KEYS else ""
+    return ", ".join(items[:SHOWN_KEYS]) + more

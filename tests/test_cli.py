@@ -294,7 +294,7 @@ def test_validate_refuses_organizations_for_a_proxy_without_a_licence(work: Path
     assert "enterprise: true" in result.stderr
 
 
-COMMAND_NAMES = ("generate", "validate", "snapshot", "adopt", "drift", "schema", "init")
+COMMAND_NAMES = ("generate", "validate", "snapshot", "adopt", "drift", "schema", "init", "explain")
 
 
 @pytest.mark.parametrize("command", COMMAND_NAMES)

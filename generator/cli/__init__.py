@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from generator import files, mapping, pipeline, summary
+from generator.cli.explain import explain_command
 from generator.cli.init import init_command
 from generator.cli.live import COMMANDS
 from generator.cli.options import (
@@ -38,6 +39,7 @@ EXAMPLES = examples(
     "entraform validate -c entraform.yaml",
     "entraform adopt -c entraform.yaml -o infra/litellm --litellm-url https://litellm.example.com",
     "entraform drift -c entraform.yaml --litellm-url https://litellm.example.com",
+    "entraform explain alice@contoso.com -c entraform.yaml --snapshot tenant.json",
     "entraform COMMAND --help   # each command's options and examples",
 )
 
@@ -302,3 +304,4 @@ def main() -> None:
 for _command in COMMANDS:
     cli.add_command(_command)
 cli.add_command(init_command)
+cli.add_command(explain_command)

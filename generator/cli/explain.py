@@ -1,0 +1,69 @@
+"""The `explain` command: why a person has access to a team or organization, or not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from generator import explain, explanation
+from generator.cli.options import (
+    GraphOptions,
+    config_option,
+    examples,
+    graph_options,
+    read_directory,
+    snapshot_option,
+)
+from generator.policy import load_policy
+
+
+@click.command(
+    "explain",
+    epilog=examples(
+        "entraform explain alice@contoso.com -c entraform.yaml --snapshot tenant.json",
+        "entraform explain alice@contoso.com --team 'Finance Analysts'",
+        "entraform explain 3f0e...-object-id --organization Research --json",
+        "entraform explain alice@contoso.com   # from Microsoft Graph",
+    ),
+)
+@click.argument("person")
+@config_option
+@snapshot_option
+@click.option(
+    "--team",
+    metavar="NAME|ID",
+    help="Say why PERSON is or is not in this team (its alias, its group's name or object id).",
+)
+@click.option(
+    "--organization",
+    metavar="NAME|ID",
+    help="Say why PERSON is or is not in this organization (alias, group name or object id).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for tools (shape in the README).")
+@graph_options
+def explain_command(
+    person: str,
+    config_path: Path,
+    snapshot: Path | None,
+    team: str | None,
+    organization: str | None,
+    as_json: bool,
+    graph: GraphOptions,
+) -> None:
+    """Show every organization and team PERSON gets, with the role and each path granting it.
+
+    PERSON is a userPrincipalName, mail or object id. A path is the group a rule selected, the
+    chain of nested groups down to PERSON (or ownership, or an admin group) and the rule with its
+    file and line. With --team or --organization, say why PERSON is not in it.
+    """
+    if team is not None and organization is not None:
+        raise click.UsageError("give --team or --organization, not both")
+    policy = load_policy(config_path)
+    directory = read_directory(policy, snapshot, graph)
+    found = explain.explain(policy, directory, person, team=team, organization=organization)
+    if as_json:
+        click.echo(json.dumps(explanation.report(found), indent=2, ensure_ascii=False))
+    else:
+        click.echo(explanation.text(found), nl=False)

@@ -1,0 +1,316 @@
+"""Why a person has access, or not: every path from a policy rule down to them."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from generator import mapping
+from generator.directory import Directory, Group, User
+from generator.errors import ConfigError
+from generator.policy import Policy, Rule
+from generator.selection import Match, described, select
+from generator.state import Membership, Organization, Team
+
+# Chains shown per grant: nesting can fan out, and a reader wants the shortest ones first.
+MAX_CHAINS = 20
+Kind = Literal["organization", "team"]
+Via = Literal["member", "owner", "admin_group", "team"]
+ADMIN_ROLES: dict[Kind, str] = {"team": "admin", "organization": "org_admin"}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One way the person gets a role: nested groups, ownership, or a team of the organization."""
+
+    role: str
+    via: Via
+    # From the selected (or admin) group down to the group the person is directly in; for
+    # `owner`, the owned group alone; empty for `team`.
+    groups: tuple[Group, ...] = ()
+    team: Team | None = None
+
+
+@dataclass(frozen=True)
+class Access:
+    """A team or organization the person is in, with their role and every grant of it."""
+
+    kind: Kind
+    id: str
+    alias: str
+    role: str
+    match: Match
+    grants: tuple[Grant, ...]
+    complete: bool
+    organization: Organization | None = None
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason the person is not in a team or organization, with a stable code."""
+
+    code: str
+    text: str
+    # For `not_selected`: what each rule of that kind selects instead.
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Absence:
+    """A team or organization the person is not in, and every reason why."""
+
+    kind: Kind
+    group: Group
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What the policy gives one person, and the team or organization asked about."""
+
+    origin: str
+    person: User
+    excluded: Reason | None
+    organizations: tuple[Access, ...]
+    teams: tuple[Access, ...]
+    asked: Access | Absence | None = None
+
+
+def explain(
+    policy: Policy,
+    directory: Directory,
+    who: str,
+    team: str | None = None,
+    organization: str | None = None,
+) -> Explanation:
+    """Explain the person's access; with `team` or `organization`, also that one object."""
+    person = find_person(directory, who)
+    tracer = _Tracer(policy, directory, mapping.apply(policy, directory), person)
+    asked = None
+    if team is not None:
+        asked = tracer.asked("team", team)
+    elif organization is not None:
+        asked = tracer.asked("organization", organization)
+    return Explanation(
+        policy.path,
+        person,
+        tracer.excluded,
+        _by_alias(tracer.organization(o) for o in tracer.state.organizations),
+        _by_alias(tracer.team(t) for t in tracer.state.teams),
+        asked,
+    )
+
+
+def find_person(directory: Directory, who: str) -> User:
+    """The one user whose object id, userPrincipalName or mail is `who` (any case)."""
+    wanted = who.casefold()
+    found = [
+        u
+        for u in directory.users.values()
+        if wanted in (u.id.casefold(), _fold(u.user_principal_name), _fold(u.mail))
+    ]
+    if len(found) > 1:
+        ids = ", ".join(u.id for u in found)
+        raise ConfigError(f"{who!r} names {len(found)} users ({ids}); give the object id")
+    if not found:
+        known = [n for u in directory.users.values() for n in (u.user_principal_name, u.mail) if n]
+        close = difflib.get_close_matches(who, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"no user {who!r} (by userPrincipalName, mail or object id) among the "
+            f"{len(directory.users)} users read, which are the members and owners of the groups "
+            f"the policy reads{hint}"
+        )
+    return found[0]
+
+
+class _Tracer:
+    """Follows one person through the rules, the groups and the mapped state."""
+
+    def __init__(
+        self, policy: Policy, directory: Directory, outcome: mapping.Outcome, person: User
+    ) -> None:
+        self.policy = policy
+        self.directory = directory
+        self.state = outcome.state
+        self.provenance = outcome.provenance
+        self.person = person
+        self.excluded = _exclusion(policy, person)
+
+    def team(self, team: Team) -> Access | None:
+        role = _role_in(team.members, self.person.id)
+        if role is None:
+            return None
+        match = self.provenance.teams[team.id]
+        grants, complete = self._grants(match, ADMIN_ROLES["team"])
+        organization = self.state.organizations_by_id.get(team.organization_id or "")
+        return Access("team", team.id, team.alias, role, match, grants, complete, organization)
+
+    def organization(self, organization: Organization) -> Access | None:
+        role = _role_in(organization.members, self.person.id)
+        if role is None:
+            return None
+        match = self.provenance.organizations[organization.id]
+        grants, complete = self._grants(match, ADMIN_ROLES["organization"])
+        grants += self._through_teams(organization.id, match.rule.member_role)
+        return Access(
+            "organization", organization.id, organization.alias, role, match, grants, complete
+        )
+
+    def asked(self, kind: Kind, query: str) -> Access | Absence:
+        group = self._group(kind, query)
+        access = self._access(kind, group.id)
+        if access is not None:
+            return access
+        return Absence(kind, group, self._reasons(kind, group))
+
+    def _access(self, kind: Kind, group_id: str) -> Access | None:
+        if kind == "team":
+            team = self.state.teams_by_id.get(group_id)
+            return None if team is None else self.team(team)
+        organization = self.state.organizations_by_id.get(group_id)
+        return None if organization is None else self.organization(organization)
+
+    def _grants(self, match: Match, admin_role: str) -> tuple[tuple[Grant, ...], bool]:
+        grants: list[Grant] = []
+        complete = True
+        admins = match.rule.admins
+        group_id = match.group.id
+        if admins and admins.owners and self.person.id in self.directory.owner_users(group_id):
+            grants.append(Grant(admin_role, "owner", (match.group,)))
+        admin_group = self.provenance.admin_groups.get((match.rule, group_id))
+        if admins and admins.group and admin_group is not None:
+            chains, done = self._chains(admin_group)
+            grants += [Grant(admin_role, "admin_group", c) for c in chains]
+            complete = complete and done
+        chains, done = self._chains(group_id)
+        grants += [Grant(match.rule.member_role, "member", c) for c in chains]
+        return tuple(grants), complete and done
+
+    def _through_teams(self, organization_id: str, role: str) -> tuple[Grant, ...]:
+        teams = self.state.teams_by_organization.get(organization_id, ())
+        return tuple(
+            Grant(role, "team", team=t)
+            for t in sorted(teams, key=lambda t: (t.alias, t.id))
+            if _role_in(t.members, self.person.id)
+        )
+
+    def _chains(self, group_id: str) -> tuple[list[tuple[Group, ...]], bool]:
+        mode = self.policy.membership
+        found = self.directory.chains(group_id, self.person.id, mode, MAX_CHAINS)
+        groups = self.directory.groups
+        return [tuple(groups[g] for g in c) for c in found.found], found.complete
+
+    def _group(self, kind: Kind, query: str) -> Group:
+        groups = self.directory.groups
+        if by_id := groups.get(query) or groups.get(query.casefold()):
+            return by_id
+        objects: Iterable[Team | Organization]
+        objects = self.state.teams if kind == "team" else self.state.organizations
+        ids = {o.id for o in objects if o.alias == query}
+        ids |= {g.id for g in groups.values() if g.display_name == query}
+        if len(ids) > 1:
+            raise ConfigError(
+                f"{len(ids)} groups or {kind}s are named {query!r} ({', '.join(sorted(ids))}); "
+                "Entra allows duplicate display names: give the object id"
+            )
+        if not ids:
+            names = [o.alias for o in objects] + [g.display_name for g in groups.values()]
+            close = difflib.get_close_matches(query, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"no {kind} and no group {query!r} (by alias, group name or object id) among the "
+                f"{len(groups)} groups read{hint}"
+            )
+        return groups[ids.pop()]
+
+    def _reasons(self, kind: Kind, group: Group) -> tuple[Reason, ...]:
+        reasons = [self.excluded] if self.excluded else []
+        matches = self.provenance.teams if kind == "team" else self.provenance.organizations
+        match = matches.get(group.id)
+        if match is None:
+            return (*reasons, *self._unselected(kind, group))
+        grants, _ = self._grants(match, ADMIN_ROLES[kind])
+        if kind == "organization":
+            grants += self._through_teams(group.id, match.rule.member_role)
+        if not grants:
+            reasons.append(self._not_member(kind, match))
+        return tuple(reasons)
+
+    def _not_member(self, kind: Kind, match: Match) -> Reason:
+        group = match.group
+        if self.policy.membership == "transitive":
+            text = f"not a member of {group.display_name!r} nor of any group nested in it"
+        else:
+            text = f"not a direct member of {group.display_name!r} (membership: direct)"
+            nested = self.directory.chains(group.id, self.person.id, "transitive", 1)
+            if nested.found:
+                text += "; they are in it only through nested groups, which direct does not follow"
+        admins = match.rule.admins
+        if admins and admins.owners:
+            text += ", and not an owner of it"
+        admin_group = self.provenance.admin_groups.get((match.rule, group.id))
+        if admins and admins.group and admin_group is not None:
+            text += f", nor in its admin group {self.directory.groups[admin_group].display_name!r}"
+        if kind == "organization":
+            count = len(self.state.teams_by_organization.get(group.id, ()))
+            text += f", nor in any of its {count} team(s)"
+        return Reason("not_a_member", text)
+
+    def _unselected(self, kind: Kind, group: Group) -> list[Reason]:
+        rules = self.policy.teams if kind == "team" else self.policy.organizations
+        reasons = []
+        if would := [r for r in rules if select(r, group) is not None]:
+            reasons.append(
+                Reason(
+                    "not_assigned",
+                    f"{self._rule(would[0])} would select {group.display_name!r}, but only groups "
+                    "assigned to the enterprise application source.service_principal_id are "
+                    "candidates, and this one is not assigned",
+                )
+            )
+        else:
+            text = f"no {kind}s rule selects {group.display_name!r}"
+            listed = tuple(f"{self._rule(r)} selects {described(r)}" for r in rules)
+            reasons.append(
+                Reason("not_selected", text if rules else text + ": there are none", listed)
+            )
+        other: Kind = "organization" if kind == "team" else "team"
+        other_matches = self.provenance.organizations if kind == "team" else self.provenance.teams
+        if group.id in other_matches:
+            rule = other_matches[group.id].rule
+            article = "an" if other == "organization" else "a"
+            text = f"{self._rule(rule)} selects it as {article} {other}"
+            reasons.append(Reason(f"selected_as_{other}", text))
+        return reasons
+
+    def _rule(self, rule: Rule) -> str:
+        return f"rule {rule.name!r} ({self.policy.path}:{rule.line})"
+
+
+def _exclusion(policy: Policy, person: User) -> Reason | None:
+    reason = mapping.excluded_because(person, policy.identity)
+    if reason == mapping.DISABLED:
+        return Reason("disabled", "the account is disabled, and identity.include_disabled is false")
+    if reason == mapping.GUEST:
+        return Reason("guest_excluded", "a guest account, and identity.include_guests is false")
+    if reason == mapping.NO_IDENTITY:
+        return Reason(
+            "no_usable_identity",
+            f"no {policy.identity.user_id} or no email (userPrincipalName or mail) to give LiteLLM",
+        )
+    return None
+
+
+def _role_in(members: Iterable[Membership], user_key: str) -> str | None:
+    return next((m.role for m in members if m.key == user_key), None)
+
+
+def _by_alias(found: Iterable[Access | None]) -> tuple[Access, ...]:
+    return tuple(sorted((a for a in found if a), key=lambda a: (a.alias, a.id)))
+
+
+def _fold(value: str | None) -> str | None:
+    return None if value is None else value.casefold()
