@@ -16,11 +16,11 @@ from typing import Literal
 
 from generator import hcl
 from generator.policy import YAML
-from generator.state import DesiredState
+from generator.state import DesiredState, User
 
 MAX_SLUG = 40
 SUFFIX = 8
-Kind = Literal["organization", "team"]
+Kind = Literal["organization", "team", "user"]
 
 
 @dataclass(frozen=True, order=True)
@@ -42,11 +42,11 @@ class Forgotten:
         found = _FORGOTTEN.fullmatch(address)
         if found is None:
             raise ValueError(f"not an address entraform forgets: {address!r}")
-        kind: Kind = "organization" if found[1] == "organization" else "team"
-        return cls(kind, found[3], members=bool(found[2]))
+        return cls(_KINDS[found[1]], found[3], members=bool(found[2]))
 
 
-_FORGOTTEN = re.compile(r"litellm_(organization|team)(_member)?\.([\w-]+)")
+_FORGOTTEN = re.compile(r"litellm_(organization|team|user)((?<!user)_member)?\.([\w-]+)")
+_KINDS: dict[str, Kind] = {"organization": "organization", "team": "team", "user": "user"}
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,17 @@ class Labels:
     organizations: Mapping[str, str] = field(default_factory=dict)
     teams: Mapping[str, str] = field(default_factory=dict)
     tombstones: tuple[Forgotten, ...] = ()
+    # Keyed by LiteLLM user id, the first attribute of each litellm_user block.
+    users: Mapping[str, str] = field(default_factory=dict)
 
 
 def assign(
-    previous: Labels, state: DesiredState, *, forget_organizations: bool, forget_teams: bool
+    previous: Labels,
+    state: DesiredState,
+    *,
+    forget_organizations: bool,
+    forget_teams: bool,
+    forget_users: bool = False,
 ) -> Labels:
     """Labels for a state: the previous ones kept, new ones allocated, the gone forgotten."""
     reserved = [t.label for t in previous.tombstones]
@@ -67,16 +74,20 @@ def assign(
         ((o.id, o.group_name) for o in state.organizations), previous.organizations, reserved
     )
     teams = allocate(((t.id, t.group_name) for t in state.teams), previous.teams, reserved)
+    users = allocate(((u.user_id, u.user_email) for u in state.users), previous.users, reserved)
     tombstones = set(previous.tombstones)
     if forget_organizations:
         tombstones |= _forgotten("organization", previous.organizations, organizations)
     if forget_teams:
         tombstones |= _forgotten("team", previous.teams, teams)
+    if forget_users:
+        tombstones |= {t for t in _forgotten("user", previous.users, users) if not t.members}
     live = {("organization", label) for label in organizations.values()}
     live |= {("team", label) for label in teams.values()}
+    live |= {("user", label) for label in users.values()}
     # A removed block and a resource at one address would be a Terraform error.
     kept = {t for t in tombstones if (t.kind, t.label) not in live}
-    return Labels(organizations, teams, tuple(sorted(kept)))
+    return Labels(organizations, teams, tuple(sorted(kept)), users)
 
 
 def _forgotten(kind: Kind, old: Mapping[str, str], new: Mapping[str, str]) -> set[Forgotten]:
@@ -169,8 +180,16 @@ class Addresses:
             return f"litellm_team_member.this[{hcl.quote(f'{team_id}/{key}')}]"
         return f"litellm_team_member.{self.labels.teams[team_id]}[{hcl.quote(key)}]"
 
+    def user(self, user: User) -> str:
+        """The user resource (instance, in the YAML route)."""
+        if self.yaml:
+            return f"litellm_user.this[{hcl.quote(user.key)}]"
+        return f"litellm_user.{self.labels.users[user.user_id]}"
+
     def of(self, state: DesiredState) -> Iterator[tuple[tuple[str, ...], str]]:
         """Every object of a state with its address, keyed by (kind, ids...)."""
+        for user in state.users:
+            yield ("user", user.key), self.user(user)
         for org in state.organizations:
             yield ("organization", org.id), self.organization(org.id)
             for m in org.members:

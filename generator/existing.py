@@ -27,12 +27,12 @@ from generator.render import (
     YAML_DATA_FILES,
     is_generated,
 )
-from generator.state import DesiredState, Membership, Organization, Settings, Team
+from generator.state import DesiredState, Membership, Organization, Settings, Team, User
 
 # Our own resource headers and the id attribute the templates always write first.
 _OBJECT = re.compile(
-    r'resource "litellm_(organization|team)" "([\w-]+)" \{\n'
-    r'  (?:organization|team)_id +=  ?("(?:[^"\\\n]|\\.)*")$',
+    r'resource "litellm_(organization|team|user)" "([\w-]+)" \{\n'
+    r'  (?:organization|team|user)_id +=  ?("(?:[^"\\\n]|\\.)*")$',
     re.MULTILINE,
 )
 _HEADER = 'resource "litellm_'
@@ -158,7 +158,7 @@ class _Labels:
     """Labels and forgotten addresses, gathered file by file as the folder is read."""
 
     def __init__(self) -> None:
-        self.labels: dict[str, dict[str, str]] = {"organization": {}, "team": {}}
+        self.labels: dict[str, dict[str, str]] = {"organization": {}, "team": {}, "user": {}}
         self.tombstones: list[Forgotten] = []
 
     def scan(self, name: str, text: str) -> None:
@@ -172,7 +172,10 @@ class _Labels:
 
     def found(self) -> Labels:
         return Labels(
-            self.labels["organization"], self.labels["team"], tuple(sorted(self.tombstones))
+            self.labels["organization"],
+            self.labels["team"],
+            tuple(sorted(self.tombstones)),
+            self.labels["user"],
         )
 
 
@@ -238,17 +241,28 @@ def _from_yaml(files: Mapping[str, str]) -> DesiredState:
         )
         for i, d in section("teams").items()
     ]
+    users = (
+        User(k, v.get("user_id", k), v["user_email"], v["role"])
+        for k, v in section("users").items()
+    )
     return DesiredState(
-        tuple(sorted(organizations, key=lambda o: o.id)), tuple(sorted(teams, key=lambda t: t.id))
+        tuple(sorted(organizations, key=lambda o: o.id)),
+        tuple(sorted(teams, key=lambda t: t.id)),
+        tuple(sorted(users)),
     )
 
 
 def _from_terraform(texts: list[str], org_ids: Mapping[str, str]) -> DesiredState:
     resources: dict[str, dict[str, hcl.Block]] = {}
+    user_keys: dict[str, str] = {}
     for text in texts:
         for block in hcl.read(text):
             if block.type == "resource":
                 resources.setdefault(block.labels[0], {})[block.labels[1]] = block
+            elif block.type == "locals":
+                # users.tf maps each member key to its user's resource, which lacks the key.
+                ids = block.attributes.get("litellm_user_ids", {})
+                user_keys.update({ref.label: key for key, ref in ids.items()})
     org_members = {
         lbl: b.attributes["for_each"] for lbl, b in _of(resources, "litellm_organization_member")
     }
@@ -285,8 +299,25 @@ def _from_terraform(texts: list[str], org_ids: Mapping[str, str]) -> DesiredStat
             )
         )
     return DesiredState(
-        tuple(sorted(organizations, key=lambda o: o.id)), tuple(sorted(teams, key=lambda t: t.id))
+        tuple(sorted(organizations, key=lambda o: o.id)),
+        tuple(sorted(teams, key=lambda t: t.id)),
+        _users(resources, user_keys),
     )
+
+
+def _users(
+    resources: Mapping[str, Mapping[str, hcl.Block]], keys: Mapping[str, str]
+) -> tuple[User, ...]:
+    found = (
+        User(
+            keys[label],
+            b.attributes["user_id"],
+            b.attributes["user_email"],
+            b.attributes["user_role"],
+        )
+        for label, b in _of(resources, "litellm_user")
+    )
+    return tuple(sorted(found))
 
 
 def _of(resources: Mapping[str, Mapping[str, hcl.Block]], kind: str) -> list[tuple[str, hcl.Block]]:

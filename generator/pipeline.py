@@ -39,9 +39,16 @@ def build(config: Policy, directory: Directory, out: Path) -> Result:
         state,
         forget_organizations=forget,
         forget_teams=config.safety.teams_removed == "forget",
+        forget_users=config.users.removed == "forget",
     )
     output = replace(config.output, regenerate=config.output.regenerate_command(out))
-    files = render.render(state, names, output, forget_organizations=forget)
+    files = render.render(
+        state,
+        names,
+        output,
+        forget_organizations=forget,
+        forget_users=config.users.removed == "forget",
+    )
     digests = {name: manifest.digest(text) for name, text in files.items()}
     switched_from = before.format if before.format not in (None, output.format) else None
     if switched_from is not None or not before.verified:
@@ -57,7 +64,7 @@ def build(config: Policy, directory: Directory, out: Path) -> Result:
     _add_moved_file(files, digests, before, switched_from, moved, output)
     _add_manifest(files, digests)
     _refuse_foreign_files(out, files, before)
-    changes = plan.make(before, files, digests, old, new, state, config.safety)
+    changes = plan.make(before, files, digests, old, new, state, config.safety, config.users)
     return Result(outcome, before, names, files, changes, output.format, switched_from, moved)
 
 

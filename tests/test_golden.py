@@ -15,6 +15,8 @@ GOLDEN = ROOT / "tests" / "golden"
 CASES = {
     "golden": (GOLDEN / "entraform.yaml", GOLDEN / "tenant.json", GOLDEN),
     "example": (EXAMPLES / "entraform.yaml", EXAMPLES / "tenant.json", EXAMPLES),
+    # The example with users managed (offboarding): users.tf, users.yaml.
+    "users": (GOLDEN / "users" / "entraform.yaml", EXAMPLES / "tenant.json", GOLDEN / "users"),
 }
 
 
@@ -38,7 +40,14 @@ def test_rendered_output_matches_the_committed_files(
 
 @pytest.mark.parametrize(
     "folder",
-    [GOLDEN / "terraform", GOLDEN / "yaml", EXAMPLES / "terraform", EXAMPLES / "yaml"],
+    [
+        GOLDEN / "terraform",
+        GOLDEN / "yaml",
+        GOLDEN / "users" / "terraform",
+        GOLDEN / "users" / "yaml",
+        EXAMPLES / "terraform",
+        EXAMPLES / "yaml",
+    ],
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_committed_hcl_is_terraform_fmt_clean(folder: Path, terraform: str) -> None:
