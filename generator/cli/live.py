@@ -77,7 +77,12 @@ def _client(url: str, concurrency: int) -> Client:
 
 def _read_live(client: Client, state: DesiredState) -> LiveState:
     with client:
-        return read_live(client, (t.id for t in state.teams), (o.id for o in state.organizations))
+        return read_live(
+            client,
+            (t.id for t in state.teams),
+            (o.id for o in state.organizations),
+            users=bool(state.users),
+        )
 
 
 @click.command(
