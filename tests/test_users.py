@@ -307,3 +307,16 @@ def test_the_fake_creates_a_missing_user_when_it_is_added_to_a_team(fake: FakeLi
         None,
     )
     assert fake.post("/user/new", {"user_id": NESTOR})[0] == 409
+
+
+def test_a_format_switch_moves_every_user_to_its_address_in_the_other_format(
+    tmp_path: Path,
+) -> None:
+    _generate(POLICY, _tenant(), tmp_path)
+    labels = existing.read(tmp_path).labels.users
+    result = _build(POLICY, _tenant(), tmp_path, "yaml")
+    moved = {m.source: m.target for m in result.moves if m.kind == "user"}
+    assert moved == {
+        f"litellm_user.{labels[u.user_id]}": f'litellm_user.this["{u.key}"]'
+        for u in result.outcome.state.users
+    }
