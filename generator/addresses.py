@@ -21,11 +21,11 @@ from typing import Literal
 
 from generator import hcl
 from generator.policy import YAML
-from generator.state import DesiredState
+from generator.state import DesiredState, User
 
 MAX_SLUG = 40
 SUFFIX = 8
-Kind = Literal["organization", "team"]
+Kind = Literal["organization", "team", "user"]
 # Members per chunk a map is split for; plan time per instance is flat up to about here.
 CHUNK = 64
 # Labels never hold two underscores in a row (slugs collapse them): a chunk suffix is unambiguous.
@@ -57,12 +57,12 @@ class Forgotten:
         found = _FORGOTTEN.fullmatch(address)
         if found is None:
             raise ValueError(f"not an address entraform forgets: {address!r}")
-        kind: Kind = "organization" if found[1] == "organization" else "team"
         label, _, chunk = found[3].partition(CHUNK_MARK)
-        return cls(kind, label, members=bool(found[2]), chunk=chunk, root=root)
+        return cls(KINDS[found[1]], label, members=bool(found[2]), chunk=chunk, root=root)
 
 
-_FORGOTTEN = re.compile(r"litellm_(organization|team)(_member)?\.([\w-]+)")
+_FORGOTTEN = re.compile(r"litellm_(organization|team|user)((?<!user)_member)?\.([\w-]+)")
+KINDS: dict[str, Kind] = {"organization": "organization", "team": "team", "user": "user"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ class Labels:
     levels: Mapping[tuple[Kind, str], int] = field(default_factory=dict)
     # The root each object was found in by the last run, by kind and label.
     roots: Mapping[tuple[Kind, str], str] = field(default_factory=dict)
+    # Keyed by LiteLLM user id, the first attribute of each litellm_user block.
+    users: Mapping[str, str] = field(default_factory=dict)
 
     def level(self, kind: Kind, label: str) -> int:
         """How many hex digits split one membership resource (0: a single map)."""
@@ -89,6 +91,7 @@ def assign(
     forget_organizations: bool,
     forget_teams: bool,
     output_format: str,
+    forget_users: bool = False,
 ) -> Labels:
     """Labels for a state: the previous ones kept, new ones allocated, the gone forgotten."""
     reserved = [t.label for t in previous.tombstones]
@@ -96,26 +99,29 @@ def assign(
         ((o.id, o.group_name) for o in state.organizations), previous.organizations, reserved
     )
     teams = allocate(((t.id, t.group_name) for t in state.teams), previous.teams, reserved)
+    users = allocate(((u.user_id, u.user_email) for u in state.users), previous.users, reserved)
     tombstones = set(previous.tombstones)
     if forget_organizations:
         tombstones |= _forgotten("organization", previous, organizations)
     if forget_teams:
         tombstones |= _forgotten("team", previous, teams)
+    if forget_users:
+        tombstones |= _forgotten("user", previous, users)
     sizes = _sizes(state, organizations, teams, output_format)
     levels = {at: chunk_level(n, previous.levels.get(at)) for at, n in sizes.items()}
-    return Labels(organizations, teams, tuple(sorted(tombstones)), levels)
+    return Labels(organizations, teams, tuple(sorted(tombstones)), levels=levels, users=users)
 
 
 def _forgotten(kind: Kind, previous: Labels, new: Mapping[str, str]) -> set[Forgotten]:
-    old = previous.organizations if kind == "organization" else previous.teams
-    gone = [label for object_id, label in old.items() if object_id not in new]
+    old = {"organization": previous.organizations, "team": previous.teams, "user": previous.users}
+    gone = [label for object_id, label in old[kind].items() if object_id not in new]
     return {t for label in gone for t in forgotten(kind, label, previous)}
 
 
 def forgotten(kind: Kind, label: str, previous: Labels) -> list[Forgotten]:
     """The `removed` blocks that forget one object and its membership chunks where it was."""
     root = previous.roots.get((kind, label), "")
-    chunks = chunk_names(previous.level(kind, label))
+    chunks = chunk_names(previous.level(kind, label)) if kind != "user" else []
     return [Forgotten(kind, label, root=root)] + [
         Forgotten(kind, label, True, name, root) for name in chunks
     ]
@@ -286,8 +292,16 @@ class Addresses:
                 address = self.team_member(team.id, m.key)
                 yield Import(address, member_import_id(team.id, m.user_id), "team member")
 
+    def user(self, user: User) -> str:
+        """The user resource (instance, in the YAML route)."""
+        if self.yaml:
+            return f"litellm_user.this[{hcl.quote(user.key)}]"
+        return f"litellm_user.{self.labels.users[user.user_id]}"
+
     def of(self, state: DesiredState) -> Iterator[tuple[tuple[str, ...], str]]:
         """Every object of a state with its address, keyed by (kind, ids...)."""
+        for user in state.users:
+            yield ("user", user.key), self.user(user)
         for org in state.organizations:
             yield ("organization", org.id), self.organization(org.id)
             for m in org.members:

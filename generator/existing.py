@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from generator import hcl, manifest, roots
-from generator.addresses import CHUNK_MARK, Forgotten, Kind, Labels
+from generator.addresses import CHUNK_MARK, KINDS, Forgotten, Kind, Labels
 from generator.errors import OutputError
 from generator.policy import PER_ORGANIZATION, SINGLE, TERRAFORM, YAML, Layout
 from generator.render import (
@@ -27,12 +27,12 @@ from generator.render import (
     YAML_DATA_FILES,
     is_generated,
 )
-from generator.state import DesiredState, Membership, Organization, Settings, Team
+from generator.state import DesiredState, Membership, Organization, Settings, Team, User
 
 # Our own resource headers and the id attribute the templates always write first.
 _OBJECT = re.compile(
-    r'resource "litellm_(organization|team)" "([\w-]+)" \{\n'
-    r'  (?:organization|team)_id +=  ?("(?:[^"\\\n]|\\.)*")$',
+    r'resource "litellm_(organization|team|user)" "([\w-]+)" \{\n'
+    r'  (?:organization|team|user)_id +=  ?("(?:[^"\\\n]|\\.)*")$',
     re.MULTILINE,
 )
 # Membership resource headers, which carry the chunk level (see addresses) of the map.
@@ -169,7 +169,7 @@ class _Labels:
     """Labels and forgotten addresses, gathered file by file as the folder is read."""
 
     def __init__(self) -> None:
-        self.labels: dict[str, dict[str, str]] = {"organization": {}, "team": {}}
+        self.labels: dict[str, dict[str, str]] = {"organization": {}, "team": {}, "user": {}}
         self.tombstones: list[Forgotten] = []
         self.levels: dict[tuple[Kind, str], int] = {}
         self.roots: dict[tuple[Kind, str], str] = {}
@@ -182,7 +182,7 @@ class _Labels:
             self.tombstones += (Forgotten.parse(a, root) for a in _TOMBSTONE.findall(text))
         elif base.endswith(".tf") and base not in PRUNED_BY_HAND:
             for found in _headers(text):
-                kind: Kind = "organization" if found[1] == "organization" else "team"
+                kind: Kind = KINDS[found[1]]
                 if found.re is _OBJECT:
                     self.labels[kind][hcl.unquote(found[3])] = found[2]
                     self.roots[kind, found[2]] = root
@@ -195,8 +195,9 @@ class _Labels:
             self.labels["organization"],
             self.labels["team"],
             tuple(sorted(self.tombstones)),
-            self.levels,
-            self.roots,
+            levels=self.levels,
+            roots=self.roots,
+            users=self.labels["user"],
         )
 
 
@@ -271,17 +272,28 @@ def _from_yaml(files: Mapping[str, str]) -> DesiredState:
         )
         for i, d in section("teams").items()
     ]
+    users = (
+        User(k, v.get("user_id", k), v["user_email"], v["role"])
+        for k, v in section("users").items()
+    )
     return DesiredState(
-        tuple(sorted(organizations, key=lambda o: o.id)), tuple(sorted(teams, key=lambda t: t.id))
+        tuple(sorted(organizations, key=lambda o: o.id)),
+        tuple(sorted(teams, key=lambda t: t.id)),
+        tuple(sorted(users)),
     )
 
 
 def _from_terraform(texts: list[str], org_ids: Mapping[str, str]) -> DesiredState:
     resources: dict[str, dict[str, hcl.Block]] = {}
+    user_keys: dict[str, str] = {}
     for text in texts:
         for block in hcl.read(text):
             if block.type == "resource":
                 resources.setdefault(block.labels[0], {})[block.labels[1]] = block
+            elif block.type == "locals":
+                # users.tf maps each member key to its user's resource, which lacks the key.
+                ids = block.attributes.get("litellm_user_ids", {})
+                user_keys.update({ref.label: key for key, ref in ids.items()})
     org_members = _chunks_joined(resources, "litellm_organization_member")
     team_members = _chunks_joined(resources, "litellm_team_member")
     organizations = []
@@ -314,7 +326,9 @@ def _from_terraform(texts: list[str], org_ids: Mapping[str, str]) -> DesiredStat
             )
         )
     return DesiredState(
-        tuple(sorted(organizations, key=lambda o: o.id)), tuple(sorted(teams, key=lambda t: t.id))
+        tuple(sorted(organizations, key=lambda o: o.id)),
+        tuple(sorted(teams, key=lambda t: t.id)),
+        _users(resources, user_keys),
     )
 
 
@@ -325,6 +339,21 @@ def _chunks_joined(
     for label, block in _of(resources, kind):
         joined.setdefault(label.partition(CHUNK_MARK)[0], {}).update(block.attributes["for_each"])
     return joined
+
+
+def _users(
+    resources: Mapping[str, Mapping[str, hcl.Block]], keys: Mapping[str, str]
+) -> tuple[User, ...]:
+    found = (
+        User(
+            keys[label],
+            b.attributes["user_id"],
+            b.attributes["user_email"],
+            b.attributes["user_role"],
+        )
+        for label, b in _of(resources, "litellm_user")
+    )
+    return tuple(sorted(found))
 
 
 def _of(resources: Mapping[str, Mapping[str, hcl.Block]], kind: str) -> list[tuple[str, hcl.Block]]:

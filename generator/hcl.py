@@ -15,7 +15,7 @@ _INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
 _ATTRIBUTE = re.compile(r'^(\s*)((?:"(?:[^"\\]|\\.)*")|[A-Za-z_][\w-]*)\s*=\s*(.*)$')
 _TOKEN = re.compile(
     r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)'
-    r"|(?P<name>[A-Za-z_][\w.-]*)|(?P<punct>[\[\]{},=]))"
+    r"|(?P<name>[A-Za-z_][\w.-]*(?:\[[\w.]+\])?)|(?P<punct>[\[\]{},=]))"
 )
 _UNESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))|\$\$\{|%%\{", re.DOTALL)
 _SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"'}

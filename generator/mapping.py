@@ -11,6 +11,7 @@ from generator.errors import PolicyError
 from generator.policy import Identity, Policy, Rule
 from generator.selection import Match, Places, ids_of, select
 from generator.state import DesiredState, Membership, Organization, Team, validate
+from generator.state import User as LiteLLMUser
 
 GRAPH_ATTRIBUTES = {"id": "id", "userPrincipalName": "user_principal_name", "mail": "mail"}
 # Why a user is left out; the summary groups excluded users under these words.
@@ -95,7 +96,20 @@ class _Mapper:
         return DesiredState(
             organizations=tuple(sorted(organizations, key=lambda o: o.id)),
             teams=tuple(sorted(teams, key=lambda t: t.id)),
+            users=self._users([*organizations, *teams]) if self.policy.users.manage else (),
         )
+
+    def _users(self, scopes: Iterable[Organization | Team]) -> tuple[LiteLLMUser, ...]:
+        # One user per person who is a member of anything rendered, whatever their roles there.
+        members = {m.key: m for scope in scopes for m in scope.members}
+        policy = self.policy.users
+        users = []
+        for key, m in members.items():
+            entra = self.directory.users.get(key)
+            emails = (entra.user_principal_name, entra.mail) if entra else ()
+            role = policy.admin_role(key, m.user_id, *emails) or policy.role
+            users.append(LiteLLMUser(key, m.user_id, m.user_email, role))
+        return tuple(sorted(users))
 
     def findings(self) -> Findings:
         return Findings(

@@ -47,7 +47,7 @@ def build(
     outcome = mapping.apply(config, directory)
     state = outcome.state
     output = replace(config.output, regenerate=config.output.regenerate_command(out))
-    _refuse_unsupported(output)
+    _refuse_unsupported(config, output)
     before = existing.read(out)
     switched_from = before.format if before.format not in (None, output.format) else None
     relaid_from = before.layout if before.layout not in (None, output.layout) else None
@@ -60,13 +60,21 @@ def build(
         forget_organizations=forget,
         forget_teams=config.safety.teams_removed == "forget",
         output_format=output.format,
+        forget_users=config.users.removed == "forget",
     )
     placement = roots.Placement(output.layout, names)
     after = Addresses(names, output.format)
     moving = roots.transfers(before.labels, placement, state, after)
     names = replace(names, tombstones=tuple(sorted({*names.tombstones, *moving.tombstones})))
     held = {roots.root_of(n) for n in before.digests if n.endswith(".tf")}
-    files = render.render(state, names, output, forget_organizations=forget, held=held)
+    files = render.render(
+        state,
+        names,
+        output,
+        forget_organizations=forget,
+        forget_users=config.users.removed == "forget",
+        held=held,
+    )
     digests = {name: manifest.digest(text) for name, text in files.items()}
     rechunked = _rechunked(before.labels, names)
     if switched_from is not None or relaid_from is not None or rechunked or not before.verified:
@@ -86,7 +94,7 @@ def build(
     kept.imports(moving.imports)
     _add_manifest(files, digests)
     _refuse_foreign_files(out, files, before)
-    changes = plan.make(before, files, digests, old, new, state, config.safety)
+    changes = plan.make(before, files, digests, old, new, state, config.safety, config.users)
     every_move = tuple(m for root in sorted(moved) for m in moved[root])
     return Result(
         outcome,
@@ -103,12 +111,20 @@ def build(
     )
 
 
-def _refuse_unsupported(output: Output) -> None:
-    if output.layout == PER_ORGANIZATION and output.format == YAML:
+def _refuse_unsupported(config: Policy, output: Output) -> None:
+    if output.layout != PER_ORGANIZATION:
+        return
+    if output.format == YAML:
         raise ConfigError(
             "output.layout per-organization needs format terraform: the YAML route keeps a "
             "root's objects in shared resources, and Terraform cannot hand one instance of a "
             "resource from one root module to another"
+        )
+    if config.users.manage:
+        raise ConfigError(
+            "users.manage needs output.layout single: a person's memberships in several "
+            "organizations would depend on one user resource, and Terraform orders creation "
+            "and deletion only within one root module"
         )
 
 

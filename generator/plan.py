@@ -9,11 +9,11 @@ from functools import cached_property
 from typing import Literal, NamedTuple
 
 from generator.existing import Existing
-from generator.policy import Safety
-from generator.state import DesiredState, Membership, Organization, Team
+from generator.policy import Safety, Users
+from generator.state import DesiredState, Membership, Organization, Team, User
 
 Action = Literal["create", "update", "delete"]
-Kind = Literal["organization", "team"]
+Kind = Literal["organization", "team", "user"]
 MemberAction = Literal["added", "removed", "role"]
 Scoped = Organization | Team
 
@@ -30,7 +30,7 @@ class FileChange:
 
 @dataclass(frozen=True)
 class ObjectChange:
-    """An organization or team added, removed, renamed, or changed (settings, organization).
+    """An organization, team or user added, removed, renamed, or changed (settings, role).
 
     `detail` says what changed as `old → new` for each field, the old alias of a rename, and
     whether a removed object is deleted or only forgotten by Terraform.
@@ -106,6 +106,7 @@ def make(
     after: DesiredState,
     whole: DesiredState,
     safety: Safety,
+    users: Users | None = None,
 ) -> Plan:
     """Compare the rendered files and objects with what is on disk and apply the guards.
 
@@ -113,7 +114,7 @@ def make(
     files that change, as they were and will be: an unchanged file describes unchanged
     objects. `whole` is the full new state.
     """
-    changes = diff(before, after, _fates(safety))
+    changes = diff(before, after, _fates(safety, users or Users()))
     refusals = guard(whole, before, after, changes, safety)
     return Plan(_file_changes(existing, files, digests), changes, refusals)
 
@@ -135,10 +136,11 @@ def _file_changes(
     return tuple(changes)
 
 
-def _fates(safety: Safety) -> Mapping[Kind, str]:
+def _fates(safety: Safety, users: Users) -> Mapping[Kind, str]:
     return {
         "organization": "forgotten" if safety.organizations_removed == "forget" else "deleted",
         "team": "forgotten" if safety.teams_removed == "forget" else "deleted",
+        "user": "forgotten" if users.removed == "forget" else "deleted",
     }
 
 
@@ -166,7 +168,31 @@ def diff(
             else:
                 objects += _object_changes(kind, a, b, aliases)
             members += _member_changes(kind, b.id, b.alias, a.members if a else (), b.members)
+    objects += _user_changes(old.users_by_key, new.users_by_key, (fates or {}).get("user"))
     return ChangeSet(tuple(objects), tuple(members))
+
+
+def _user_changes(
+    before: Mapping[str, User], after: Mapping[str, User], fate: str | None
+) -> list[ObjectChange]:
+    changes = []
+    every = {**before, **after}
+    # By email, as reviewers scan people everywhere else.
+    for key in sorted(every, key=lambda k: (every[k].alias.casefold(), k)):
+        a, b = before.get(key), after.get(key)
+        if b is None and a is not None:
+            changes.append(ObjectChange("user", key, a.alias, "removed", fate or "deleted"))
+        elif a is None and b is not None:
+            changes.append(ObjectChange("user", key, b.alias, "added"))
+        elif a is not None and b is not None and a != b:
+            fields = ("user_id", "user_email", "role")
+            detail = "; ".join(
+                f"{f}: {getattr(a, f)} → {getattr(b, f)}"
+                for f in fields
+                if getattr(a, f) != getattr(b, f)
+            )
+            changes.append(ObjectChange("user", key, b.alias, "changed", detail))
+    return changes
 
 
 def _object_changes(
@@ -250,6 +276,7 @@ def guard(
         "team": len(whole.teams),
         "member": sum(len(o.members) for o in whole.organizations)
         + sum(len(t.members) for t in whole.teams),
+        "user": len(whole.users),
     }
     for kind, count in now.items():
         # What there was: what there is, less what this change adds, plus what it removes.

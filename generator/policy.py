@@ -82,6 +82,22 @@ class Safety:
 
 
 @dataclass(frozen=True)
+class Users:
+    """Offboarding: whether every member becomes a LiteLLM user, in which role, and their fate."""
+
+    manage: bool = False
+    role: str = "internal_user"
+    removed: Literal["delete", "forget"] = "delete"
+    # Proxy admins by userPrincipalName, mail or object id (casefolded), with the role they keep.
+    admins: tuple[tuple[str, str], ...] = ()
+
+    def admin_role(self, *names: str | None) -> str | None:
+        """The admin role the policy names for any of a person's names, if any."""
+        named = dict(self.admins)
+        return next((named[n.casefold()] for n in names if n and n.casefold() in named), None)
+
+
+@dataclass(frozen=True)
 class Output:
     """Output format and file-header settings."""
 
@@ -120,6 +136,7 @@ class Policy:
     safety: Safety = field(default_factory=Safety)
     output: Output = field(default_factory=Output)
     litellm: LiteLLM = field(default_factory=LiteLLM)
+    users: Users = field(default_factory=Users)
     service_principal_id: str | None = None
     group_filter: str | None = None
 
@@ -190,8 +207,19 @@ def _build(data: dict[str, Any], where: Locator) -> Policy:
         safety=Safety(**data.get("safety", {})),
         output=Output(**data.get("output", {})),
         litellm=LiteLLM(**data.get("litellm", {})),
+        users=_users(data.get("users", {})),
         service_principal_id=source.get("service_principal_id"),
         group_filter=source.get("filter"),
+    )
+
+
+def _users(item: dict[str, Any]) -> Users:
+    admins = tuple(sorted((name.casefold(), role) for name, role in item.get("admins", {}).items()))
+    return Users(
+        manage=item.get("manage", False),
+        role=item.get("role", "internal_user"),
+        removed=item.get("removed", "delete"),
+        admins=admins,
     )
 
 

@@ -8,7 +8,7 @@ one more, so a change plans and applies only the roots it touches, in parallel i
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from generator.addresses import Addresses, Forgotten, Import, Kind, Labels, forgotten
 from generator.policy import PER_ORGANIZATION, Layout
@@ -108,7 +108,11 @@ def split_previous(state: DesiredState, labels: Labels) -> dict[str, DesiredStat
     for team in state.teams:
         root = previous_root(labels, "team", team.id) or TOP
         parts.setdefault(root, ([], []))[1].append(team)
-    return {root: DesiredState(tuple(o), tuple(t)) for root, (o, t) in sorted(parts.items())}
+    found = {root: DesiredState(tuple(o), tuple(t)) for root, (o, t) in sorted(parts.items())}
+    if state.users:
+        # Users live in the single layout's one root (see pipeline's refusal otherwise).
+        found[TOP] = replace(found.get(TOP, DesiredState()), users=state.users)
+    return found
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from generator.errors import PolicyError
 
 TEAM_ROLES = ("user", "admin")
 ORGANIZATION_ROLES = ("internal_user", "internal_user_viewer", "org_admin")
+USER_ROLES = ("internal_user", "internal_user_viewer", "proxy_admin", "proxy_admin_viewer")
+ADMIN_ROLES = ("proxy_admin", "proxy_admin_viewer")
 BUDGET_DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d|mo)$")
 
 
@@ -84,6 +86,21 @@ class Membership:
     role: str
 
 
+@dataclass(frozen=True, order=True)
+class User:
+    """A LiteLLM user for one person who is a member of anything rendered, keyed by object id."""
+
+    key: str
+    user_id: str
+    user_email: str
+    role: str
+
+    @property
+    def alias(self) -> str:
+        """How reviewers recognise the user: the email."""
+        return self.user_email
+
+
 @dataclass(frozen=True)
 class Organization:
     """A LiteLLM organization made from one Entra group."""
@@ -113,6 +130,13 @@ class DesiredState:
 
     organizations: tuple[Organization, ...] = ()
     teams: tuple[Team, ...] = ()
+    # Empty unless the policy manages users (users.manage).
+    users: tuple[User, ...] = ()
+
+    @cached_property
+    def users_by_key(self) -> Mapping[str, User]:
+        """Users keyed by Entra object id."""
+        return {u.key: u for u in self.users}
 
     @cached_property
     def organizations_by_id(self) -> Mapping[str, Organization]:
@@ -149,6 +173,11 @@ def validate(state: DesiredState) -> None:
             problems += _check_fits(
                 where, team.settings, f"organization {parent.alias!r}", parent.settings
             )
+    problems += [
+        f"user {u.user_email}: role {u.role!r} is not one of {', '.join(USER_ROLES)}"
+        for u in state.users
+        if u.role not in USER_ROLES
+    ]
     if problems:
         raise PolicyError("the desired state breaks LiteLLM's rules:\n  " + "\n  ".join(problems))
 

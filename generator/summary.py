@@ -16,7 +16,7 @@ from generator.plan import MemberChange, ObjectChange
 from generator.policy import PER_ORGANIZATION
 from generator.render import MOVED_FILE, TRANSFERS_FILE
 
-KINDS = (("organization", "Organizations"), ("team", "Teams"))
+KINDS = (("organization", "Organizations"), ("team", "Teams"), ("user", "Users"))
 # Longer lists of left-out users are folded so the changes stay the first thing a reviewer sees.
 FOLD_AFTER = 10
 
@@ -36,6 +36,7 @@ def markdown(result: Result, *, removals_allowed: bool = False) -> str:
             f"| {title} | {changes.count(kind, 'added')} | {changes.count(kind, 'removed')} "
             f"| {changes.count(kind, 'renamed')} | {changes.count(kind, 'changed')} |"
             for kind, title in KINDS
+            if kind != "user" or result.outcome.state.users or _touches_users(changes.objects)
         ),
         f"| Memberships | {changes.count('member', 'added')} "
         f"| {changes.count('member', 'removed')} | – | {changes.count('member', 'role')} |",
@@ -50,7 +51,9 @@ def markdown(result: Result, *, removals_allowed: bool = False) -> str:
         ]
         lines.append("")
     for action, title in (("added", "Added"), ("removed", "Removed"), ("changed", "Changed")):
+        # Added users are the members listed below; a first run would list everyone twice.
         found = [o for o in changes.objects if o.action == action]
+        found = [o for o in found if o.kind != "user" or action != "added"]
         if found:
             lines += [f"### {title}", ""]
             lines += [f"- {o.kind} `{_code(o.alias)}` ({o.id}){_detail(o)}" for o in found]
@@ -87,6 +90,10 @@ def report(result: Result, *, removals_allowed: bool = False) -> dict[str, Any]:
             for reason, users in findings.excluded_users.items()
         },
     }
+
+
+def _touches_users(objects: tuple[ObjectChange, ...]) -> bool:
+    return any(o.kind == "user" for o in objects)
 
 
 def _detail(change: ObjectChange) -> str:
@@ -188,6 +195,8 @@ def _roots(result: Result) -> list[str]:
 
 
 def _removal_warning(change: ObjectChange, output_format: str) -> str:
+    if change.kind == "user":
+        return _user_removal_warning(change, output_format)
     name = f"{change.kind} `{_code(change.alias)}` is no longer selected"
     if change.detail == "forgotten" and output_format == "yaml":
         return (
@@ -199,6 +208,21 @@ def _removal_warning(change: ObjectChange, output_format: str) -> str:
     if change.kind == "organization":
         return f"{name}: apply deletes it, and LiteLLM deletes its teams and keys with it"
     return f"{name}: apply deletes it, and its keys go with it"
+
+
+def _user_removal_warning(change: ObjectChange, output_format: str) -> str:
+    name = f"user `{_code(change.alias)}` is in no selected group any more"
+    if change.detail == "forgotten" and output_format == "yaml":
+        return (
+            f"{name}: it is protected by prevent_destroy, so terraform plan stops; forget it with "
+            f"`terraform state rm 'litellm_user.this[\"{change.id}\"]'` (it then stays in LiteLLM)"
+        )
+    if change.detail == "forgotten":
+        return f"{name}: Terraform forgets the user and LiteLLM keeps it, with its personal keys"
+    return (
+        f"{name}: apply deletes the LiteLLM user with all their keys (personal and team) and "
+        "their place in every team and organization, managed or not"
+    )
 
 
 def _members(members: tuple[MemberChange, ...]) -> list[str]:

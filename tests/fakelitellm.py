@@ -19,6 +19,11 @@ Response shapes follow LiteLLM's proxy source (BerriAI/litellm, v1.108-era
   to it as internal_user instead of refused (LiteLLM 1.108.7, observed).
 - Without an Enterprise licence (`licensed=False`) every /organization/* route answers 403,
   reads too, and a team member with role admin is refused with 400.
+- GET /user/list?page&page_size&sort_by&sort_order → {users, total, page, page_size,
+  total_pages}; page_size is 1..100 (422 otherwise); default order is newest first.
+- POST /user/new {user_id, user_email, user_role, auto_create_key}: an existing user id, or an
+  email another user has (case-insensitive), is 409; role must be one LiteLLM knows (422).
+- /team/member_add for an unknown user creates it (role internal_user, no email), as 1.108.7 does.
 - Errors: ProxyException → {"error": {"message", "type", "param", "code"}}; plain
   HTTPException → {"detail": ...}; a bad key → 401. The only key is the master key, a proxy
   admin.
@@ -52,6 +57,7 @@ NOT_PREMIUM = (
 )
 TEAM_ADMIN_NOT_PREMIUM = f"Assigning team admins is a premium feature. {NOT_PREMIUM}"
 TEAM_ROLES = ("admin", "user")
+USER_ROLES = ("proxy_admin", "proxy_admin_viewer", "internal_user", "internal_user_viewer")
 CREATED = "2026-01-01T00:00:00Z"
 
 Member = tuple[str, str, str | None]  # user_id, role, user_email
@@ -83,6 +89,7 @@ class FakeLiteLLM:
 
     teams: dict[str, dict[str, Any]] = field(default_factory=dict)
     organizations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
     licensed: bool = True
     v2_team_list: bool = True
     requests: list[tuple[str, str]] = field(default_factory=list)
@@ -186,6 +193,28 @@ class FakeLiteLLM:
         self.organizations[organization_id] = row
         return row
 
+    def add_user(
+        self, user_id: str, user_email: str | None, user_role: str = "internal_user"
+    ) -> dict[str, Any]:
+        """Add a user row as LiteLLM stores it (an SSO login: user id, email, role)."""
+        row: dict[str, Any] = {
+            "user_id": user_id,
+            "user_email": user_email,
+            "user_alias": None,
+            "user_role": user_role,
+            "teams": [t for t, row in self.teams.items() if _in_team(row, user_id)],
+            "models": [],
+            "max_budget": None,
+            "spend": 0.0,
+            "metadata": {},
+            "sso_user_id": None,
+            "key_count": 0,
+            "created_at": f"{CREATED}#{len(self.users):06d}",
+            "updated_at": CREATED,
+        }
+        self.users[user_id] = row
+        return row
+
     def mirror(self, state: DesiredState, *, admin: str | None = "default_user_id") -> None:
         """Hold exactly the desired state, plus the admin a master-key team create adds."""
         for org in state.organizations:
@@ -202,6 +231,8 @@ class FakeLiteLLM:
                 members=people,
                 settings=team.settings,
             )
+        for user in state.users:
+            self.add_user(user.user_id, user.user_email, user.role)
 
     def member(self, team_id: str, user_id: str) -> dict[str, Any]:
         """The members_with_roles entry of one user in one team."""
@@ -241,6 +272,10 @@ class FakeLiteLLM:
 
 class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # a client opening many connections at once is not refused
+
+
+def _in_team(row: dict[str, Any], user_id: str) -> bool:
+    return any(m["user_id"] == user_id for m in row["members_with_roles"])
 
 
 def _organization_member(org_id: str, user: dict[str, Any], role: str) -> dict[str, Any]:
@@ -454,7 +489,52 @@ def _team_member_add(h: Any, fake: FakeLiteLLM, body: dict[str, Any]) -> None:
     for m in added:
         entry = {key: m.get(key) for key in ("user_id", "user_email")}
         team["members_with_roles"].append({**entry, "role": m.get("role", "user")})
+        if m.get("user_id") and m["user_id"] not in fake.users:
+            # LiteLLM creates a missing user here, without the email it was given.
+            fake.add_user(m["user_id"], None)
     h._send(200, team)
+
+
+def _user_list(h: Any, fake: FakeLiteLLM, q: Query) -> None:
+    page, size = int(q.get("page", 1)), int(q.get("page_size", 25))
+    if page < 1 or not 1 <= size <= 100:
+        h._send(422, {"detail": [{"loc": ["query", "page_size"], "msg": "out of range"}]})
+        return
+    rows = list(fake.users.values())
+    if q.get("sort_by") in ("user_id", "user_email", "created_at"):
+        key = q["sort_by"]
+        rows.sort(key=lambda u: u[key] or "", reverse=q.get("sort_order") == "desc")
+    else:
+        rows.sort(key=lambda u: u["created_at"], reverse=True)
+    chunk = rows[(page - 1) * size : page * size]
+    total_pages = -(-len(rows) // size)
+    h._send(
+        200,
+        {
+            "users": chunk,
+            "total": len(rows),
+            "page": page,
+            "page_size": size,
+            "total_pages": total_pages,
+        },
+    )
+
+
+def _user_new(h: Any, fake: FakeLiteLLM, body: dict[str, Any]) -> None:
+    role = body.get("user_role") or "internal_user"
+    if role not in USER_ROLES:
+        h._send(422, {"detail": [{"loc": ["body", "user_role"], "msg": "not a user role"}]})
+        return
+    user_id, email = body.get("user_id"), body.get("user_email")
+    if user_id in fake.users:
+        h._send(409, {"detail": {"error": f"User with id {user_id} already exists"}})
+        return
+    taken = {str(u["user_email"]).casefold() for u in fake.users.values() if u["user_email"]}
+    if email and email.casefold() in taken:
+        h._send(409, {"detail": {"error": f"User with email {email} already exists"}})
+        return
+    row = fake.add_user(str(user_id), email, role)
+    h._send(200, {**row, "key": None if body.get("auto_create_key") is False else "sk-fake"})
 
 
 def _team_update(h: Any, fake: FakeLiteLLM, body: dict[str, Any]) -> None:
@@ -508,6 +588,8 @@ _ROUTES: dict[str, dict[str, Any]] = {
     "/team/info": {"GET": _team_info},
     "/team/member_add": {"POST": _team_member_add},
     "/team/update": {"POST": _team_update},
+    "/user/list": {"GET": _user_list},
+    "/user/new": {"POST": _user_new},
     "/organization/list": {"GET": _organization_list},
     "/organization/info": {"GET": _organization_info},
 }

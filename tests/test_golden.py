@@ -18,6 +18,8 @@ GOLDEN = ROOT / "tests" / "golden"
 CASES = {
     "golden": (GOLDEN / "entraform.yaml", GOLDEN / "tenant.json", GOLDEN),
     "example": (EXAMPLES / "entraform.yaml", EXAMPLES / "tenant.json", EXAMPLES),
+    # The example with users managed (offboarding): users.tf, users.yaml.
+    "users": (GOLDEN / "users" / "entraform.yaml", EXAMPLES / "tenant.json", GOLDEN / "users"),
 }
 # The per-organization layout is the Terraform route's, shown on the bundled example.
 VARIANTS: list[tuple[str, Format, Layout]] = [

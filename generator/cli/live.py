@@ -101,7 +101,12 @@ def _client(url: str, concurrency: int) -> Client:
 
 def _read_live(client: Client, state: DesiredState) -> LiveState:
     with client:
-        return read_live(client, (t.id for t in state.teams), (o.id for o in state.organizations))
+        return read_live(
+            client,
+            (t.id for t in state.teams),
+            (o.id for o in state.organizations),
+            users=bool(state.users),
+        )
 
 
 @click.command(
@@ -151,7 +156,9 @@ def adopt_command(
     Teams created at SSO login (team id = group object id), their members, organizations and
     organization members are adopted instead of duplicated. Objects LiteLLM does not have
     get no import block (an import of a missing object fails the plan). The report lists what
-    LiteLLM has that the policy does not render: terraform apply leaves those alone.
+    LiteLLM has that the policy does not render: terraform apply leaves those alone. With
+    users.manage, existing users are imported too, except proxy admins the policy would demote
+    (listed, never imported).
     """
     policy = load_policy(config_path)
     policy = with_output(policy, output_format, layout)
@@ -239,7 +246,8 @@ def drift_command(
     """Compare the desired state with the live LiteLLM (read-only); exit 1 on drift.
 
     Finds members added or removed outside Terraform, changed roles, budgets, limits, models,
-    aliases and missing objects. The provider's team member resources never read the server,
+    aliases and missing objects, and with users.manage missing users and proxy admins that an
+    apply would demote. The provider's team member resources never read the server,
     so terraform plan cannot see membership drift; this can. Teams LiteLLM has that the policy
     does not render are listed in their own section and count as drift only with --strict.
     """

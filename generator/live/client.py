@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import unicodedata
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -88,13 +89,28 @@ class LiveOrganization:
     members: tuple[LiveMember, ...] = ()
 
 
+@dataclass(frozen=True, order=True)
+class LiveUser:
+    """A user LiteLLM has (from /user/list)."""
+
+    user_id: str
+    user_email: str | None
+    role: str
+
+
 @dataclass(frozen=True)
 class LiveState:
-    """What LiteLLM holds; organizations is None when they could not be read."""
+    """What LiteLLM holds; organizations is None when unreadable, users when not read."""
 
     teams: tuple[LiveTeam, ...] = ()
     organizations: tuple[LiveOrganization, ...] | None = ()
     organizations_note: str | None = None
+    users: tuple[LiveUser, ...] | None = None
+
+    @cached_property
+    def users_by_id(self) -> Mapping[str, LiveUser]:
+        """Users keyed by user id in NFC, as Terraform sends ids (empty when not read)."""
+        return {unicodedata.normalize("NFC", u.user_id): u for u in self.users or ()}
 
     @cached_property
     def teams_by_id(self) -> Mapping[str, LiveTeam]:
@@ -269,15 +285,20 @@ def _server_message(body: bytes) -> str:
 
 
 def read_live(
-    client: Client, team_ids: Iterable[str], organization_ids: Iterable[str]
+    client: Client,
+    team_ids: Iterable[str],
+    organization_ids: Iterable[str],
+    *,
+    users: bool = False,
 ) -> LiveState:
-    """Read every team, and the members of the teams and organizations asked for."""
+    """Read every team, the members of the teams and organizations asked for, and users."""
     wanted = set(team_ids)
     try:
         listed = _list_teams(client)
         ids = sorted(t.id for t in listed if t.id in wanted)
         detailed = dict(zip(ids, client.each(lambda i: _team_info(client, i), ids), strict=True))
         organizations, note = _organizations(client, set(organization_ids))
+        people = _users(client) if users else None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         # One place for every answer of a shape this client does not know.
         raise LiteLLMError(
@@ -286,7 +307,42 @@ def read_live(
         ) from None
     teams = [detailed.get(t.id, t) for t in listed]
     found = [t for t in teams if t is not None]  # None: deleted between the list and its read
-    return LiveState(tuple(sorted(found, key=lambda t: t.id)), organizations, note)
+    return LiveState(tuple(sorted(found, key=lambda t: t.id)), organizations, note, people)
+
+
+def _users(client: Client) -> tuple[LiveUser, ...]:
+    # Every user, not only the rendered ones: /user/list filters one id by substring.
+    first = _user_page(client, 1)
+    pages = min(int(first.get("total_pages") or 0), MAX_PAGES) if first["users"] else 0
+    answers = [first, *client.each(lambda page: _user_page(client, page), range(2, pages + 1))]
+    found = {
+        str(u["user_id"]): LiveUser(
+            str(u["user_id"]), u.get("user_email"), str(u.get("user_role") or "")
+        )
+        for data in answers
+        for u in data["users"]
+    }
+    totals = [data["total"] for data in answers if isinstance(data.get("total"), int)]
+    if totals and len(found) < max(totals):
+        raise LiteLLMError(
+            f"the user list ended early ({len(found)} of {max(totals)} users); users changed "
+            "while reading, run again"
+        )
+    return tuple(sorted(found.values()))
+
+
+def _user_page(client: Client, page: int) -> Mapping[str, Any]:
+    # Sorted by id: the default (newest first) shifts pages when a login creates a user.
+    params: dict[str, str | int] = {
+        "page": page,
+        "page_size": PAGE_SIZE,
+        "sort_by": "user_id",
+        "sort_order": "asc",
+    }
+    data = client.get("/user/list", params)
+    if not isinstance(data, dict) or not isinstance(data.get("users"), list):
+        raise LiteLLMError("GET /user/list did not answer {users: [...]}")
+    return data
 
 
 def _list_teams(client: Client) -> list[LiveTeam]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator.live.client import LiveMember, LiveState
-from generator.state import DesiredState, Membership, Settings
+from generator.state import ADMIN_ROLES, DesiredState, Membership, Settings
 
 README = "README, section Live drift"
 
@@ -43,6 +43,12 @@ class Difference:
             return (
                 f"{where}: member {self.live} ({self.subject}) is in LiteLLM but not desired "
                 "(added outside Terraform, or left the group)"
+            )
+        if self.what == "user_role" and self.live in ADMIN_ROLES:
+            return (
+                f"{where}: is {self.live} in LiteLLM, the policy writes {self.desired}: terraform "
+                f"apply would demote this proxy admin. Name it in users.admins ({self.name}: "
+                f"{self.live}) before applying"
             )
         if self.what == "role":
             member = f"{self.who} ({self.subject})" if self.who else self.subject
@@ -98,7 +104,24 @@ def compare(
                 )
             )
         found += one.members(team.members, live_team.members, ignored)
+    found += _users(state, live)
     return tuple(sorted(found))
+
+
+def _users(state: DesiredState, live: LiveState) -> list[Difference]:
+    found = []
+    for user in state.users if live.users is not None else ():
+        there = live.users_by_id.get(nfc(user.user_id))
+        if there is None:
+            found.append(Difference("user", user.key, user.user_id, "missing", "", "", user.alias))
+            continue
+        one = _Object("user", user.key, user.alias)
+        if there.role != user.role:
+            found.append(one.difference("user_role", user.role, there.role, user.user_id))
+        if not _same(user.user_email, there.user_email):
+            shown = _show(there.user_email)
+            found.append(one.difference("user_email", user.user_email, shown, user.user_id))
+    return found
 
 
 def find_unmanaged(
@@ -139,6 +162,10 @@ def licence_warnings(state: DesiredState, live: LiveState) -> list[str]:
 def advice(differences: tuple[Difference, ...], unmanaged: int, strict: bool) -> str:
     """What to do about a drift result, as one sentence."""
     steps = []
+    if any(d.what == "user_role" and d.live in ADMIN_ROLES for d in differences):
+        steps.append(
+            "name the proxy admins in users.admins before any apply, which would demote them"
+        )
     if any(d.what != "member extra" for d in differences):
         steps.append("run terraform plan and apply to create or restore what the policy renders")
     if any(d.what == "member extra" for d in differences):

@@ -1,0 +1,326 @@
+"""Offboarding: users.manage renders a LiteLLM user per member; leavers lose it in the plan."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from generator import addresses, existing, files, pipeline, render, summary
+from generator.cli import cli
+from generator.directory import Directory
+from generator.errors import ConfigError
+from generator.live.client import Client, read_live
+from generator.policy import Output, OutputFormat, load_policy, parse_policy
+from generator.sources import snapshot
+from generator.state import DesiredState, Membership, Team, User
+from tests import hostile
+from tests.conftest import EXAMPLES, ROOT
+from tests.example_ids import ADELE, NESTOR
+from tests.fakelitellm import API_KEY, FakeLiteLLM
+
+POLICY = ROOT / "tests" / "golden" / "users" / "entraform.yaml"
+TENANT = EXAMPLES / "tenant.json"
+Format = OutputFormat
+LIDIA = "80725ade-4f78-59c7-b0c8-d568d49e9e97"  # named in users.admins as proxy_admin
+
+
+def _policy(tmp_path: Path, **users: object) -> Path:
+    """The users golden policy with some users settings replaced."""
+    text = POLICY.read_text(encoding="utf-8")
+    for key, value in users.items():
+        start = text.index(f"  {key}:")
+        end = text.index("\n", start)
+        text = text[:start] + f"  {key}: {value}" + text[end:]
+    path = tmp_path / "entraform.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _tenant(without: str = "") -> Directory:
+    """The example tenant, with one person taken out of every group."""
+    data = json.loads(TENANT.read_text(encoding="utf-8"))
+    for group in data["groups"]:
+        for key in ("members", "owners"):
+            if group.get(key):
+                group[key] = [m for m in group[key] if m["id"] != without]
+    return snapshot.loads(json.dumps(data))
+
+
+def _build(
+    policy: Path, directory: Directory, out: Path, output_format: Format = "terraform"
+) -> pipeline.Result:
+    loaded = load_policy(policy)
+    loaded = replace(loaded, output=replace(loaded.output, format=output_format))
+    return pipeline.build(loaded, directory, out)
+
+
+def _generate(
+    policy: Path, directory: Directory, out: Path, output_format: Format = "terraform"
+) -> None:
+    files.write(out, _build(policy, directory, out, output_format).plan.files)
+
+
+def test_every_member_of_anything_rendered_becomes_one_user_in_the_policy_role(
+    tmp_path: Path,
+) -> None:
+    state = _build(POLICY, _tenant(), tmp_path).outcome.state
+    members = {m.key for o in state.organizations for m in o.members}
+    members |= {m.key for t in state.teams for m in t.members}
+    assert {u.key for u in state.users} == members
+    roles = {u.key: u.role for u in state.users}
+    assert roles.pop(LIDIA) == "proxy_admin"
+    assert set(roles.values()) == {"internal_user"}
+
+
+def test_without_users_manage_no_user_and_no_users_file_is_rendered(tmp_path: Path) -> None:
+    result = _build(EXAMPLES / "entraform.yaml", _tenant(), tmp_path)
+    assert result.outcome.state.users == ()
+    assert "users.tf" not in result.files
+
+
+@pytest.mark.parametrize("role", ["internal_user_viewer", "internal_user"])
+def test_the_role_written_on_users_comes_from_the_policy(tmp_path: Path, role: str) -> None:
+    state = _build(_policy(tmp_path, role=role), _tenant(), tmp_path / "out").outcome.state
+    assert {u.role for u in state.users if u.key != LIDIA} == {role}
+
+
+def test_every_terraform_membership_takes_its_user_id_from_a_rendered_user(tmp_path: Path) -> None:
+    result = _build(POLICY, _tenant(), tmp_path)
+    text = "\n".join(result.files.values())
+    assert text.count("user_id    = local.litellm_user_ids[each.key]") == text.count(
+        'resource "litellm_team_member"'
+    )
+    assert text.count("user_id         = local.litellm_user_ids[each.key]") == text.count(
+        'resource "litellm_organization_member"'
+    )
+    users_tf = result.files["users.tf"]
+    for user in result.outcome.state.users:
+        label = result.labels.users[user.user_id]
+        assert f'"{user.key}" = litellm_user.{label}.user_id' in users_tf
+        assert f'resource "litellm_user" "{label}" {{' in users_tf
+    assert users_tf.count("auto_create_key = false") == len(result.outcome.state.users)
+
+
+def test_every_yaml_membership_takes_its_user_id_from_the_user_resource(tmp_path: Path) -> None:
+    main = _build(POLICY, _tenant(), tmp_path, "yaml").files["main.tf"]
+    assert main.count("user_id         = litellm_user.this[each.value.user_key].user_id") == 1
+    assert main.count("user_id    = litellm_user.this[each.value.user_key].user_id") == 1
+    assert "auto_create_key = false" in main
+
+
+@pytest.mark.parametrize("output_format", ["terraform", "yaml"])
+def test_the_next_run_reads_the_users_back_and_changes_nothing(
+    tmp_path: Path, output_format: Format
+) -> None:
+    _generate(POLICY, _tenant(), tmp_path, output_format)
+    again = _build(POLICY, _tenant(), tmp_path, output_format)
+    assert not again.plan.changed
+    assert existing.read(tmp_path).state().users == again.outcome.state.users
+
+
+@pytest.mark.parametrize("output_format", ["terraform", "yaml"])
+def test_someone_who_leaves_every_selected_group_loses_their_user_named_in_the_summary(
+    tmp_path: Path, output_format: Format
+) -> None:
+    _generate(POLICY, _tenant(), tmp_path, output_format)
+    result = _build(POLICY, _tenant(without=NESTOR), tmp_path, output_format)
+    removed = [o for o in result.plan.changes.objects if o.kind == "user"]
+    assert [(o.id, o.action, o.detail) for o in removed] == [(NESTOR, "removed", "deleted")]
+    text = summary.markdown(result)
+    assert "| Users | 0 | 1 | 0 | 0 |" in text
+    assert f"- user `NestorW@contoso.com` ({NESTOR}): deleted from LiteLLM" in text
+    assert "apply deletes the LiteLLM user with all their keys" in text
+
+
+def test_user_removals_count_against_the_removal_guard(tmp_path: Path) -> None:
+    policy = POLICY.read_text(encoding="utf-8").replace("max_removed: 10", "max_removed: 0")
+    (tmp_path / "p.yaml").write_text(policy, encoding="utf-8")
+    _generate(tmp_path / "p.yaml", _tenant(), tmp_path / "out")
+    result = _build(tmp_path / "p.yaml", _tenant(without=NESTOR), tmp_path / "out")
+    assert any(r.startswith("1 user removals of 13") for r in result.plan.refusals)
+
+
+def test_a_forgotten_user_gets_a_removed_block_and_later_runs_keep_it(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, removed="forget")
+    out = tmp_path / "out"
+    _generate(policy, _tenant(), out)
+    label = existing.read(out).labels.users[NESTOR]
+    _generate(policy, _tenant(without=NESTOR), out)
+    assert f"from = litellm_user.{label}\n" in (out / "removed.tf").read_text(encoding="utf-8")
+    assert "litellm_user_member" not in (out / "removed.tf").read_text(encoding="utf-8")
+    result = _build(policy, _tenant(without=NESTOR), out)
+    assert not result.plan.changed
+    assert "Terraform forgets the user" not in summary.markdown(result)
+
+
+def test_a_forgotten_user_in_the_yaml_route_stops_the_plan_and_says_how_to_forget_it(
+    tmp_path: Path,
+) -> None:
+    policy = _policy(tmp_path, removed="forget")
+    _generate(policy, _tenant(), tmp_path / "out", "yaml")
+    result = _build(policy, _tenant(without=NESTOR), tmp_path / "out", "yaml")
+    assert "prevent_destroy = true" in result.files["main.tf"]
+    # Warnings are plain Markdown: `_` and `[` come escaped.
+    assert f'terraform state rm \'litellm\\_user.this\\["{NESTOR}"' in summary.markdown(result)
+
+
+@pytest.mark.parametrize("email", [*hostile.TEMPLATE, *hostile.random_strings(20, seed=11)])
+def test_hostile_emails_come_back_exactly_from_the_rendered_users(
+    tmp_path: Path, email: str
+) -> None:
+    member = Membership("u-1", "u-1", email, "user")
+    state = DesiredState(
+        teams=(Team("t-1", "T", "T", members=(member,)),),
+        users=(User("u-1", "u-1", email, "internal_user"),),
+    )
+    formats: tuple[Format, ...] = ("terraform", "yaml")
+    for output_format in formats:
+        labels = addresses.assign(
+            addresses.Labels(),
+            state,
+            forget_organizations=True,
+            forget_teams=False,
+            output_format=output_format,
+        )
+        out = tmp_path / output_format
+        out.mkdir()
+        rendered = render.render(state, labels, Output(format=output_format))
+        for name, text in rendered.items():
+            (out / name).write_text(text, encoding="utf-8", newline="\n")
+        assert existing.read(out).state().users == state.users
+
+
+def test_a_named_admin_is_matched_by_upn_mail_or_object_id_without_case() -> None:
+    text = "version: 1\nusers:\n  manage: true\n  admins: {Ann@Contoso.TEST: proxy_admin_viewer}\n"
+    users = parse_policy(text, "p.yaml").users
+    assert users.admin_role("x", "ann@contoso.test") == "proxy_admin_viewer"
+    assert users.admin_role("ann@contoso.test2") is None
+
+
+@pytest.mark.parametrize(
+    ("section", "words"),
+    [
+        ("{manage: true, role: proxy_admin}", "users.role"),
+        ("{manage: true, removed: keep}", "users.removed"),
+        ("{manage: true, admins: {ann@contoso.test: internal_user}}", "users.admins"),
+        ("{role: internal_user}", "manage"),
+    ],
+)
+def test_a_bad_users_section_is_a_config_error_naming_the_key(section: str, words: str) -> None:
+    with pytest.raises(ConfigError, match=words) as caught:
+        parse_policy(f"version: 1\nusers: {section}\n", "p.yaml")
+    assert caught.value.exit_code == 2
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeLiteLLM]:
+    server = FakeLiteLLM()
+    with server.serving():
+        yield server
+
+
+def _live(fake: FakeLiteLLM, command: str, out: Path, *extra: str) -> Result:
+    args = [command, "-c", str(POLICY), "--snapshot", str(TENANT), "--litellm-url", fake.url]
+    args += ["-o", str(out), *extra] if command == "adopt" else list(extra)
+    env = {"LITELLM_API_KEY": API_KEY, "LITELLM_API_BASE": None}
+    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+
+
+def test_adopt_imports_the_users_litellm_has_and_leaves_an_unnamed_proxy_admin_alone(
+    fake: FakeLiteLLM, tmp_path: Path
+) -> None:
+    fake.add_user(ADELE, "AdeleV@contoso.com")  # an SSO login
+    fake.add_user(LIDIA, "LidiaH@contoso.com", "proxy_admin")  # named in users.admins
+    fake.add_user(NESTOR, "NestorW@contoso.com", "proxy_admin")  # not named
+    result = _live(fake, "adopt", tmp_path, "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    users = {i["id"]: i["address"] for i in report["imports"] if i["kind"] == "user"}
+    labels = _build(POLICY, _tenant(), tmp_path).labels.users
+    assert users == {ADELE: f"litellm_user.{labels[ADELE]}", LIDIA: f"litellm_user.{labels[LIDIA]}"}
+    assert report["created"]["user"] == 13 - 3
+    [admin] = report["admins_left_alone"]
+    assert (admin["user_id"], admin["live_role"], admin["desired_role"]) == (
+        NESTOR,
+        "proxy_admin",
+        "internal_user",
+    )
+    assert "users.admins" in admin["message"]
+    assert {p for m, p in zip(fake.requests, fake.paths(), strict=True) if m[0] != "GET"} == set()
+
+
+def test_drift_reports_a_proxy_admin_the_plan_would_demote(
+    fake: FakeLiteLLM, tmp_path: Path
+) -> None:
+    state = _build(POLICY, _tenant(), tmp_path).outcome.state
+    fake.mirror(state)
+    fake.users[NESTOR]["user_role"] = "proxy_admin"
+    result = _live(fake, "drift", tmp_path, "--json")
+    assert result.exit_code == 1
+    [difference] = json.loads(result.stdout)["differences"]
+    assert (difference["kind"], difference["what"], difference["live"]) == (
+        "user",
+        "user_role",
+        "proxy_admin",
+    )
+    assert "would demote this proxy admin" in difference["message"]
+    assert "users.admins" in result.stderr
+
+
+def test_drift_reports_a_user_litellm_lost(fake: FakeLiteLLM, tmp_path: Path) -> None:
+    state = _build(POLICY, _tenant(), tmp_path).outcome.state
+    fake.mirror(state)
+    del fake.users[ADELE]
+    result = _live(fake, "drift", tmp_path, "--json")
+    assert result.exit_code == 1
+    [difference] = json.loads(result.stdout)["differences"]
+    assert (difference["kind"], difference["object_id"], difference["what"]) == (
+        "user",
+        ADELE,
+        "missing",
+    )
+
+
+def test_every_user_is_read_across_pages_of_the_user_list(fake: FakeLiteLLM) -> None:
+    for n in range(250):
+        fake.add_user(f"user-{n:04d}", f"u{n}@contoso.test")
+    with Client(fake.url, API_KEY) as client:
+        live = read_live(client, (), (), users=True)
+    assert [u.user_id for u in live.users or ()] == [f"user-{n:04d}" for n in range(250)]
+    assert fake.paths().count("/user/list") == 3
+
+
+def test_the_fake_refuses_a_second_user_with_an_existing_id_or_email(fake: FakeLiteLLM) -> None:
+    fake.add_user(ADELE, "AdeleV@contoso.com")
+    assert fake.post("/user/new", {"user_id": ADELE, "auto_create_key": False})[0] == 409
+    same_email = {"user_id": "other", "user_email": "adelev@CONTOSO.com"}
+    assert fake.post("/user/new", same_email)[0] == 409
+
+
+def test_the_fake_creates_a_missing_user_when_it_is_added_to_a_team(fake: FakeLiteLLM) -> None:
+    fake.add_team("t-1", "T")
+    member = {"user_id": NESTOR, "user_email": "NestorW@contoso.com", "role": "user"}
+    assert fake.post("/team/member_add", {"team_id": "t-1", "member": member})[0] == 200
+    assert (fake.users[NESTOR]["user_role"], fake.users[NESTOR]["user_email"]) == (
+        "internal_user",
+        None,
+    )
+    assert fake.post("/user/new", {"user_id": NESTOR})[0] == 409
+
+
+def test_a_format_switch_moves_every_user_to_its_address_in_the_other_format(
+    tmp_path: Path,
+) -> None:
+    _generate(POLICY, _tenant(), tmp_path)
+    labels = existing.read(tmp_path).labels.users
+    result = _build(POLICY, _tenant(), tmp_path, "yaml")
+    moved = {m.source: m.target for m in result.moves if m.kind == "user"}
+    assert moved == {
+        f"litellm_user.{labels[u.user_id]}": f'litellm_user.this["{u.key}"]'
+        for u in result.outcome.state.users
+    }
