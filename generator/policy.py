@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from generator import edition, policy_file
 from generator.errors import ConfigError
+from generator.ids import DEFAULT_PREFIX, Ids
 from generator.policy_file import KeyPath, Locator
 from generator.sources import GroupSelector, Needs
 from generator.state import Settings
@@ -112,6 +113,7 @@ class Policy:
     safety: Safety = field(default_factory=Safety)
     output: Output = field(default_factory=Output)
     litellm: LiteLLM = field(default_factory=LiteLLM)
+    ids: Ids = field(default_factory=Ids)
     service_principal_id: str | None = None
     group_filter: str | None = None
 
@@ -182,9 +184,20 @@ def _build(data: dict[str, Any], where: Locator) -> Policy:
         safety=Safety(**data.get("safety", {})),
         output=Output(**data.get("output", {})),
         litellm=LiteLLM(**data.get("litellm", {})),
+        ids=_ids(data.get("ids", {}), where),
         service_principal_id=source.get("service_principal_id"),
         group_filter=source.get("filter"),
     )
+
+
+def _ids(item: dict[str, Any], where: Locator) -> Ids:
+    scheme = item.get("scheme", "group_id")
+    if "prefix" in item and scheme != "prefixed":
+        raise where.error(
+            ("ids", "prefix"),
+            "a prefix applies only to `scheme: prefixed`; add that, or drop the prefix",
+        )
+    return Ids(scheme, item.get("prefix", DEFAULT_PREFIX))
 
 
 def _preset(

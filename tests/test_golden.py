@@ -15,6 +15,11 @@ GOLDEN = ROOT / "tests" / "golden"
 CASES = {
     "golden": (GOLDEN / "entraform.yaml", GOLDEN / "tenant.json", GOLDEN),
     "example": (EXAMPLES / "entraform.yaml", EXAMPLES / "tenant.json", EXAMPLES),
+    "prefixed": (
+        GOLDEN / "prefixed" / "entraform.yaml",
+        EXAMPLES / "tenant.json",
+        GOLDEN / "prefixed",
+    ),
 }
 
 
@@ -38,7 +43,11 @@ def test_rendered_output_matches_the_committed_files(
 
 @pytest.mark.parametrize(
     "folder",
-    [GOLDEN / "terraform", GOLDEN / "yaml", EXAMPLES / "terraform", EXAMPLES / "yaml"],
+    [
+        *(GOLDEN / f for f in ("terraform", "yaml", "prefixed/terraform", "prefixed/yaml")),
+        EXAMPLES / "terraform",
+        EXAMPLES / "yaml",
+    ],
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_committed_hcl_is_terraform_fmt_clean(folder: Path, terraform: str) -> None:

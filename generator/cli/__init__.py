@@ -72,6 +72,7 @@ def cli() -> None:
         "entraform generate -c entraform.yaml -o infra/litellm   # from Microsoft Graph",
         "entraform generate -c entraform.yaml -o infra/litellm --check --diff",
         "entraform generate ... --summary pr.md --report pr.json",
+        "entraform generate ... --migrate-ids   # after changing ids: in the policy",
     )
 )
 @config_option
@@ -111,6 +112,12 @@ def cli() -> None:
 @click.option(
     "--allow-removals", is_flag=True, help="Proceed past the removal guards (the summary says so)."
 )
+@click.option(
+    "--migrate-ids",
+    is_flag=True,
+    help="Accept a change of the policy's ids: scheme on existing output: terraform apply then "
+    "replaces every team and organization (their keys are deleted). Refused (exit 4) without it.",
+)
 @graph_options
 def generate(
     config_path: Path,
@@ -122,6 +129,7 @@ def generate(
     summary_path: str | None,
     report_path: str | None,
     allow_removals: bool,
+    migrate_ids: bool,
     graph: GraphOptions,
 ) -> None:
     """Render Terraform or YAML for LiteLLM into OUT from Graph or a snapshot.
@@ -130,7 +138,15 @@ def generate(
     """
     policy = load_policy(config_path)
     policy = with_format(policy, output_format)
-    result = pipeline.build(policy, read_directory(policy, snapshot, graph), out)
+    directory = read_directory(policy, snapshot, graph)
+    result = pipeline.build(policy, directory, out, migrate_ids=migrate_ids)
+    if result.ids_switch is not None and not graph.quiet:
+        old, new = result.ids_switch
+        click.echo(
+            f"entraform: ids migrate from {old} to {new}: terraform apply replaces every team "
+            "and organization (deleting their keys) and creates them under the new ids",
+            err=True,
+        )
     _write_reports(result, summary_path, report_path, allow_removals)
     refusals = () if allow_removals else result.plan.refusals
     if allow_removals and not graph.quiet:
