@@ -160,7 +160,8 @@ class _Mapper:
         members: dict[str, Membership] = {}
         for team in teams.get(org_id, ()):
             # Whom a team leaves out, its organization leaves out too.
-            self.left_out.setdefault(scope, {}).update(self.left_out.get(("team", team.id), {}))
+            if dropped := self.left_out.get(("team", team.id)):
+                self.left_out.setdefault(scope, {}).update(dropped)
             for m in team.members:
                 if m.key not in members and (found := self._membership(m.key, role, match.group)):
                     members[m.key] = found

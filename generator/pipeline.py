@@ -111,14 +111,17 @@ def _relabel(labels: Labels, old: Ids, new: Ids) -> Labels:
 
 
 def _reidentified(state: DesiredState, old: Ids, new: Ids) -> DesiredState:
+    # A team's organization may already carry its new id (read through the relabelled labels).
+    ids = {o.id: new.of(old.group_of(o.id)) for o in state.organizations}
+    ids |= {t.id: new.of(old.group_of(t.id)) for t in state.teams}
+
     def again(object_id: str | None) -> str | None:
-        return None if object_id is None else new.of(old.group_of(object_id))
+        return None if object_id is None else ids.get(object_id, object_id)
 
     return DesiredState(
-        tuple(replace(o, id=new.of(old.group_of(o.id))) for o in state.organizations),
+        tuple(replace(o, id=ids[o.id]) for o in state.organizations),
         tuple(
-            replace(t, id=new.of(old.group_of(t.id)), organization_id=again(t.organization_id))
-            for t in state.teams
+            replace(t, id=ids[t.id], organization_id=again(t.organization_id)) for t in state.teams
         ),
     )
 

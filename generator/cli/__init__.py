@@ -62,7 +62,8 @@ def cli() -> None:
     Reads groups through Microsoft Graph (or a snapshot file), maps them through your policy
     file and writes Terraform for the ncecere/litellm provider, or YAML, for review in a pull
     request. Exit codes: 0 ok, 1 changes found under --check or drift found, 2 usage or
-    config error, 3 runtime error (Graph, LiteLLM, I/O), 4 unsafe change refused.
+    config error, 3 runtime error (Graph, LiteLLM, I/O), 4 unsafe change refused, 5 drift
+    found members in LiteLLM whom the policy leaves out (a security finding).
     """
 
 
