@@ -83,9 +83,7 @@ def separate(
     if not extras:
         return tuple(ordinary), ()
     reasons = _Reasons(outcome, directory, identity)
-    found = [
-        Finding(d.kind, d.object_id, d.subject, reasons.of(d), d.name, d.live) for d in extras
-    ]
+    found = [Finding(d.kind, d.object_id, d.subject, reasons.of(d), d.name, d.live) for d in extras]
     return tuple(ordinary), tuple(sorted(found))
 
 
