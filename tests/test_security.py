@@ -73,11 +73,12 @@ def test_a_guest_who_joined_at_login_is_a_security_finding_with_exit_5(tmp_path:
     lines = result.stdout.splitlines()
     assert lines[0] == "Security: 2 member(s) in LiteLLM whom the policy leaves out:"
     assert lines[1] == (
-        f"  team 'Finance Analysts' ({ANALYSTS}): {SAM} is a member in LiteLLM but the policy "
-        "leaves them out: guest excluded (a guest account, and the policy has "
+        f"  team 'Finance Analysts' ({ANALYSTS}): sam.rivera_fabrikam.com#EXT#@contoso."
+        f"onmicrosoft.com ({SAM}) is a member in LiteLLM but the policy leaves them out: "
+        "guest excluded (a guest account, and the policy has "
         "identity.include_guests: false)"
     )
-    assert lines[2].startswith(f"  team 'LLM-Sandbox' ({SANDBOX}): {SAM} is a member")
+    assert lines[2].startswith(f"  team 'LLM-Sandbox' ({SANDBOX}): sam.rivera_fabrikam")
     assert len(lines) == 3, "the guest is the only difference"
     assert "2 security finding(s); no drift" in result.stderr
 
@@ -95,10 +96,11 @@ def test_the_json_report_lists_security_findings_apart_from_differences(tmp_path
         "object_id": ANALYSTS,
         "subject": SAM,
         "reason": "guest excluded",
-        "who": SAM,  # a login stores no email: LiteLLM knows the member by id only
+        # A login stores no email: the name comes from the directory.
+        "who": "sam.rivera_fabrikam.com#EXT#@contoso.onmicrosoft.com",
     }
     assert finding["detail"].startswith("a guest account")
-    assert finding["message"].startswith(f"team 'Finance Analysts' ({ANALYSTS}): {SAM}")
+    assert finding["message"].startswith(f"team 'Finance Analysts' ({ANALYSTS}): sam.rivera")
     [difference] = json.loads(result.stdout)["differences"]
     assert difference["what"] == "max_budget"
 

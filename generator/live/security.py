@@ -53,7 +53,8 @@ class Finding:
     subject: str  # the LiteLLM user id
     reason: str
     name: str = field(compare=False)
-    who: str = field(default="", compare=False)  # the email LiteLLM holds, when it holds one
+    # The Entra user's UPN or mail when the directory knows them, else the email LiteLLM holds.
+    who: str = field(default="", compare=False)
 
     @property
     def detail(self) -> str:
@@ -83,7 +84,10 @@ def separate(
     if not extras:
         return tuple(ordinary), ()
     reasons = _Reasons(outcome, directory, identity)
-    found = [Finding(d.kind, d.object_id, d.subject, reasons.of(d), d.name, d.live) for d in extras]
+    found = [
+        Finding(d.kind, d.object_id, d.subject, reasons.of(d), d.name, reasons.who(d))
+        for d in extras
+    ]
     return tuple(ordinary), tuple(sorted(found))
 
 
@@ -92,7 +96,7 @@ class _Reasons:
 
     def __init__(self, outcome: mapping.Outcome, directory: Directory, identity: Identity) -> None:
         self.findings = outcome.findings
-        users = directory.users
+        self.users = users = directory.users
         attribute = mapping.GRAPH_ATTRIBUTES[identity.user_id]
         self.by_id = _index(users, lambda key: getattr(users[key], attribute))
         # LiteLLM may hold another id than the policy's (a deployment changed its SSO settings).
@@ -102,14 +106,21 @@ class _Reasons:
             lambda key: (users[key].mail or "").casefold(),
         )
 
+    def who(self, extra: Difference) -> str:
+        user = self.users.get(self._key(extra) or "")
+        return (user and (user.user_principal_name or user.mail)) or extra.live
+
     def of(self, extra: Difference) -> str:
-        key = self.by_id.get(nfc(extra.subject)) or self.by_email.get(nfc(extra.live).casefold())
+        key = self._key(extra)
         if key is None:
             return NOT_SELECTED
         left_out = self.findings.left_out.get((extra.kind, extra.object_id), {})
         if key in left_out:
             return _FROM_MAPPING[left_out[key]]
         return ADMIN_ONLY if key in self.findings.admin_only else NOT_MEMBER
+
+    def _key(self, extra: Difference) -> str | None:
+        return self.by_id.get(nfc(extra.subject)) or self.by_email.get(nfc(extra.live).casefold())
 
 
 def _index(keys: Iterable[str], *values: Callable[[str], str | None]) -> dict[str, str]:
