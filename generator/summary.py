@@ -161,7 +161,7 @@ def _ids_migration(result: Result) -> list[str]:
         "(--migrate-ids). `team_id` and `organization_id` force "
         f"replacement: terraform apply **deletes** {len(state.teams)} team(s) and "
         f"{len(state.organizations)} organization(s) — with every key issued for them — and "
-        "creates them again under the new ids with the members listed here. Users need new "
+        "creates them again under the new ids, with the same members. Users need new "
         "team keys afterwards.",
         "",
     ]
