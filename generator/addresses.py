@@ -92,13 +92,20 @@ def assign(
     forget_teams: bool,
     output_format: str,
     forget_users: bool = False,
+    lead: str = "",
 ) -> Labels:
-    """Labels for a state: the previous ones kept, new ones allocated, the gone forgotten."""
+    """Labels for a state: the previous ones kept, new ones allocated, the gone forgotten.
+
+    `lead` is the id scheme's prefix, left out of label suffixes.
+    """
     reserved = [t.label for t in previous.tombstones]
     organizations = allocate(
-        ((o.id, o.group_name) for o in state.organizations), previous.organizations, reserved
+        ((o.id, o.group_name) for o in state.organizations),
+        previous.organizations,
+        reserved,
+        lead,
     )
-    teams = allocate(((t.id, t.group_name) for t in state.teams), previous.teams, reserved)
+    teams = allocate(((t.id, t.group_name) for t in state.teams), previous.teams, reserved, lead)
     users = allocate(((u.user_id, u.user_email) for u in state.users), previous.users, reserved)
     tombstones = set(previous.tombstones)
     if forget_organizations:
@@ -187,13 +194,17 @@ def slug(name: str) -> str:
 
 
 def allocate(
-    objects: Iterable[tuple[str, str]], previous: Mapping[str, str], reserved: Iterable[str] = ()
+    objects: Iterable[tuple[str, str]],
+    previous: Mapping[str, str],
+    reserved: Iterable[str] = (),
+    lead: str = "",
 ) -> dict[str, str]:
     """Give each (id, name) a label: its previous one if it had one, else slug plus id suffix.
 
     The suffix comes from the object id, never from position, so adding or removing other
     objects never changes a label; labels already written are kept so a rename changes
-    attributes in place instead of the resource address.
+    attributes in place instead of the resource address. The id scheme's prefix (`lead`)
+    is left out of the suffix, so a label looks the same under either scheme.
     """
     taken = set(previous.values()) | set(reserved)
     labels: dict[str, str] = {}
@@ -204,7 +215,7 @@ def allocate(
         base = slug(name) or "group"
         if base[0].isdigit():
             base = "g_" + base
-        tail = re.sub(r"[^a-z0-9]", "", object_id.lower()) or "x"
+        tail = re.sub(r"[^a-z0-9]", "", object_id.removeprefix(lead).lower()) or "x"
         for width in range(min(SUFFIX, len(tail)), len(tail) + 1):
             label = f"{base}_{tail[:width]}"
             if label not in taken:

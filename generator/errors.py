@@ -7,6 +7,7 @@ EXIT_DRIFT = 1
 EXIT_USAGE = 2
 EXIT_RUNTIME = 3
 EXIT_UNSAFE = 4
+EXIT_SECURITY = 5
 
 
 class EntraformError(Exception):
@@ -43,3 +44,9 @@ class ChangesFound(EntraformError):
     """Not a failure: `--check` found files to change, or `drift` found differences."""
 
     exit_code = EXIT_DRIFT
+
+
+class SecurityFindings(ChangesFound):
+    """`drift` found members in LiteLLM whom the policy leaves out (whatever else it found)."""
+
+    exit_code = EXIT_SECURITY

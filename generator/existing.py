@@ -58,6 +58,8 @@ class Existing:
     format: str | None = None
     # False for output of an entraform that wrote no manifest: nothing proves it unedited.
     verified: bool = True
+    # The id scheme the files were written with, as the manifest records it.
+    ids: str = manifest.DEFAULT_IDS
 
     def text(self, name: str) -> str:
         """The text of one generated file."""
@@ -127,9 +129,11 @@ def read(out: Path) -> Existing:
         _refuse_edited(out, edited)
     on_disk = _format(digests)
     verified = recorded is not None or not digests
+    ids = manifest.DEFAULT_IDS
     if written is not None:
         digests[manifest.NAME] = manifest.digest(written)
-    return Existing(out, digests, labels.found(), on_disk, verified)
+        ids = manifest.ids_of(written)
+    return Existing(out, digests, labels.found(), on_disk, verified, ids)
 
 
 def _read(path: Path) -> str:

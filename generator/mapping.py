@@ -14,7 +14,8 @@ from generator.state import DesiredState, Membership, Organization, Team, valida
 from generator.state import User as LiteLLMUser
 
 GRAPH_ATTRIBUTES = {"id": "id", "userPrincipalName": "user_principal_name", "mail": "mail"}
-# Why a user is left out; the summary groups excluded users under these words.
+# Why a user the policy would have rendered was left out (summary headings, security findings).
+UNKNOWN = "unknown user (not in the directory)"
 DISABLED = "disabled account"
 GUEST = "guest"
 NO_IDENTITY = "no usable user id or email"
@@ -36,6 +37,10 @@ class Findings:
     # Non-user members per kind, each object counted once however many groups reach it.
     skipped_members: Mapping[str, int] = field(default_factory=dict)
     excluded_users: Mapping[str, tuple[LeftOut, ...]] = field(default_factory=dict)
+    # Per (kind, LiteLLM id): the users its groups would grant, left out, with the reason.
+    left_out: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
+    # Users reached only through admin groups: members of no selected group.
+    admin_only: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,11 @@ class _Mapper:
         self.org_matches: list[Match] = []
         self.team_matches: list[Match] = []
         self.admin_groups: dict[tuple[Rule, str], str] = {}
+        self.reasons: dict[str, str] = {}
+        self.left_out: dict[tuple[str, str], dict[str, str]] = {}
+        self.selected_users: set[str] = set()
+        self.admin_users: set[str] = set()
+        self.ids = policy.ids
 
     def state(self) -> DesiredState:
         org_matches = self.org_matches = self._matches(self.policy.organizations, "organizations")
@@ -119,6 +129,8 @@ class _Mapper:
                 reason: tuple(sorted(self._left_out(k) for k in keys))
                 for reason, keys in sorted(self.excluded.items())
             },
+            left_out=self.left_out,
+            admin_only=frozenset(self.admin_users - self.selected_users),
         )
 
     def provenance(self) -> Provenance:
@@ -163,44 +175,57 @@ class _Mapper:
 
     def _team(self, match: Match, places: Places) -> Team:
         org = places.find(match, self.directory)
-        members = self._members(match, member_role=match.rule.member_role, admin_role="admin")
+        team_id = self.ids.of(match.group.id)
+        members = self._members(match, ("team", team_id), match.rule.member_role, "admin")
         return Team(
-            id=match.group.id,
+            id=team_id,
             alias=match.render(match.rule.alias),
             group_name=match.group.display_name,
-            organization_id=None if org is None else org.group.id,
+            organization_id=None if org is None else self.ids.of(org.group.id),
             settings=match.rule.settings,
             members=members,
         )
 
     def _organization(self, match: Match, teams: Mapping[str, list[Team]]) -> Organization:
-        own = self._members(match, member_role=match.rule.member_role, admin_role="org_admin")
+        org_id = self.ids.of(match.group.id)
+        scope = ("organization", org_id)
+        own = self._members(match, scope, match.rule.member_role, "org_admin")
         role = match.rule.member_role
         # Everyone in the organization's teams is a member of it too, in the rule's role.
         members: dict[str, Membership] = {}
-        for team in teams.get(match.group.id, ()):
+        for team in teams.get(org_id, ()):
+            # Whom a team leaves out, its organization leaves out too.
+            if dropped := self.left_out.get(("team", team.id)):
+                self.left_out.setdefault(scope, {}).update(dropped)
             for m in team.members:
                 if m.key not in members and (found := self._membership(m.key, role, match.group)):
                     members[m.key] = found
         members.update({m.key: m for m in own if m.key not in members or m.role == "org_admin"})
         return Organization(
-            id=match.group.id,
+            id=org_id,
             alias=match.render(match.rule.alias),
             group_name=match.group.display_name,
             settings=match.rule.settings,
             members=_sorted(members.values()),
         )
 
-    def _members(self, match: Match, member_role: str, admin_role: str) -> tuple[Membership, ...]:
+    def _members(
+        self, match: Match, scope: tuple[str, str], member_role: str, admin_role: str
+    ) -> tuple[Membership, ...]:
         resolved = self._resolved(match.group.id)
         for kind, ids in resolved.skipped.items():
             self.skipped.setdefault(kind, set()).update(ids)
+        self.selected_users.update(resolved.users)
         roles = dict.fromkeys(resolved.users, member_role)
         roles.update(dict.fromkeys(self._admins(match), admin_role))
-        members = (
-            self._membership(user_key, role, match.group) for user_key, role in roles.items()
-        )
-        return _sorted(m for m in members if m is not None)
+        members: list[Membership] = []
+        for user_key, role in roles.items():
+            found = self._membership(user_key, role, match.group)
+            if found is None:
+                self.left_out.setdefault(scope, {})[user_key] = self.reasons[user_key]
+            else:
+                members.append(found)
+        return _sorted(members)
 
     def _resolved(self, group_id: str) -> Resolved:
         # The preset resolves each group twice, and one admin group serves many teams.
@@ -229,7 +254,9 @@ class _Mapper:
                 "admins: {owners: true}"
             )
         self.admin_groups[match.rule, match.group.id] = groups[0].id
-        return self._resolved(groups[0].id).users
+        users = self._resolved(groups[0].id).users
+        self.admin_users.update(users)
+        return users
 
     def _membership(self, user_key: str, role: str, group: Group) -> Membership | None:
         # A user is in many groups: decide and build each (user, role) once, and share it.
@@ -242,7 +269,7 @@ class _Mapper:
         identity = self.policy.identity
         user = self.directory.users.get(user_key)
         if user is None:
-            self._exclude("unknown user (not in the directory)", user_key)
+            self._exclude(UNKNOWN, user_key)
             return None
         reason = excluded_because(user, identity)
         user_id = _attribute(user, identity.user_id)
@@ -261,6 +288,7 @@ class _Mapper:
 
     def _exclude(self, reason: str, user_key: str) -> None:
         self.excluded.setdefault(reason, set()).add(user_key)
+        self.reasons[user_key] = reason
 
 
 def excluded_because(user: User, identity: Identity) -> str | None:

@@ -12,6 +12,7 @@ from generator.addresses import Addresses, Import, Labels, Move, moves
 from generator.directory import Directory
 from generator.errors import ConfigError, OutputError, UnsafePlanError
 from generator.existing import Existing
+from generator.ids import Ids
 from generator.policy import PER_ORGANIZATION, YAML, Output, Policy
 from generator.state import DesiredState
 
@@ -33,6 +34,8 @@ class Result:
     relaid_from: str | None = None
     transfers: roots.Transfers = field(default_factory=roots.Transfers)
     layout: str = "single"
+    # Set when the id scheme changed (--migrate-ids): the old and the new scheme.
+    ids_switch: tuple[str, str] | None = None
 
     @property
     def changed_roots(self) -> list[str]:
@@ -41,7 +44,12 @@ class Result:
 
 
 def build(
-    config: Policy, directory: Directory, out: Path, *, migrate_layout: bool = False
+    config: Policy,
+    directory: Directory,
+    out: Path,
+    *,
+    migrate_layout: bool = False,
+    migrate_ids: bool = False,
 ) -> Result:
     """Map, render and plan; nothing is written."""
     outcome = mapping.apply(config, directory)
@@ -53,6 +61,9 @@ def build(
     relaid_from = before.layout if before.layout not in (None, output.layout) else None
     if relaid_from is not None:
         _refuse_relayout(before, relaid_from, output, switched_from, migrate_layout)
+    ids_from = _ids_switch(before, config.ids, migrate_ids)
+    if ids_from is not None:
+        before = replace(before, labels=_relabel(before.labels, ids_from, config.ids))
     forget = config.safety.organizations_removed == "forget"
     names = addresses.assign(
         before.labels,
@@ -61,6 +72,7 @@ def build(
         forget_teams=config.safety.teams_removed == "forget",
         output_format=output.format,
         forget_users=config.users.removed == "forget",
+        lead=config.ids.lead,
     )
     placement = roots.Placement(output.layout, names)
     after = Addresses(names, output.format)
@@ -83,6 +95,10 @@ def build(
     else:
         changed = plan.changed_files(before.digests, digests)
         old, new = before.state(changed), render.described_by(state, names, output, changed)
+    if ids_from is not None:
+        # Compared under the new ids, the change set shows what else changes; the summary says
+        # that every object is replaced.
+        old = _reidentified(old, ids_from, config.ids)
     moved: dict[str, tuple[Move, ...]] = {}
     if switched_from is not None or rechunked:
         at = Addresses(before.labels, before.format or output.format)
@@ -92,7 +108,7 @@ def build(
     kept = _Kept(files, digests, before, output, after, placement.split(state))
     kept.moves(moved, switched_from)
     kept.imports(moving.imports)
-    _add_manifest(files, digests)
+    _add_manifest(files, digests, config.ids)
     _refuse_foreign_files(out, files, before)
     changes = plan.make(before, files, digests, old, new, state, config.safety, config.users)
     every_move = tuple(m for root in sorted(moved) for m in moved[root])
@@ -108,6 +124,50 @@ def build(
         relaid_from,
         moving,
         output.layout,
+        None if ids_from is None else (ids_from.describe(), config.ids.describe()),
+    )
+
+
+def _ids_switch(before: Existing, ids: Ids, migrate: bool) -> Ids | None:
+    """The scheme the folder was written with, when it differs and --migrate-ids allows it."""
+    previous = Ids.parse(before.ids)
+    if before.format is None or previous.describe() == ids.describe():
+        return None
+    if not migrate:
+        raise UnsafePlanError(
+            f"refused: {before.folder} was written with the id scheme {previous.describe()}, "
+            f"and the policy now asks for {ids.describe()}. team_id and organization_id force "
+            "replacement in the ncecere/litellm provider, so terraform apply would delete every "
+            "team and organization (their keys with them) and create them again under the new "
+            "ids. Nothing was written. If that migration is intended, run again with "
+            "--migrate-ids (README, Running beside LiteLLM's SSO); otherwise restore ids: in the "
+            "policy."
+        )
+    return previous
+
+
+def _relabel(labels: Labels, old: Ids, new: Ids) -> Labels:
+    # Each object keeps its address under its new id, so Terraform plans a replacement.
+    def moved(found: Mapping[str, str]) -> dict[str, str]:
+        return {new.of(old.group_of(i)): label for i, label in found.items()}
+
+    return replace(labels, organizations=moved(labels.organizations), teams=moved(labels.teams))
+
+
+def _reidentified(state: DesiredState, old: Ids, new: Ids) -> DesiredState:
+    # A team's organization may already carry its new id (read through the relabelled labels).
+    ids = {o.id: new.of(old.group_of(o.id)) for o in state.organizations}
+    ids |= {t.id: new.of(old.group_of(t.id)) for t in state.teams}
+
+    def again(object_id: str | None) -> str | None:
+        return None if object_id is None else ids.get(object_id, object_id)
+
+    return replace(
+        state,
+        organizations=tuple(replace(o, id=ids[o.id]) for o in state.organizations),
+        teams=tuple(
+            replace(t, id=ids[t.id], organization_id=again(t.organization_id)) for t in state.teams
+        ),
     )
 
 
@@ -229,9 +289,9 @@ class _Kept:
         self.digests[at] = manifest.digest(text)
 
 
-def _add_manifest(files: dict[str, str], digests: dict[str, str]) -> None:
+def _add_manifest(files: dict[str, str], digests: dict[str, str], ids: Ids) -> None:
     recorded = {n: d for n, d in digests.items() if roots.base_name(n) not in render.PRUNED_BY_HAND}
-    files[manifest.NAME] = manifest.dumps(recorded)
+    files[manifest.NAME] = manifest.dumps(recorded, ids.describe())
     digests[manifest.NAME] = manifest.digest(files[manifest.NAME])
 
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from generator import edition, policy_file
 from generator.errors import ConfigError
+from generator.ids import DEFAULT_PREFIX, Ids
 from generator.policy_file import KeyPath, Locator
 from generator.sources import GroupSelector, Needs
 from generator.state import Settings
@@ -137,6 +138,7 @@ class Policy:
     output: Output = field(default_factory=Output)
     litellm: LiteLLM = field(default_factory=LiteLLM)
     users: Users = field(default_factory=Users)
+    ids: Ids = field(default_factory=Ids)
     service_principal_id: str | None = None
     group_filter: str | None = None
 
@@ -208,6 +210,7 @@ def _build(data: dict[str, Any], where: Locator) -> Policy:
         output=Output(**data.get("output", {})),
         litellm=LiteLLM(**data.get("litellm", {})),
         users=_users(data.get("users", {})),
+        ids=_ids(data.get("ids", {}), where),
         service_principal_id=source.get("service_principal_id"),
         group_filter=source.get("filter"),
     )
@@ -221,6 +224,16 @@ def _users(item: dict[str, Any]) -> Users:
         removed=item.get("removed", "delete"),
         admins=admins,
     )
+
+
+def _ids(item: dict[str, Any], where: Locator) -> Ids:
+    scheme = item.get("scheme", "group_id")
+    if "prefix" in item and scheme != "prefixed":
+        raise where.error(
+            ("ids", "prefix"),
+            "a prefix applies only to `scheme: prefixed`; add that, or drop the prefix",
+        )
+    return Ids(scheme, item.get("prefix", DEFAULT_PREFIX))
 
 
 def _preset(

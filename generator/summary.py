@@ -27,6 +27,7 @@ def markdown(result: Result, *, removals_allowed: bool = False) -> str:
     lines = ["## entraform: LiteLLM access changes", ""]
     lines += _switch(result)
     lines += _roots(result)
+    lines += _ids_migration(result)
     if changes.empty:
         lines += ["No change to organizations, teams or memberships.", ""]
     lines += [
@@ -74,6 +75,7 @@ def report(result: Result, *, removals_allowed: bool = False) -> dict[str, Any]:
         "members": [m._asdict() for m in changes.members],
         "refusals": list(result.plan.refusals),
         "switched_from": result.switched_from,
+        "ids_migrated": None if result.ids_switch is None else list(result.ids_switch),
         "moves": [asdict(m) for m in result.moves],
         "layout": result.layout,
         "relaid_from": result.relaid_from,
@@ -192,6 +194,24 @@ def _roots(result: Result) -> list[str]:
             "",
         ]
     return lines
+
+
+def _ids_migration(result: Result) -> list[str]:
+    if result.ids_switch is None:
+        return []
+    old, new = result.ids_switch
+    state = result.outcome.state
+    return [
+        "### Ids migrated",
+        "",
+        f"Organization and team ids change from `{_code(old)}` to `{_code(new)}` "
+        "(--migrate-ids). `team_id` and `organization_id` force "
+        f"replacement: terraform apply **deletes** {len(state.teams)} team(s) and "
+        f"{len(state.organizations)} organization(s) — with every key issued for them — and "
+        "creates them again under the new ids, with the same members. Users need new "
+        "team keys afterwards.",
+        "",
+    ]
 
 
 def _removal_warning(change: ObjectChange, output_format: str) -> str:

@@ -234,6 +234,20 @@ class FakeLiteLLM:
         for user in state.users:
             self.add_user(user.user_id, user.user_email, user.role)
 
+    def sso_login(self, user_id: str, direct_groups: Iterable[str]) -> list[str]:
+        """What a Microsoft SSO login does (LiteLLM 1.108): add the user to every existing team
+        whose id is one of their direct groups, role user, no email; the team ids joined."""
+        joined = []
+        for group_id in direct_groups:
+            # Login sends one /team/member_add per group and ignores every failure.
+            status, _ = self.post(
+                "/team/member_add",
+                {"team_id": group_id, "member": {"user_id": user_id, "role": "user"}},
+            )
+            if status == 200:
+                joined.append(group_id)
+        return joined
+
     def member(self, team_id: str, user_id: str) -> dict[str, Any]:
         """The members_with_roles entry of one user in one team."""
         return next(m for m in self.teams[team_id]["members_with_roles"] if m["user_id"] == user_id)

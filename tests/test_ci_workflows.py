@@ -76,8 +76,9 @@ def _scripts(workflow: dict[str, Any]) -> str:
 
 
 def test_the_recipes_exist() -> None:
-    assert [p.name for p in GITHUB] == ["entraform-apply.yml", "entraform-generate.yml"]
-    assert [p.name for p in AZURE_DEVOPS] == ["entraform-apply.yml", "entraform-generate.yml"]
+    names = ["entraform-apply.yml", "entraform-drift.yml", "entraform-generate.yml"]
+    assert [p.name for p in GITHUB] == names
+    assert [p.name for p in AZURE_DEVOPS] == names
 
 
 @pytest.mark.parametrize("path", GITHUB, ids=lambda p: p.name)
@@ -259,3 +260,31 @@ def test_azure_generate_hands_the_build_token_to_the_push_alone() -> None:
     pushing = next(s for s in pipeline["steps"] if "git push" in s.get("script", ""))
     assert pushing["env"]["SYSTEM_ACCESSTOKEN"] == "$(System.AccessToken)"
     assert "GIT_CONFIG_VALUE_0=" in pushing["script"]
+
+
+def test_github_drift_runs_hourly_and_fails_on_a_security_finding_only() -> None:
+    workflow = _load(CI / "github" / "entraform-drift.yml")
+    assert [CRON.match(c["cron"]) is not None for c in workflow["on"]["schedule"]] == [True]
+    assert workflow["on"]["schedule"][0]["cron"].split()[1] == "*", "every hour"
+    step = next(s for s in _steps(workflow) if "entraform drift" in s.get("run", ""))
+    assert step["env"]["LITELLM_API_KEY"] == "${{ secrets.LITELLM_API_KEY }}"
+    script = step["run"]
+    assert "|| code=$?" in script, "the exit code is read, not lost to bash -e"
+    assert "5)" in script and "::error" in script
+    assert 'if [ "$code" -eq 1 ]; then exit 0; fi' in script, "ordinary drift only warns"
+    assert script.rstrip().endswith('exit "$code"'), "exit 5 (and 2, 3) fail the run"
+    assert "@html" in script, "names from Entra are escaped in the job summary"
+    assert workflow["jobs"]["drift"]["permissions"] == {"contents": "read", "id-token": "write"}
+
+
+def test_azure_drift_runs_hourly_and_fails_on_a_security_finding_only() -> None:
+    pipeline = _load(CI / "azure-devops" / "entraform-drift.yml")
+    assert pipeline["trigger"] == "none"
+    assert pipeline["schedules"][0]["cron"].split()[1] == "*"
+    assert pipeline["schedules"][0]["always"] == "true"
+    task = next(s for s in pipeline["steps"] if s.get("displayName") == "entraform drift")
+    script = task["inputs"]["inlineScript"]
+    assert "entraform drift --config entraform.yaml || code=$?" in script
+    assert "type=error" in script and "5)" in script
+    assert script.rstrip().endswith('exit "$code"')
+    assert task["env"]["LITELLM_API_KEY"] == "$(LITELLM_API_KEY)"

@@ -64,7 +64,6 @@ def test_no_drift_when_litellm_holds_the_desired_state(fake: FakeLiteLLM) -> Non
 
 def test_every_kind_of_drift_is_reported_sorted_and_exits_1(fake: FakeLiteLLM) -> None:
     ml = fake.teams[RESEARCH_ML]
-    ml["members_with_roles"].append({"user_id": STRANGER, "user_email": "x@y.z", "role": "user"})
     ml["members_with_roles"].remove(fake.member(RESEARCH_ML, NESTOR))
     fake.member(RESEARCH_ML, ISAIAH)["role"] = "user"
     ml["team_alias"] = "Research-ML (renamed in UI)"
@@ -89,7 +88,6 @@ def test_every_kind_of_drift_is_reported_sorted_and_exits_1(fake: FakeLiteLLM) -
         f"team 'Research-ML' ({RESEARCH_ML}): member NestorW@contoso.com ({NESTOR}) is not in "
         "LiteLLM",
         f"member IsaiahL@contoso.com ({ISAIAH}) has role user, desired admin",
-        f"member x@y.z ({STRANGER}) is in LiteLLM but not desired",
         f"team 'Finance Analysts' ({ANALYSTS}): organization_id is unset, desired {FINANCE}",
         f"team 'LLM-App-Marketing' ({MARKETING}): not in LiteLLM",
         f"team 'LLM-Sandbox' ({SANDBOX}): max_budget is 999.5, desired 20",
@@ -107,8 +105,8 @@ def test_every_kind_of_drift_is_reported_sorted_and_exits_1(fake: FakeLiteLLM) -
 
 def test_the_proxy_admin_counts_when_nobody_is_ignored(fake: FakeLiteLLM) -> None:
     result = _drift(fake, "--ignore-user", "")
-    assert result.exit_code == 1
-    assert "member default_user_id (default_user_id) is in LiteLLM but not desired" in (
+    assert result.exit_code == 5
+    assert "default_user_id is a member in LiteLLM but the policy leaves them out" in (
         result.stdout
     )
 
@@ -232,13 +230,14 @@ def test_the_last_line_points_missing_objects_to_terraform_apply(fake: FakeLiteL
     assert "remove members" not in last
 
 
-def test_the_last_line_says_to_remove_members_added_outside_terraform(fake: FakeLiteLLM) -> None:
+def test_the_last_line_says_to_remove_members_the_policy_leaves_out(fake: FakeLiteLLM) -> None:
     added = {"user_id": STRANGER, "user_email": "x@y.z", "role": "user"}
     fake.teams[RESEARCH_ML]["members_with_roles"].append(added)
     last = _drift(fake).stderr.splitlines()[-1]
-    assert "remove members added outside Terraform in LiteLLM" in last
+    assert last.startswith("entraform: security: 1 member(s) in LiteLLM whom the policy leaves")
+    assert "remove them in LiteLLM" in last
     assert "terraform plan" not in last
-    assert last.endswith("(see the README, section Live drift)")
+    assert last.endswith("(see the README, section Running beside LiteLLM's SSO)")
 
 
 def test_a_display_name_in_another_normal_form_is_not_drift(tmp_path: Path) -> None:

@@ -20,6 +20,11 @@ CASES = {
     "example": (EXAMPLES / "entraform.yaml", EXAMPLES / "tenant.json", EXAMPLES),
     # The example with users managed (offboarding): users.tf, users.yaml.
     "users": (GOLDEN / "users" / "entraform.yaml", EXAMPLES / "tenant.json", GOLDEN / "users"),
+    "prefixed": (
+        GOLDEN / "prefixed" / "entraform.yaml",
+        EXAMPLES / "tenant.json",
+        GOLDEN / "prefixed",
+    ),
 }
 # The per-organization layout is the Terraform route's, shown on the bundled example.
 VARIANTS: list[tuple[str, Format, Layout]] = [

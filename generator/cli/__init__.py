@@ -66,7 +66,8 @@ def cli() -> None:
     Reads groups through Microsoft Graph (or a snapshot file), maps them through your policy
     file and writes Terraform for the ncecere/litellm provider, or YAML, for review in a pull
     request. Exit codes: 0 ok, 1 changes found under --check or drift found, 2 usage or
-    config error, 3 runtime error (Graph, LiteLLM, I/O), 4 unsafe change refused.
+    config error, 3 runtime error (Graph, LiteLLM, I/O), 4 unsafe change refused, 5 drift
+    found members in LiteLLM whom the policy leaves out (a security finding).
     """
 
 
@@ -76,6 +77,7 @@ def cli() -> None:
         "entraform generate -c entraform.yaml -o infra/litellm   # from Microsoft Graph",
         "entraform generate -c entraform.yaml -o infra/litellm --check --diff",
         "entraform generate ... --summary pr.md --report pr.json",
+        "entraform generate ... --migrate-ids   # after changing ids: in the policy",
     )
 )
 @config_option
@@ -122,6 +124,12 @@ def cli() -> None:
     "removed blocks (forget, never destroy) in the old ones. Without it a layout change "
     "is refused (exit 4).",
 )
+@click.option(
+    "--migrate-ids",
+    is_flag=True,
+    help="Accept a change of the policy's ids: scheme on existing output: terraform apply then "
+    "replaces every team and organization (their keys are deleted). Refused (exit 4) without it.",
+)
 @graph_options
 def generate(
     config_path: Path,
@@ -135,6 +143,7 @@ def generate(
     report_path: str | None,
     allow_removals: bool,
     migrate_layout: bool,
+    migrate_ids: bool,
     graph: GraphOptions,
 ) -> None:
     """Render Terraform or YAML for LiteLLM into OUT from Graph or a snapshot.
@@ -144,7 +153,16 @@ def generate(
     policy = load_policy(config_path)
     policy = with_output(policy, output_format, layout)
     directory = read_directory(policy, snapshot, graph)
-    result = pipeline.build(policy, directory, out, migrate_layout=migrate_layout)
+    result = pipeline.build(
+        policy, directory, out, migrate_layout=migrate_layout, migrate_ids=migrate_ids
+    )
+    if result.ids_switch is not None and not graph.quiet:
+        old, new = result.ids_switch
+        click.echo(
+            f"entraform: ids migrate from {old} to {new}: terraform apply replaces every team "
+            "and organization (deleting their keys) and creates them under the new ids",
+            err=True,
+        )
     _write_reports(result, summary_path, report_path, allow_removals)
     refusals = () if allow_removals else result.plan.refusals
     if allow_removals and not graph.quiet:

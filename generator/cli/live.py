@@ -21,8 +21,8 @@ from generator.cli.options import (
     snapshot_option,
     with_output,
 )
-from generator.errors import ChangesFound, ConfigError, OutputError
-from generator.live import adopt, drift
+from generator.errors import ChangesFound, ConfigError, OutputError, SecurityFindings
+from generator.live import adopt, drift, security
 from generator.live.client import CONCURRENCY, Client, LiveState, read_live
 from generator.policy import Layout, OutputFormat, load_policy
 from generator.state import DesiredState
@@ -212,6 +212,7 @@ def _refuse_foreign(path: Path) -> None:
         "export LITELLM_API_KEY=...   # a proxy admin key; entraform only reads with it",
         "entraform drift -c entraform.yaml --litellm-url https://litellm.example.com --json",
         "entraform drift ... --strict   # teams the policy does not render count as drift",
+        "entraform drift ...; [ $? -eq 5 ] && echo 'members the policy leaves out'",
     ),
 )
 @config_option
@@ -243,48 +244,66 @@ def drift_command(
     strict: bool,
     graph: GraphOptions,
 ) -> None:
-    """Compare the desired state with the live LiteLLM (read-only); exit 1 on drift.
+    """Compare the desired state with live LiteLLM (read-only); exit 1 on drift, 5 on security.
 
-    Finds members added or removed outside Terraform, changed roles, budgets, limits, models,
-    aliases and missing objects, and with users.manage missing users and proxy admins that an
-    apply would demote. The provider's team member resources never read the server,
-    so terraform plan cannot see membership drift; this can. Teams LiteLLM has that the policy
-    does not render are listed in their own section and count as drift only with --strict.
+    Members in LiteLLM whom the policy leaves out (added at SSO login or by hand: guests the
+    policy excludes, disabled accounts, people in no selected group) are security findings,
+    each with the reason, and exit 5 whatever else differs. Also finds members missing,
+    changed roles, budgets, limits, models, aliases and missing objects (exit 1), and with
+    users.manage missing users and proxy admins that an apply would demote. The provider's
+    team member resources never read the server, so terraform plan cannot see membership
+    drift; this can. Teams LiteLLM has that the policy does not render are listed in their
+    own section and count as drift only with --strict.
     """
     policy = load_policy(config_path)
     client = _client(litellm_url, litellm_concurrency)
     directory = read_directory(policy, snapshot, graph)
     if root_name is None:
-        state = part = mapping.apply(policy, directory).state
+        outcome = mapping.apply(policy, directory)
+        part = outcome.state
     elif out is None:
         raise click.UsageError("--root needs -o/--out: the output folder names the roots")
     else:
         result = pipeline.build(policy, directory, out)
-        state, part = result.outcome.state, _root_part(result, policy.output.layout, root_name)
+        outcome, part = result.outcome, _root_part(result, policy.output.layout, root_name)
+    state = outcome.state
     live = _read_live(client, part)
-    differences = drift.compare(part, live, ignore_users)
+    differences, findings = security.separate(
+        drift.compare(part, live, ignore_users), outcome, directory, policy.identity
+    )
     # Objects of the other roots are managed too: only what no root renders is unmanaged.
     unmanaged = drift.find_unmanaged(state, live, ignore_users)
     note = live.organizations_note if state.organizations else None
     warnings = drift.licence_warnings(state, live)
     if as_json:
         data = {
+            "security": security.as_dicts(findings),
             "differences": drift.as_dicts(differences),
             "unmanaged": drift.unmanaged_dicts(unmanaged),
             "organizations_note": note,
             "warnings": warnings,
         }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-    elif differences or unmanaged:
-        click.echo("\n".join(drift.describe(differences, unmanaged, strict)))
+    elif findings or differences or unmanaged:
+        lines = security.describe(findings)
+        ordinary = drift.describe(differences, unmanaged, strict)
+        click.echo("\n".join(lines + ([""] if lines and ordinary else []) + ordinary))
     for line in ([f"{note}; only teams were compared"] if note else []) + warnings:
         click.echo(f"entraform drift: warning: {line}", err=True)
     counted = len(differences) + (len(unmanaged) if strict else 0)
     if not graph.quiet:
         found = f"{len(differences)} difference(s)" if differences else "no drift"
+        if findings:
+            found = f"{len(findings)} security finding(s); {found}"
         if unmanaged:
             found += f"; {drift.count_kinds(unmanaged)} not managed by the policy"
         click.echo(f"entraform drift: {litellm_url}: {found}", err=True)
+    if findings:
+        raise SecurityFindings(
+            f"security: {len(findings)} member(s) in LiteLLM whom the policy leaves out: "
+            f"{security.ADVICE}"
+            + (f"; also {drift.advice(differences, len(unmanaged), strict)}" if counted else "")
+        )
     if counted:
         raise ChangesFound(
             f"drift found ({counted}): {drift.advice(differences, len(unmanaged), strict)}"

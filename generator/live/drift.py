@@ -160,19 +160,14 @@ def licence_warnings(state: DesiredState, live: LiveState) -> list[str]:
 
 
 def advice(differences: tuple[Difference, ...], unmanaged: int, strict: bool) -> str:
-    """What to do about a drift result, as one sentence."""
+    """What to do about a drift result (members the policy leaves out apart), as one sentence."""
     steps = []
     if any(d.what == "user_role" and d.live in ADMIN_ROLES for d in differences):
         steps.append(
             "name the proxy admins in users.admins before any apply, which would demote them"
         )
-    if any(d.what != "member extra" for d in differences):
+    if differences:
         steps.append("run terraform plan and apply to create or restore what the policy renders")
-    if any(d.what == "member extra" for d in differences):
-        steps.append(
-            "remove members added outside Terraform in LiteLLM (an SSO login adds direct group "
-            "members back), or select them in the policy"
-        )
     if strict and unmanaged:
         steps.append("select the unmanaged teams in the policy, or delete them in LiteLLM")
     return "; ".join(steps) + f" (see the {README})"
