@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generator import addresses, existing, manifest, mapping, plan, render
@@ -11,6 +11,7 @@ from generator.directory import Directory
 from generator.errors import OutputError
 from generator.existing import Existing
 from generator.policy import Output, Policy
+from generator.state import DesiredState
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Result:
     # Set when the folder held the other format: the moves that keep every object's state.
     switched_from: str | None = None
     moves: tuple[Move, ...] = ()
+    # The changed files' objects as they were: what the summary's diagram compares against.
+    previous: DesiredState = field(default_factory=DesiredState)
 
 
 def build(config: Policy, directory: Directory, out: Path) -> Result:
@@ -58,7 +61,9 @@ def build(config: Policy, directory: Directory, out: Path) -> Result:
     _add_manifest(files, digests)
     _refuse_foreign_files(out, files, before)
     changes = plan.make(before, files, digests, old, new, state, config.safety)
-    return Result(outcome, before, names, files, changes, output.format, switched_from, moved)
+    return Result(
+        outcome, before, names, files, changes, output.format, switched_from, moved, previous=old
+    )
 
 
 def _add_moved_file(
