@@ -11,7 +11,7 @@ from typing import Any
 
 from generator import diagram
 from generator.mapping import LeftOut
-from generator.mermaid import Chart
+from generator.mermaid import MAX_BOXES, Chart
 from generator.pipeline import Result
 from generator.plan import MemberChange, ObjectChange
 from generator.render import HEADER_MARK, MOVED_FILE
@@ -216,8 +216,8 @@ def _picture(result: Result) -> list[str]:
     text = chart.text()
     if text is None:
         return [
-            f"The diagram of the changes is left out: it would hold {chart.boxes} boxes, too "
-            "many to read; the lists below name every change.",
+            f"The diagram of the changes is left out: it would need {chart.boxes} boxes, more "
+            f"than the {MAX_BOXES} a readable diagram holds; the lists below name every change.",
             "",
         ]
     return _folded("Diagram of the changes", text)
@@ -264,5 +264,11 @@ def _drawn(chart: Chart, teams: tuple[Team, ...]) -> list[str]:
     text = chart.text()
     if text is not None:
         return [*_fenced(text), ""]
-    rows = [f"- {_plain(t.alias)} ({t.id}): {len(t.members)} member(s)" for t in teams]
-    return [f"Too large for one diagram ({chart.boxes} boxes); its teams:", "", *rows, ""]
+    ordered = sorted(teams, key=lambda t: (t.alias, t.id))
+    rows = [f"- {_plain(t.alias)} ({t.id}): {len(t.members)} member(s)" for t in ordered]
+    return [
+        f"Too large for one diagram ({chart.boxes} boxes, at most {MAX_BOXES}); its teams:",
+        "",
+        *rows,
+        "",
+    ]

@@ -11,7 +11,14 @@ from generator.state import DesiredState, Membership, Organization, Settings, Te
 from tests.hostile import CORPUS, random_strings
 from tests.mermaidjs import Parser, shown
 
-HOSTILE = (*CORPUS, *random_strings(100, seed=11))
+# Names that mean something to Mermaid, GitHub's Markdown or a browser.
+MERMAID = (
+    '"]; click n1 "https://example.com"', "%%{init: {'theme': 'dark'}}%%", "a\n%% comment",
+    "<img src=x onerror=alert(1)>", "`**x**`", "fa:fa-bug", "$$x^2$$", "a\n```\nb", "end",
+    "subgraph", "classDef", "A --> B", "n1:::removed", "#34;", "&quot;",
+    "\ufb02\u00b0\u00b060\u00b6\u00df",
+)  # fmt: skip
+HOSTILE = (*MERMAID, *CORPUS, *random_strings(100, seed=11))
 # What a label may hold: kept characters and decimal entities, nothing Mermaid could read.
 LABEL = re.compile(r"(?:[A-Za-z0-9 \-._,'/]|#[0-9]+;|[^\x00-\x7f])*")
 

@@ -36,6 +36,7 @@ EXAMPLES = examples(
     "entraform validate -c entraform.yaml",
     "entraform adopt -c entraform.yaml -o infra/litellm --litellm-url https://litellm.example.com",
     "entraform drift -c entraform.yaml --litellm-url https://litellm.example.com",
+    "entraform map -c entraform.yaml --snapshot tenant.json --out map.md",
     "entraform COMMAND --help   # each command's options and examples",
 )
 
