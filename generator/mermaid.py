@@ -38,7 +38,7 @@ def short(name: str) -> str:
 
 
 def label(text: str) -> str:
-    """Text as the inside of a quoted Mermaid label, shown literally and on one line.
+    """Text as the inside of a quoted Mermaid label: one source line, shown literally.
 
     Letters, digits, inner spaces, `-._,'/` and printable non-ASCII stay; everything else,
     including the other ASCII signs (quotes, brackets, `#`, `;`, `:`, `<`, backticks, `%`, `$`),
