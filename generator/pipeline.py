@@ -36,6 +36,8 @@ class Result:
     layout: str = "single"
     # Set when the id scheme changed (--migrate-ids): the old and the new scheme.
     ids_switch: tuple[str, str] | None = None
+    # The changed files' objects as they were: what the summary's diagram compares against.
+    previous: DesiredState = field(default_factory=DesiredState)
 
     @property
     def changed_roots(self) -> list[str]:
@@ -125,6 +127,7 @@ def build(
         moving,
         output.layout,
         None if ids_from is None else (ids_from.describe(), config.ids.describe()),
+        previous=old,
     )
 
 

@@ -9,12 +9,14 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from generator import roots
+from generator import diagram, roots
 from generator.mapping import LeftOut
+from generator.mermaid import MAX_BOXES, Chart
 from generator.pipeline import Result
 from generator.plan import MemberChange, ObjectChange
 from generator.policy import PER_ORGANIZATION
-from generator.render import MOVED_FILE, TRANSFERS_FILE
+from generator.render import HEADER_MARK, MOVED_FILE, TRANSFERS_FILE
+from generator.state import DesiredState, Team
 
 KINDS = (("organization", "Organizations"), ("team", "Teams"), ("user", "Users"))
 # Longer lists of left-out users are folded so the changes stay the first thing a reviewer sees.
@@ -43,6 +45,7 @@ def markdown(result: Result, *, removals_allowed: bool = False) -> str:
         f"| {changes.count('member', 'removed')} | – | {changes.count('member', 'role')} |",
         "",
     ]
+    lines += _picture(result)
     renames = [o for o in changes.objects if o.action == "renamed"]
     if renames:
         lines += ["### Renamed", ""]
@@ -286,3 +289,69 @@ def _warnings(result: Result, removals_allowed: bool) -> list[str]:
     if not warnings:
         return []
     return ["### Warnings", "", *(f"- {_plain(w)}" for w in warnings), ""]
+
+
+def _picture(result: Result) -> list[str]:
+    changes = result.plan.changes
+    if changes.empty:
+        return []
+    chart = diagram.changes(result.previous, result.outcome.state, changes)
+    text = chart.text()
+    if text is None:
+        return [
+            f"The diagram of the changes is left out: it would need {chart.boxes} boxes, more "
+            f"than the {MAX_BOXES} a readable diagram holds; the lists below name every change.",
+            "",
+        ]
+    return _folded("Diagram of the changes", text)
+
+
+def _folded(title: str, mermaid: str) -> list[str]:
+    return ["<details>", f"<summary>{title}</summary>", "", *_fenced(mermaid), "", "</details>", ""]
+
+
+def _fenced(mermaid: str) -> list[str]:
+    return ["```mermaid", *mermaid.splitlines(), "```"]
+
+
+def structure(state: DesiredState, regenerate: str) -> str:
+    """Return the map: one Mermaid diagram per organization, one for the standalone teams."""
+    command = _code(regenerate).replace("-->", "- ->")
+    standalone = state.teams_by_organization.get(None, ())
+    lines = [
+        f"<!-- {HEADER_MARK} from Microsoft Entra ID groups. Do not edit: the next run "
+        "overwrites it. -->",
+        f"<!-- Regenerate with: {command} -->",
+        "",
+        "# LiteLLM structure",
+        "",
+        f"{len(state.organizations)} organization(s), {len(state.teams)} team(s), "
+        f"{len(standalone)} of them standalone. Boxes are organizations and teams with their "
+        "member counts; rounded boxes are the Entra groups they come from.",
+        "",
+    ]
+    organizations = sorted(state.organizations, key=lambda o: (o.alias, o.id))
+    for org in organizations:
+        teams = state.teams_by_organization.get(org.id, ())
+        lines += [f"## Organization {_plain(org.alias)} ({org.id})", ""]
+        lines += _drawn(diagram.organization(state, org), teams)
+    if standalone:
+        lines += ["## Standalone teams", ""]
+        lines += _drawn(diagram.standalone(state), standalone)
+    if not organizations and not standalone:
+        lines += ["The policy selects no groups.", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _drawn(chart: Chart, teams: tuple[Team, ...]) -> list[str]:
+    text = chart.text()
+    if text is not None:
+        return [*_fenced(text), ""]
+    ordered = sorted(teams, key=lambda t: (t.alias, t.id))
+    rows = [f"- {_plain(t.alias)} ({t.id}): {len(t.members)} member(s)" for t in ordered]
+    return [
+        f"Too large for one diagram ({chart.boxes} boxes, at most {MAX_BOXES}); its teams:",
+        "",
+        *rows,
+        "",
+    ]

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.mermaidjs import Parser, missing
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
@@ -50,3 +52,14 @@ def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "ALL_PROXY",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def mermaid() -> Parser:
+    """Mermaid's real parser; missing is a skip on a laptop and a failure under CI=true."""
+    why = missing()
+    if why is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{why}, and CI=true requires it")
+        pytest.skip(why)
+    return Parser(shutil.which("node") or "node")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-from generator import files, pipeline
+from generator import files, mapping, pipeline, summary
 from generator.directory import Directory
 from generator.policy import Layout, load_policy
 from generator.sources import snapshot
+from tests.conftest import ROOT
 
 Format = Literal["terraform", "yaml"]
 
@@ -44,6 +46,15 @@ def render_files(
     directory = snapshot.loads(snapshot_path.read_text(encoding="utf-8"))
     nowhere = Path("/nonexistent")
     return build(policy_path, directory, nowhere, output_format, layout, shown_out=shown_out).files
+
+
+def render_map(policy_path: Path, snapshot_path: Path, target: Path) -> str:
+    """Return the map `entraform map` writes, with paths relative to the checkout as committed."""
+    directory = snapshot.loads(snapshot_path.read_text(encoding="utf-8"))
+    state = mapping.apply(load_policy(policy_path), directory).state
+    paths = [str(p.relative_to(ROOT)) for p in (policy_path, snapshot_path, target)]
+    words = ["entraform", "map", "--config", paths[0], "--snapshot", paths[1], "--out", paths[2]]
+    return summary.structure(state, shlex.join(words))
 
 
 def generate(

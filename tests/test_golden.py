@@ -10,7 +10,7 @@ import pytest
 
 from generator.policy import Layout
 from tests.conftest import EXAMPLES, ROOT
-from tests.rendering import Format, read_tree, render_files
+from tests.rendering import Format, read_tree, render_files, render_map
 
 FORMATS: tuple[Format, ...] = ("terraform", "yaml")
 
@@ -69,3 +69,15 @@ def test_committed_hcl_is_terraform_fmt_clean(folder: Path, terraform: str) -> N
         timeout=60,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_map_matches_the_committed_file(case: str, update_golden: bool) -> None:
+    policy, tenant, base = CASES[case]
+    target = base / "map.md"
+    rendered = render_map(policy, tenant, target)
+    if update_golden:
+        target.write_text(rendered, encoding="utf-8", newline="\n")
+    assert target.read_text(encoding="utf-8") == rendered, (
+        f"{target} is stale: run `python -m pytest tests/test_golden.py --update-golden`"
+    )

@@ -40,6 +40,7 @@ EXAMPLES = examples(
     "entraform adopt -c entraform.yaml -o infra/litellm --litellm-url https://litellm.example.com",
     "entraform drift -c entraform.yaml --litellm-url https://litellm.example.com",
     "entraform explain alice@contoso.com -c entraform.yaml --snapshot tenant.json",
+    "entraform map -c entraform.yaml --snapshot tenant.json --out map.md",
     "entraform COMMAND --help   # each command's options and examples",
 )
 
@@ -302,6 +303,43 @@ def snapshot(config_path: Path, out: Path, graph: GraphOptions) -> None:
             f"entraform: wrote {out}: {len(directory.groups)} groups, {len(directory.users)} users",
             err=True,
         )
+
+
+@cli.command(
+    "map",
+    epilog=examples(
+        "entraform map -c entraform.yaml --snapshot tenant.json --out map.md",
+        "entraform map -c entraform.yaml --out map.md   # from Microsoft Graph",
+        "entraform map -c entraform.yaml --snapshot tenant.json --out -   # to stdout",
+    ),
+)
+@config_option
+@snapshot_option
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    required=True,
+    help="Markdown file to write ('-' for stdout); a file entraform did not write is refused.",
+)
+@graph_options
+def map_structure(config_path: Path, snapshot: Path | None, out: str, graph: GraphOptions) -> None:
+    """Draw the whole structure as Mermaid diagrams in Markdown.
+
+    One diagram per organization and one for the standalone teams, each team linked to the
+    Entra group it comes from, with member counts. GitHub and Azure DevOps render them.
+    """
+    policy = load_policy(config_path)
+    state = mapping.apply(policy, read_directory(policy, snapshot, graph)).state
+    words = ["entraform", "map", "--config", str(config_path)]
+    words += ["--snapshot", str(snapshot)] if snapshot else []
+    text = summary.structure(state, shlex.join([*words, "--out", out]))
+    if out == "-":
+        click.echo(text, nl=False)
+        return
+    files.write_generated(Path(out), text)
+    if not graph.quiet:
+        click.echo(f"entraform: wrote {out}", err=True)
 
 
 @cli.command(epilog=examples("entraform schema > entraform.schema.json"))
