@@ -212,8 +212,8 @@ def _refuse_relayout(
             "layout keeps objects in other Terraform states, and `moved` blocks cannot cross "
             "states. Run again with --migrate-layout: every new root module gets `import` "
             f"blocks ({render.TRANSFERS_FILE}) for what it takes over, and every old one "
-            "`removed` blocks that forget without destroying. Apply the new roots first, then "
-            "the old ones, then delete what is left of the old ones"
+            "`removed` blocks that forget without destroying. Apply them all (in any order), "
+            "then delete what is left of the old ones"
         )
 
 

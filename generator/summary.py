@@ -180,7 +180,7 @@ def _roots(result: Result) -> list[str]:
             "",
             f"The output moves from the {result.relaid_from} layout to {result.layout}. Every "
             f"new root module imports what it takes over ({TRANSFERS_FILE}); every old one "
-            "forgets it with `removed` blocks, destroying nothing. Apply the new roots first.",
+            "forgets it with `removed` blocks, destroying nothing; the roots apply in any order.",
             "",
         ]
     moved = result.transfers.objects if result.relaid_from is None else ()
@@ -193,7 +193,7 @@ def _roots(result: Result) -> list[str]:
         lines += [
             "",
             f"The new root imports each ({TRANSFERS_FILE}) and the old one forgets it "
-            "(`removed`): apply the new root first.",
+            "(`removed`), so nothing is destroyed whichever root applies first.",
             "",
         ]
     return lines

@@ -8,7 +8,11 @@ an action pinned by commit or `run` a script, OIDC permissions, no stored Azure 
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +20,9 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
+
+from generator.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 CI = ROOT / "examples" / "ci"
@@ -76,7 +83,12 @@ def _scripts(workflow: dict[str, Any]) -> str:
 
 
 def test_the_recipes_exist() -> None:
-    names = ["entraform-apply.yml", "entraform-drift.yml", "entraform-generate.yml"]
+    names = [
+        "entraform-apply-roots.yml",
+        "entraform-apply.yml",
+        "entraform-drift.yml",
+        "entraform-generate.yml",
+    ]
     assert [p.name for p in GITHUB] == names
     assert [p.name for p in AZURE_DEVOPS] == names
 
@@ -178,7 +190,8 @@ def test_azure_pipelines_have_the_structure_azure_devops_requires(path: Path) ->
     pipeline = _load(path)
     assert pipeline["pool"]["vmImage"]
     assert pipeline["pr"] == "none"
-    for step in pipeline["steps"]:
+    jobs = pipeline.get("jobs", [pipeline])
+    for step in (step for job in jobs for step in job["steps"]):
         kinds = {"checkout", "script", "task", "bash"} & set(step)
         assert len(kinds) == 1, step
         if "task" in step:
@@ -288,3 +301,112 @@ def test_azure_drift_runs_hourly_and_fails_on_a_security_finding_only() -> None:
     assert "type=error" in script and "5)" in script
     assert script.rstrip().endswith('exit "$code"')
     assert task["env"]["LITELLM_API_KEY"] == "$(LITELLM_API_KEY)"
+
+
+def _script(text: str, marker: str) -> str:
+    """The shell script of a recipe's step that contains `marker`."""
+    data = yaml.safe_load(text)
+    found = [
+        step.get("run") or step.get("bash")
+        for job in (data["jobs"].values() if isinstance(data["jobs"], dict) else data["jobs"])
+        for step in job["steps"]
+        if marker in (step.get("run") or step.get("bash") or "")
+    ]
+    assert len(found) == 1, found
+    return str(found[0])
+
+
+@pytest.fixture(scope="module")
+def pushed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A repository whose last commit changed one organization's root: the report's roots."""
+    repo = tmp_path_factory.mktemp("repo")
+    tenant = json.loads((ROOT / "examples" / "tenant.json").read_text(encoding="utf-8"))
+
+    def commit(message: str) -> dict[str, Any]:
+        (repo / "tenant.json").write_text(json.dumps(tenant), encoding="utf-8")
+        report = repo / "report.json"
+        args = ["generate", "-c", str(ROOT / "examples" / "entraform.yaml")]
+        args += ["--snapshot", str(repo / "tenant.json"), "-o", str(repo / "infra" / "litellm")]
+        args += ["--layout", "per-organization", "--report", str(report)]
+        result = CliRunner().invoke(cli, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+        git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.test"]
+        subprocess.run([*git, "add", "infra"], check=True, capture_output=True)
+        subprocess.run([*git, "commit", "-qm", message], check=True, capture_output=True)
+        loaded: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
+        return loaded
+
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    commit("first run")
+    team = next(g for g in tenant["groups"] if g["displayName"] == "LLM-Team-Finance-Analysts")
+    team["members"].pop()
+    report = commit("someone leaves a finance team")
+    assert report["changed_roots"] and "." not in report["changed_roots"]
+    return repo, report["changed_roots"]
+
+
+def _run(script: str, repo: Path, **env: str) -> None:
+    shell = shutil.which("bash") or "bash"
+    run = subprocess.run(
+        [shell, "-c", script],
+        cwd=repo,
+        env={**os.environ, "OUT": "infra/litellm", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+
+
+def test_github_roots_job_finds_the_roots_the_report_lists(
+    pushed: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    repo, changed = pushed
+    text = (CI / "github" / "entraform-apply-roots.yml").read_text(encoding="utf-8")
+    output = tmp_path / "output"
+    before = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD~1"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    _run(
+        _script(text, "git diff"),
+        repo,
+        BEFORE=before,
+        AFTER="HEAD",
+        CHOSEN="",
+        GITHUB_OUTPUT=str(output),
+    )
+    assert json.loads(output.read_text(encoding="utf-8").removeprefix("roots=")) == changed
+
+
+def test_github_apply_matrix_runs_one_job_per_listed_root() -> None:
+    workflow = _load(CI / "github" / "entraform-apply-roots.yml")
+    roots, apply = workflow["jobs"]["roots"], workflow["jobs"]["apply"]
+    assert roots["outputs"]["roots"] == "${{ steps.changed.outputs.roots }}"
+    assert apply["strategy"]["matrix"]["root"] == "${{ fromJSON(needs.roots.outputs.roots) }}"
+    assert apply["strategy"]["fail-fast"] is False
+    assert apply["env"]["ROOT"] == "${{ matrix.root }}"
+    scripts = _scripts(workflow)
+    assert scripts.index("terraform plan -parallelism") < scripts.index("terraform apply")
+    assert '-backend-config="key=$key"' in scripts
+    dispatch = workflow["on"]["workflow_dispatch"]["inputs"]["roots"]
+    assert "changed_roots" in dispatch["description"]
+
+
+def test_azure_roots_job_builds_a_matrix_of_the_roots_the_report_lists(
+    pushed: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    repo, changed = pushed
+    text = (CI / "azure-devops" / "entraform-apply-roots.yml").read_text(encoding="utf-8")
+    script = _script(text, "git diff")
+    log = tmp_path / "log"
+    _run(f"( {script} ) > {shlex.quote(str(log))}", repo)
+    line = log.read_text(encoding="utf-8").strip().splitlines()[-1]
+    prefix = "##vso[task.setvariable variable=roots;isOutput=true]"
+    matrix = json.loads(line.removeprefix(prefix))
+    assert sorted(v["root"] for v in matrix.values()) == changed
+    assert all(re.fullmatch(r"\w+", name) for name in matrix)
+    pipeline = yaml.safe_load(text)
+    apply = next(job for job in pipeline["jobs"] if job["job"] == "apply")
+    assert apply["strategy"]["matrix"] == "$[ dependencies.roots.outputs['changed.roots'] ]"
+    assert apply["steps"][-1]["env"]["ROOT"] == "$(root)"

@@ -13,7 +13,8 @@ from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 TEST_COMMAND = (
-    "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && python -m pytest"
+    "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && "
+    "npm ci --prefix tests/mermaid --no-audit --no-fund --ignore-scripts && python -m pytest"
 )
 EXAMPLE_COMMAND = (
     "python3 -m venv .venv && . .venv/bin/activate && pip install . && "
