@@ -28,11 +28,14 @@ blocks open at the start of a line and close with `}` alone on a line, and no he
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 # `litellm_<type>.<label>`, an optional index, and an optional attribute after it.
 REFERENCE = re.compile(
@@ -233,3 +236,27 @@ def _squeeze(lines: Iterable[str]) -> Iterator[str]:
         else:
             blank = False
         yield line
+
+
+def run_terraform(terraform: str, folder: Path, *args: str) -> str:
+    """Run one terraform command in a folder; its output, or a test failure showing it."""
+    run = subprocess.run(
+        [terraform, *args, "-no-color"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        env={**os.environ, "CHECKPOINT_DISABLE": "1"},  # no version check over the network
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
+
+
+def planned(terraform: str, root: Path) -> list[dict[str, Any]]:
+    """The resource changes `terraform plan` proposes for a stand-in root (initialised here)."""
+    run_terraform(terraform, root, "init", "-input=false")
+    run_terraform(terraform, root, "plan", "-input=false", "-out", "p.plan")
+    plan = json.loads(run_terraform(terraform, root, "show", "-json", "p.plan"))
+    changes: list[dict[str, Any]] = plan.get("resource_changes", [])
+    return changes

@@ -13,6 +13,7 @@ from generator.addresses import CHUNK, chunk, chunk_level
 from tests.console import evaluate
 from tests.hostile import CORPUS, random_strings
 from tests.rendering import Format, build, generate
+from tests.standin import planned, run_terraform, stand_in_tree
 from tests.tenants import directory, group, tenant, user
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -121,7 +122,7 @@ def _locals_only(main_tf: str) -> str:
     return main_tf[start : main_tf.index("\n}\n", start) + 3]
 
 
-def test_the_yaml_route_splits_memberships_the_way_its_keys_hash_in_terraform(
+def test_the_yaml_route_splits_memberships_the_way_its_keys_hash_inrun_terraform(
     terraform: str, tmp_path: Path
 ) -> None:
     out, folder = tmp_path / "out", tmp_path / "console"
@@ -142,3 +143,44 @@ def test_the_yaml_route_splits_memberships_the_way_its_keys_hash_in_terraform(
     assert {c: sorted(keys) for c, keys in found.items()} == {
         c: sorted(keys) for c, keys in expected.items()
     }
+
+
+def _plan_actions(terraform: str, rendered: Path, stand: Path) -> dict[str, tuple[list[str], str]]:
+    """Planned actions and previous address by address, from the stand-in of `rendered`."""
+    (root,) = stand_in_tree(rendered, stand)
+    return {
+        c["address"]: (c["change"]["actions"], c.get("previous_address", ""))
+        for c in planned(terraform, root)
+    }
+
+
+@pytest.mark.parametrize("output_format", ["terraform", "yaml"])
+def test_terraform_moves_members_when_a_map_splits_and_joins_again_destroying_none(
+    tmp_path: Path, terraform: str, output_format: Format
+) -> None:
+    out, stand = tmp_path / "out", tmp_path / "stand"
+    generate(POLICY, directory(_tenant(40)), out, output_format)
+    (root,) = stand_in_tree(out, stand)
+    run_terraform(terraform, root, "init", "-input=false")
+    run_terraform(terraform, root, "apply", "-auto-approve", "-input=false")
+
+    grown = generate(POLICY, directory(_tenant(3 * CHUNK)), out, output_format)
+    assert grown.moves
+    actions = _plan_actions(terraform, out, stand)
+    moved = {a for a, (acts, was) in actions.items() if was and acts == ["no-op"]}
+    assert (
+        len(moved)
+        == len([m for m in grown.moves if m.kind.endswith("member")])
+        == 40 + 2 * (output_format == "yaml")
+    )
+    assert not [a for a, (acts, _) in actions.items() if "delete" in acts]
+    run_terraform(terraform, root, "apply", "-auto-approve", "-input=false")
+
+    # moved.tf is still there (nobody deleted it): its blocks must not fight the way back.
+    shrunk = generate(POLICY, directory(_tenant(10)), out, output_format)
+    assert shrunk.moves
+    actions = _plan_actions(terraform, out, stand)
+    back = {a for a, (acts, was) in actions.items() if was and acts == ["no-op"]}
+    assert len(back) == 10 + 2 * (output_format == "yaml")
+    gone = {a for a, (acts, _) in actions.items() if acts == ["delete"]}
+    assert len(gone) == 3 * CHUNK - 10  # the people who left, and only they

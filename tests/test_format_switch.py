@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from click.testing import CliRunner
 from generator.cli import cli
 from tests.conftest import ROOT
 from tests.rendering import Format, read_tree
-from tests.standin import stand_in
+from tests.standin import run_terraform, stand_in
 
 GOLDEN = ROOT / "tests" / "golden"
 
@@ -57,19 +56,6 @@ def _root(folder: Path, rendered: Path) -> None:
             shutil.copy(path, folder / path.name)
 
 
-def _terraform(terraform: str, folder: Path, *args: str) -> str:
-    run = subprocess.run(
-        [terraform, *args, "-no-color"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run.stdout
-
-
 @pytest.mark.parametrize(("first", "second"), [("terraform", "yaml"), ("yaml", "terraform")])
 def test_terraform_plans_no_destroy_after_a_format_switch(
     first: Format, second: Format, tmp_path: Path, terraform: str
@@ -78,15 +64,15 @@ def test_terraform_plans_no_destroy_after_a_format_switch(
     root.mkdir()
     _generate(out, first)
     _root(root, out)
-    _terraform(terraform, root, "init", "-input=false")
-    _terraform(terraform, root, "apply", "-auto-approve", "-input=false")
-    state = json.loads(_terraform(terraform, root, "show", "-json"))
+    run_terraform(terraform, root, "init", "-input=false")
+    run_terraform(terraform, root, "apply", "-auto-approve", "-input=false")
+    state = json.loads(run_terraform(terraform, root, "show", "-json"))
     applied = {r["address"] for r in state["values"]["root_module"]["resources"]}
     summary = _generate(out, second, "--summary", "-")
     assert "### Format switched" in summary
     _root(root, out)
-    _terraform(terraform, root, "plan", "-input=false", "-out", "switch.plan")
-    plan = json.loads(_terraform(terraform, root, "show", "-json", "switch.plan"))
+    run_terraform(terraform, root, "plan", "-input=false", "-out", "switch.plan")
+    plan = json.loads(run_terraform(terraform, root, "show", "-json", "switch.plan"))
     changes = plan["resource_changes"]
     assert changes, "the stand-in holds no resources"
     assert {tuple(c["change"]["actions"]) for c in changes} == {("no-op",)}

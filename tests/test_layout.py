@@ -8,7 +8,6 @@ against it; nothing may be destroyed where the policy did not remove anything.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from generator.cli import cli
 from generator.errors import ConfigError, UnsafePlanError
 from generator.policy import Layout
 from tests.rendering import build, generate, read_tree
-from tests.standin import stand_in_tree
+from tests.standin import planned, run_terraform, stand_in_tree
 from tests.tenants import directory, group, tenant, user, write
 
 POLICY = """\
@@ -65,32 +64,16 @@ def policy(tmp_path: Path) -> Path:
     return path
 
 
-def _terraform(terraform: str, folder: Path, *args: str) -> str:
-    run = subprocess.run(
-        [terraform, *args, "-no-color"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run.stdout
-
-
 def _apply(terraform: str, rendered: Path, stand: Path) -> None:
     for root in stand_in_tree(rendered, stand):
-        _terraform(terraform, root, "init", "-input=false")
-        _terraform(terraform, root, "apply", "-auto-approve", "-input=false")
+        run_terraform(terraform, root, "init", "-input=false")
+        run_terraform(terraform, root, "apply", "-auto-approve", "-input=false")
 
 
 def _plan(terraform: str, root: Path) -> dict[str, list[str]]:
     """Planned actions by address (imports as 'import'), for one stand-in root."""
-    _terraform(terraform, root, "init", "-input=false")
-    _terraform(terraform, root, "plan", "-input=false", "-out", "p.plan")
-    plan = json.loads(_terraform(terraform, root, "show", "-json", "p.plan"))
     actions: dict[str, list[str]] = {}
-    for change in plan.get("resource_changes", []):
+    for change in planned(terraform, root):
         found = list(change["change"]["actions"])
         if change["change"].get("importing"):
             found.append("import")
@@ -217,7 +200,7 @@ def _roots(out: Path) -> list[str]:
 def _instances(terraform: str, stand: Path) -> set[str]:
     found: set[str] = set()
     for root in sorted({p.parent for p in stand.rglob("terraform.tfstate")}):
-        state = json.loads(_terraform(terraform, root, "show", "-json"))
+        state = json.loads(run_terraform(terraform, root, "show", "-json"))
         found |= {r["address"] for r in state["values"]["root_module"]["resources"]}
     return found
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,23 +12,10 @@ from generator.addresses import Addresses
 from generator.sources import snapshot
 from tests.conftest import ROOT
 from tests.rendering import Format, build
-from tests.standin import stand_in, stand_in_address, stand_in_tree
+from tests.standin import run_terraform, stand_in, stand_in_address, stand_in_tree
 
 GOLDEN = ROOT / "tests" / "golden"
 FORMATS: tuple[Format, ...] = ("terraform", "yaml")
-
-
-def _terraform(terraform: str, folder: Path, *args: str) -> str:
-    run = subprocess.run(
-        [terraform, *args, "-no-color"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run.stdout
 
 
 def _rendered_addresses(output_format: Format) -> set[str]:
@@ -47,10 +33,10 @@ def test_the_golden_outputs_plan_at_the_rendered_addresses(tmp_path: Path, terra
     roots = stand_in_tree(tree, tmp_path / "stand-in")
     assert roots == [tmp_path / "stand-in" / "org" / f for f in FORMATS]
     for output_format, root in zip(FORMATS, roots, strict=True):
-        _terraform(terraform, root, "init", "-input=false")
-        _terraform(terraform, root, "validate")
-        _terraform(terraform, root, "plan", "-refresh=false", "-input=false", "-out", "p.plan")
-        plan = json.loads(_terraform(terraform, root, "show", "-json", "p.plan"))
+        run_terraform(terraform, root, "init", "-input=false")
+        run_terraform(terraform, root, "validate")
+        run_terraform(terraform, root, "plan", "-refresh=false", "-input=false", "-out", "p.plan")
+        plan = json.loads(run_terraform(terraform, root, "show", "-json", "p.plan"))
         changes = plan["resource_changes"]
         assert {tuple(c["change"]["actions"]) for c in changes} == {("create",)}
         planned = {c["address"] for c in changes}
@@ -153,10 +139,10 @@ def test_a_resource_becomes_terraform_data_with_its_arguments_as_input() -> None
 
 def test_the_sample_stand_in_validates(tmp_path: Path, terraform: str) -> None:
     (tmp_path / "main.tf").write_text(stand_in(SAMPLE), encoding="utf-8")
-    _terraform(terraform, tmp_path, "init", "-input=false")
-    _terraform(terraform, tmp_path, "validate")
-    _terraform(terraform, tmp_path, "plan", "-refresh=false", "-input=false", "-out", "p.plan")
-    plan = json.loads(_terraform(terraform, tmp_path, "show", "-json", "p.plan"))
+    run_terraform(terraform, tmp_path, "init", "-input=false")
+    run_terraform(terraform, tmp_path, "validate")
+    run_terraform(terraform, tmp_path, "plan", "-refresh=false", "-input=false", "-out", "p.plan")
+    plan = json.loads(run_terraform(terraform, tmp_path, "show", "-json", "p.plan"))
     after = {c["address"]: c["change"]["after"] for c in plan["resource_changes"]}
     # Null arguments are left out, so an absent and a null argument give the same input.
     assert after["terraform_data.team__a"]["input"] == {
