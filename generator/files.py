@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterable
@@ -16,31 +17,31 @@ from generator.render import is_generated
 def write(out: Path, changes: Iterable[FileChange]) -> None:
     """Apply the file changes: stage every new file first, then swap them in and delete.
 
-    The manifest goes in last: it vouches for the other files, so it must never describe
-    files that a failure left unwritten.
+    Each file is staged in its own folder, created first (a root module's folder may be on
+    another file system), so every swap is a rename. The manifest goes in last: it vouches for
+    the other files, so it must never describe files that a failure left unwritten.
     """
     changes = list(changes)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create {out}: {exc.strerror}") from exc
+    created: list[Path] = []
     staged: list[tuple[str, Path]] = []
+    folder = out
     try:
         for change in changes:
             if change.new is not None:
-                staged.append((change.name, _stage(out, change.new)))
+                folder = (out / change.name).parent
+                created += _made(folder)
+                staged.append((change.name, _stage(folder, change.new)))
     except OSError as exc:
         _discard(staged)
-        raise OutputError(f"cannot write to {out}: {exc.strerror}; nothing was changed") from exc
+        _remove_empty(created)
+        raise OutputError(f"cannot write to {folder}: {exc.strerror}; nothing was changed") from exc
     last = [s for s in staged if s[0] == manifest.NAME]
     try:
         for name, temp in [s for s in staged if s[0] != manifest.NAME]:
-            (out / name).parent.mkdir(parents=True, exist_ok=True)
             temp.replace(out / name)
         for change in changes:
             if change.new is None:
                 (out / change.name).unlink(missing_ok=True)
-                _remove_if_empty(out, (out / change.name).parent)
         for name, temp in last:
             temp.replace(out / name)
     except OSError as exc:
@@ -51,10 +52,18 @@ def write(out: Path, changes: Iterable[FileChange]) -> None:
         _discard(staged)
 
 
-def _remove_if_empty(out: Path, folder: Path) -> None:
-    # A root module folder whose last file went; one with anything else in it stays.
-    if folder != out and not any(folder.iterdir()):
-        folder.rmdir()
+def _made(folder: Path) -> list[Path]:
+    """Create a folder with its missing parents; returns the ones it created, outermost first."""
+    missing = [f for f in (folder, *folder.parents) if not f.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing[::-1]
+
+
+def _remove_empty(created: list[Path]) -> None:
+    # A failed run takes back the folders it created (innermost first) while they are empty.
+    for folder in reversed(created):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _discard(staged: list[tuple[str, Path]]) -> None:

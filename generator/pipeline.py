@@ -227,6 +227,10 @@ def _rechunked(before: Labels, now: Labels) -> bool:
 
 _MOVED = re.compile(r"^moved \{\n\s*from\s*=\s*(.+?)\s*\n\s*to\s*=\s*(.+?)\s*\n\}", re.MULTILINE)
 _IMPORT = re.compile(r'^import \{\n\s*to\s*=\s*(.+?)\s*\n\s*id\s*=\s*(".*")\s*\n\}', re.MULTILINE)
+# Every block's opening line, read or not: one the patterns above miss must not vanish silently.
+_OPENING = re.compile(r"^[ \t]*(moved|import)[ \t]*\{", re.MULTILINE)
+# The `from` of each `removed` block, as render writes them.
+_FORGETS = re.compile(r"^[ \t]*from[ \t]*=[ \t]*(\S+)", re.MULTILINE)
 
 
 class _Kept:
@@ -234,7 +238,8 @@ class _Kept:
 
     Blocks from earlier runs stay beside the new ones, chained before them, unless Terraform
     would refuse them: a move from an address declared again or moved a second way, an import
-    to an address the root no longer declares.
+    to an address the root no longer declares or that its `removed` blocks forget. A file is
+    written again only when its blocks change, and deleted when none is left.
     """
 
     def __init__(
@@ -254,39 +259,65 @@ class _Kept:
         for root in self._roots(render.MOVED_FILE, moved):
             new = moved.get(root, ())
             declared = self._declared(root) | {m.source for m in new}
-            earlier = [Move(*f) for f in _MOVED.findall(self._text(root, render.MOVED_FILE))]
+            earlier = [Move(*f) for f in self._blocks(root, render.MOVED_FILE, "moved", _MOVED)]
             kept = [m for m in earlier if m.source not in declared]
-            text = render.moved_file((*kept, *new), switched_from, self.output) if new else None
-            self._put(root, render.MOVED_FILE, text)
+            blocks = (*kept, *new)
+            text = render.moved_file(blocks, switched_from, self.output) if blocks else None
+            self._put(root, render.MOVED_FILE, text, same=not new and kept == earlier)
 
     def imports(self, imports: Mapping[str, tuple[Import, ...]]) -> None:
-        """Write each root's transfers.tf: new imports, and the earlier ones still declared."""
+        """Write each root's transfers.tf: new imports, and the earlier ones still valid."""
         for root in self._roots(render.TRANSFERS_FILE, imports):
             new = {i.address: i for i in imports.get(root, ())}
-            earlier = _IMPORT.findall(self._text(root, render.TRANSFERS_FILE))
-            declared = self._declared(root)
-            kept = [Import(a, hcl.unquote(i)) for a, i in earlier if a in declared - new.keys()]
-            found = sorted((*kept, *new.values()))
-            text = render.transfers_file(found, self.output) if new else None
-            self._put(root, render.TRANSFERS_FILE, text)
+            found = self._blocks(root, render.TRANSFERS_FILE, "import", _IMPORT)
+            earlier = [Import(a, hcl.unquote(i)) for a, i in found]
+            declared, forgotten = self._declared(root) - new.keys(), self._forgotten(root)
+            kept = [
+                i
+                for i in earlier
+                if i.address in declared and i.address.partition("[")[0] not in forgotten
+            ]
+            blocks = sorted((*kept, *new.values()))
+            text = render.transfers_file(blocks, self.output) if blocks else None
+            self._put(root, render.TRANSFERS_FILE, text, same=not new and kept == earlier)
 
     def _roots(self, name: str, new: Mapping[str, tuple[object, ...]]) -> list[str]:
         held = {roots.root_of(n) for n in self.before.digests if roots.base_name(n) == name}
         return sorted(held | {root for root, found in new.items() if found})
 
-    def _text(self, root: str, name: str) -> str:
+    def _blocks(
+        self, root: str, name: str, kind: str, pattern: re.Pattern[str]
+    ) -> list[tuple[str, str]]:
+        """The blocks of an earlier file; one that cannot be read stops the run."""
         at = roots.path(root, name)
-        return self.before.text(at) if at in self.before.digests else ""
+        if at not in self.before.digests:
+            return []
+        text = self.before.text(at)
+        found: list[tuple[str, str]] = pattern.findall(text)
+        opened = _OPENING.findall(text).count(kind)
+        if opened != len(found):
+            raise OutputError(
+                f"{self.before.folder / at}: entraform reads {len(found)} of its {opened} "
+                f"`{kind}` blocks; dropping the others would let terraform apply destroy and "
+                f"re-create what they carry. Write each `{kind}` block back in the form "
+                "entraform writes it (no comments or extra arguments inside), or delete the "
+                "file if terraform apply has already run with it"
+            )
+        return found
 
     def _declared(self, root: str) -> set[str]:
         return {address for _, address in self.at.of(self.parts.get(root, DesiredState()))}
 
-    def _put(self, root: str, name: str, text: str | None) -> None:
+    def _forgotten(self, root: str) -> set[str]:
+        """The resources the root's `removed` blocks forget, as this run renders them."""
+        return set(_FORGETS.findall(self.files.get(roots.path(root, render.REMOVED_FILE), "")))
+
+    def _put(self, root: str, name: str, text: str | None, *, same: bool) -> None:
         at = roots.path(root, name)
         if text is None:
-            # Nothing new: the file stays as it is, until someone deletes it after apply.
-            if at not in self.before.digests:
-                return
+            return  # no block left: the file is deleted, or never written
+        if same:
+            # The blocks it had: the file stays byte for byte, until someone deletes it.
             text = self.before.text(at)
         self.files[at] = text
         self.digests[at] = manifest.digest(text)

@@ -10,6 +10,7 @@ import pytest
 
 from generator import existing, hcl
 from generator.addresses import CHUNK, chunk, chunk_level
+from generator.errors import OutputError
 from tests.console import evaluate
 from tests.hostile import CORPUS, random_strings
 from tests.rendering import Format, build, generate
@@ -138,8 +139,7 @@ def test_the_yaml_route_splits_memberships_the_way_its_keys_hash_inrun_terraform
     expected: dict[str, list[str]] = {}
     for team in result.outcome.state.teams:
         for m in team.members:
-            key = f"{team.id}/{m.key}"
-            expected.setdefault(chunk(key, 1), []).append(key)
+            expected.setdefault(chunk(m.key, 1), []).append(f"{team.id}/{m.key}")
     assert {c: sorted(keys) for c, keys in found.items()} == {
         c: sorted(keys) for c, keys in expected.items()
     }
@@ -184,3 +184,32 @@ def test_terraform_moves_members_when_a_map_splits_and_joins_again_destroying_no
     assert len(back) == 10 + 2 * (output_format == "yaml")
     gone = {a for a, (acts, _) in actions.items() if acts == ["delete"]}
     assert len(gone) == 3 * CHUNK - 10  # the people who left, and only they
+
+
+def test_moved_blocks_whose_source_is_declared_again_are_dropped_when_no_new_move_comes(
+    tmp_path: Path, terraform: str
+) -> None:
+    out, stand = tmp_path / "out", tmp_path / "stand"
+    generate(POLICY, directory(_tenant(40)), out)
+    (root,) = stand_in_tree(out, stand)
+    run_terraform(terraform, root, "init", "-input=false")
+    run_terraform(terraform, root, "apply", "-auto-approve", "-input=false")
+    assert generate(POLICY, directory(_tenant(3 * CHUNK)), out).moves  # split, not applied
+    gone = _tenant(40)
+    gone["groups"] = [g for g in gone["groups"] if g["displayName"] != TEAM]
+    generate(POLICY, directory(gone), out)
+    back = generate(POLICY, directory(_tenant(40)), out)  # the same label, unsplit again
+    assert not back.moves
+    actions = _plan_actions(terraform, out, stand)
+    assert {tuple(acts) for acts, _ in actions.values()} == {("no-op",)}
+    assert not (out / "moved.tf").exists()
+
+
+def test_a_moved_block_entraform_cannot_read_stops_the_run_naming_its_file(tmp_path: Path) -> None:
+    generate(POLICY, directory(_tenant(40)), tmp_path)
+    generate(POLICY, directory(_tenant(3 * CHUNK)), tmp_path)
+    moved = tmp_path / "moved.tf"
+    text = moved.read_text(encoding="utf-8")
+    moved.write_text(text.replace("moved {\n", "moved {\n  # reviewed\n", 1), "utf-8")
+    with pytest.raises(OutputError, match=re.escape(f"{moved}: entraform reads 39 of its 40")):
+        build(POLICY, directory(_tenant(10)), tmp_path)

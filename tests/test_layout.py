@@ -7,16 +7,18 @@ against it; nothing may be destroyed where the policy did not remove anything.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from generator import existing, roots
+from generator import existing, files, roots
 from generator.cli import cli
-from generator.errors import ConfigError, UnsafePlanError
+from generator.errors import ConfigError, OutputError, UnsafePlanError
 from generator.policy import Layout
 from tests.rendering import build, generate, read_tree
 from tests.standin import planned, run_terraform, stand_in_tree
@@ -191,6 +193,116 @@ def test_a_deleted_organization_keeps_its_root_until_apply_has_emptied_it(
     stand_in_tree(out, stand)
     actions = _plan(terraform, stand / org_b)
     assert actions and all(acts == ["delete"] for acts in actions.values())
+
+
+def test_a_root_folder_on_a_file_system_of_its_own_is_written(
+    tmp_path: Path, policy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renamed = os.replace
+
+    def within_one_file_system(source: Any, target: Any) -> None:
+        # As if every folder were a mount of its own: a rename cannot leave its folder.
+        if Path(source).parent != Path(target).parent:
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), str(source))
+        renamed(source, target)
+
+    monkeypatch.setattr(os, "replace", within_one_file_system)
+    out = tmp_path / "out"
+    result = generate(policy, directory(_tenant()), out, layout="per-organization")
+    assert read_tree(out) == result.files
+
+
+def test_a_failed_first_write_leaves_none_of_the_folders_it_created(
+    tmp_path: Path, policy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staged = files._stage
+    calls: list[Path] = []
+
+    def failing(folder: Path, text: str) -> Path:
+        calls.append(folder)
+        if len(calls) == 3:  # the manifest and a root's first file are staged already
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return staged(folder, text)
+
+    monkeypatch.setattr(files, "_stage", failing)
+    out = tmp_path / "new" / "out"
+    with pytest.raises(OutputError, match="nothing was changed"):
+        generate(policy, directory(_tenant()), out, layout="per-organization")
+    assert not (tmp_path / "new").exists()
+
+
+def _kept_destroyed(terraform: str, out: Path, stand: Path) -> dict[str, list[str]]:
+    """Plan every root (each plan must succeed); teams and team members planned for deletion."""
+    stand_in_tree(out, stand)
+    found: dict[str, list[str]] = {}
+    for root in _roots(out):
+        actions = _plan(terraform, stand / root)
+        found[root] = [a for a, acts in actions.items() if "delete" in acts and "team" in a]
+    return found
+
+
+def test_a_team_moved_back_after_its_transfer_was_applied_plans_in_every_root_destroying_none(
+    tmp_path: Path, policy: Path, terraform: str
+) -> None:
+    out, stand = tmp_path / "out", tmp_path / "stand"
+    generate(policy, directory(_tenant()), out, layout="per-organization")
+    _apply(terraform, out, stand)
+    generate(policy, directory(_tenant(data_in="Org-B")), out, layout="per-organization")
+    _apply(terraform, out, stand)  # transfers.tf stays: nobody deleted it after this apply
+    generate(policy, directory(_tenant()), out, layout="per-organization")
+    destroyed = _kept_destroyed(terraform, out, stand)
+    assert set(destroyed) == set(_roots(out)) and not any(destroyed.values())
+
+
+def test_a_member_leaving_a_transferred_team_before_apply_leaves_every_root_plannable(
+    tmp_path: Path, policy: Path, terraform: str
+) -> None:
+    out, stand = tmp_path / "out", tmp_path / "stand"
+    generate(policy, directory(_tenant()), out, layout="per-organization")
+    _apply(terraform, out, stand)
+    moved = _tenant(data_in="Org-B")
+    result = generate(policy, directory(moved), out, layout="per-organization")
+    team = result.labels.teams[group("Team-Data")["id"]]
+    org_b = roots.organization_root(result.labels.organizations[group("Org-B")["id"]])
+    moved["groups"][3]["members"].pop()  # p8 leaves Team-Data before anyone applied
+    generate(policy, directory(moved), out, layout="per-organization")
+    assert not any(_kept_destroyed(terraform, out, stand).values())
+    imported = {a for a, acts in _plan(terraform, stand / org_b).items() if "import" in acts}
+    assert f"terraform_data.team__{team}" in imported
+    assert len(imported) == 1 + 2  # the team and the two members it still has
+
+
+def test_a_transfers_file_none_of_whose_imports_the_root_declares_any_more_is_deleted(
+    tmp_path: Path, policy: Path
+) -> None:
+    out = tmp_path / "out"
+    generate(policy, directory(_tenant()), out, layout="per-organization")
+    result = generate(policy, directory(_tenant(data_in="Org-B")), out, layout="per-organization")
+    org_b = roots.organization_root(result.labels.organizations[group("Org-B")["id"]])
+    assert (out / org_b / "transfers.tf").is_file()
+    generate(policy, directory(_tenant()), out, layout="per-organization")
+    assert not (out / org_b / "transfers.tf").exists()
+
+
+def test_an_import_block_entraform_cannot_read_stops_the_run_naming_its_file(
+    tmp_path: Path, policy: Path
+) -> None:
+    out = tmp_path / "out"
+    generate(policy, directory(_tenant()), out, layout="per-organization")
+    result = generate(policy, directory(_tenant(data_in="Org-B")), out, layout="per-organization")
+    org_b = roots.organization_root(result.labels.organizations[group("Org-B")["id"]])
+    transfers = out / org_b / "transfers.tf"
+    text = transfers.read_text(encoding="utf-8")
+    transfers.write_text(text.replace("import {\n", "import {\n  # reviewed\n", 1), "utf-8")
+    before = read_tree(out)
+    data = _tenant(data_in="Org-B")
+    data["groups"][3]["members"].pop()  # one import less: the file would be written again
+    snapshot = write(tmp_path / "tenant.json", data)
+    args = ["generate", "-c", str(policy), "--snapshot", str(snapshot), "-o", str(out)]
+    run = CliRunner().invoke(cli, [*args, "--layout", "per-organization"])
+    assert run.exit_code == 3
+    assert f"{transfers}: entraform reads 3 of its 4 `import` blocks" in run.stderr
+    assert read_tree(out) == before
 
 
 def _roots(out: Path) -> list[str]:

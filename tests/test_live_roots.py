@@ -196,11 +196,6 @@ def test_adopt_with_an_unknown_root_is_a_usage_error_listing_the_roots(
     assert sso_era.requests == [], "refused before LiteLLM is asked anything"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adopt --root plans with that root's objects only, so objects other roots render "
-    "are reported as 'not selected by the policy' (drift --root passes the whole state)",
-)
 def test_adopt_with_root_does_not_report_other_roots_objects_as_unmanaged(
     sso_era: FakeLiteLLM, tree: Path
 ) -> None:
@@ -214,7 +209,7 @@ def test_adopt_with_root_does_not_report_other_roots_objects_as_unmanaged(
 
 
 def _per_organization_policy(folder: Path) -> Path:
-    """The bundled policy with output.layout per-organization (drift has no --layout)."""
+    """The bundled policy with output.layout per-organization: the layout without --layout."""
     text = POLICY.read_text(encoding="utf-8")
     output = "\noutput:\n  format: terraform\n"
     assert output in text
@@ -318,13 +313,8 @@ def test_drift_with_an_unknown_root_is_a_usage_error_listing_the_roots(
     assert f"(roots: {', '.join(_root_folders(laid_out))})" in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="drift has no --layout: with a folder generated with --layout per-organization it "
-    "reads the policy's single layout and exits 4 advising --migrate-layout, which drift lacks",
-)
 def test_drift_with_root_works_on_a_tree_generated_with_the_layout_option(
     mirrored: FakeLiteLLM, tree: Path
 ) -> None:
-    result = _drift(mirrored, POLICY, "--root", roots.STANDALONE, "-o", str(tree))
+    result = _drift(mirrored, POLICY, "--root", roots.STANDALONE, "-o", str(tree), *LAYOUT)
     assert result.exit_code == 0, result.output

@@ -16,6 +16,7 @@ from generator.cli.options import (
     config_option,
     examples,
     graph_options,
+    layout_option,
     output_options,
     read_directory,
     snapshot_option,
@@ -166,7 +167,9 @@ def adopt_command(
     result = pipeline.build(policy, read_directory(policy, snapshot, graph), out)
     state = _root_part(result, policy.output.layout, root_name)
     live = _read_live(client, state)
-    adoption = adopt.plan(state, result.labels, policy.output.format, live, ignore_users)
+    adoption = adopt.plan(
+        state, result.labels, policy.output.format, live, ignore_users, whole=result.outcome.state
+    )
     placement = roots.Placement(policy.output.layout, result.labels)
     written = {
         out / roots.path(root, adopt.FILE_NAME): adopt.imports_tf(part)
@@ -225,6 +228,7 @@ def _refuse_foreign(path: Path) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder of `entraform generate`, whose labels name its roots; needed with --root.",
 )
+@layout_option
 @click.option(
     "--strict",
     is_flag=True,
@@ -241,6 +245,7 @@ def drift_command(
     as_json: bool,
     root_name: str | None,
     out: Path | None,
+    layout: Layout | None,
     strict: bool,
     graph: GraphOptions,
 ) -> None:
@@ -255,7 +260,7 @@ def drift_command(
     drift; this can. Teams LiteLLM has that the policy does not render are listed in their
     own section and count as drift only with --strict.
     """
-    policy = load_policy(config_path)
+    policy = with_output(load_policy(config_path), None, layout)
     client = _client(litellm_url, litellm_concurrency)
     directory = read_directory(policy, snapshot, graph)
     if root_name is None:

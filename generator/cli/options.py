@@ -42,14 +42,19 @@ def snapshot_option(f: F) -> F:
     )(f)
 
 
-def output_options(f: F) -> F:
-    """--format and --layout: override the policy's output format and layout."""
-    f = click.option(
+def layout_option(f: F) -> F:
+    """--layout: override the policy's output layout."""
+    return click.option(
         "--layout",
         type=click.Choice(["single", "per-organization"]),
         help="Root modules (default: output.layout in the policy, else single): one for the "
         "tenant, or one per organization plus teams/ for the rest.",
     )(f)
+
+
+def output_options(f: F) -> F:
+    """--format and --layout: override the policy's output format and layout."""
+    f = layout_option(f)
     return click.option(
         "--format",
         "output_format",

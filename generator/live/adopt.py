@@ -78,8 +78,14 @@ def plan(
     output_format: str,
     live: LiveState,
     ignore_users: Collection[str] = (),
+    *,
+    whole: DesiredState | None = None,
 ) -> Adoption:
-    """Compare desired with live: what to import, what apply creates, what it leaves alone."""
+    """Compare desired with live: what to import, what apply creates, what it leaves alone.
+
+    `state` is what to import (one root module's objects); `whole`, every root's, when that
+    differs: objects of the other roots are managed too, so only what none renders is unmanaged.
+    """
     at = Addresses(labels, output_format)
     ignored = {nfc(u) for u in ignore_users}
     imports: list[Import] = []
@@ -130,7 +136,7 @@ def plan(
     return Adoption(
         imports=tuple(sorted(imports)),
         created={k: created[k] for k in KINDS if created[k]},
-        unmanaged=find_unmanaged(state, live, ignore_users),
+        unmanaged=find_unmanaged(state if whole is None else whole, live, ignore_users),
         extra_members=tuple(sorted(extra)),
         warnings=tuple(warnings),
         admins=tuple(sorted(admins)),
