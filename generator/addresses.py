@@ -5,7 +5,7 @@ other objects coming and going never move an address; once written it is kept, s
 changes attributes in place. Forgotten objects keep their `removed` blocks, and a format
 switch maps every address to its twin in the other format.
 
-Membership maps are split into chunks by a hash of the `for_each` key once they grow: the time
+Membership maps are split into chunks by a hash of the user's key once they grow: the time
 `terraform plan` spends on one instance grows with the size of the map it comes from, so
 bounded maps keep a plan linear in memberships (benchmarks/terraform_plan.py measures it).
 """
@@ -141,6 +141,7 @@ def _sizes(
         return {
             ("organization", YAML_LABEL): sum(len(o.members) for o in state.organizations),
             ("team", YAML_LABEL): sum(len(t.members) for t in state.teams),
+            ("user", YAML_LABEL): len(state.users),
         }
     sizes: dict[tuple[Kind, str], int] = {}
     for org in state.organizations:
@@ -167,7 +168,7 @@ def chunk_level(size: int, previous: int | None = None) -> int:
 
 
 def chunk(key: str, level: int) -> str:
-    """The chunk a `for_each` key falls in: the first hex digits of its SHA-1.
+    """The chunk a key (a user's) falls in: the first hex digits of its SHA-1.
 
     The same as Terraform's `substr(sha1(key), 0, level)`, which hashes the text as it reads it.
     """
@@ -287,7 +288,8 @@ class Addresses:
 
     def _member(self, kind: Kind, labels: Mapping[str, str], parent: str, key: str) -> str:
         label, each = (YAML_LABEL, f"{parent}/{key}") if self.yaml else (labels[parent], key)
-        name = chunk(each, self.labels.level(kind, label))
+        # By the user's key in either route: a YAML chunk then holds only its users' chunk.
+        name = chunk(key, self.labels.level(kind, label))
         return f"litellm_{kind}_member.{chunk_label(label, name)}[{hcl.quote(each)}]"
 
     def imports(self, state: DesiredState) -> Iterator[Import]:
@@ -306,7 +308,8 @@ class Addresses:
     def user(self, user: User) -> str:
         """The user resource (instance, in the YAML route)."""
         if self.yaml:
-            return f"litellm_user.this[{hcl.quote(user.key)}]"
+            name = chunk(user.key, self.labels.level("user", YAML_LABEL))
+            return f"litellm_user.{chunk_label(YAML_LABEL, name)}[{hcl.quote(user.key)}]"
         return f"litellm_user.{self.labels.users[user.user_id]}"
 
     def of(self, state: DesiredState) -> Iterator[tuple[tuple[str, ...], str]]:

@@ -36,7 +36,9 @@ _OBJECT = re.compile(
     re.MULTILINE,
 )
 # Membership resource headers, which carry the chunk level (see addresses) of the map.
-_MEMBERS = re.compile(r'resource "litellm_(organization|team)_member" "([\w-]+)" \{$', re.MULTILINE)
+_MEMBERS = re.compile(
+    r'resource "litellm_(organization|team|user)(?:_member)?" "([\w-]+)" \{$', re.MULTILINE
+)
 _HEADER = 'resource "litellm_'
 # Every `from = …` line of removed.tf; people prune this file by hand, and may leave a comment.
 _TOMBSTONE = re.compile(r"^\s*from\s*=\s*(.*?)\s*(?:(?:#|//).*)?$", re.MULTILINE)
@@ -83,7 +85,8 @@ class Existing:
             chosen = self.digests.keys() if names is None else set(names)
             org_ids = {label: i for i, label in self.labels.organizations.items()}
             objects = sorted(n for n in chosen if _holds_objects(n))
-            return _from_terraform(list(self._texts(objects).values()), org_ids)
+            user_ids = {label: i for i, label in self.labels.users.items()}
+            return _from_terraform(list(self._texts(objects).values()), org_ids, user_ids)
         except (ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
             raise OutputError(
                 f"cannot read the generated files ({exc}); restore them from version control, "
@@ -218,16 +221,17 @@ def _headers(text: str) -> Iterator[re.Match[str]]:
 
 
 def _generated_files(out: Path) -> Iterator[tuple[str, str]]:
-    # The folder itself and one level down, where the per-organization layout puts its roots;
-    # hidden folders (Terraform's own .terraform) are not ours.
+    # The folder itself and the root folders the per-organization layout writes one level
+    # down; any other folder (Terraform's .terraform, a backup copy, another tool's) is not ours.
     if not out.is_dir():
         return
+    organization = roots.organization_root("")  # the start of every organization's folder
     for path in sorted(out.iterdir()):
-        if path.is_dir() and not path.name.startswith("."):
+        if not path.is_dir():
+            yield from _generated(path, path.name)
+        elif path.name == roots.STANDALONE or path.name.startswith(organization):
             for inner in sorted(path.iterdir()):
                 yield from _generated(inner, f"{path.name}/{inner.name}")
-        else:
-            yield from _generated(path, path.name)
 
 
 def _generated(path: Path, name: str) -> Iterator[tuple[str, str]]:
@@ -237,11 +241,19 @@ def _generated(path: Path, name: str) -> Iterator[tuple[str, str]]:
             yield name, text
 
 
-def _memberships(entries: Mapping[str, Mapping[str, str]]) -> tuple[Membership, ...]:
+def _memberships(
+    entries: Mapping[str, Mapping[str, Any]], user_ids: Mapping[str, str] | None = None
+) -> tuple[Membership, ...]:
+    def user_id(key: str, found: Any) -> str:
+        # Left out where it is the key (the object id); a reference to the user's resource
+        # where users are managed.
+        if found is None:
+            return key
+        return (user_ids or {})[found.label] if isinstance(found, hcl.Ref) else str(found)
+
     return tuple(
-        # A line leaves the user id out where it is the key (the object id).
         sorted(
-            Membership(k, v.get("user_id", k), v["user_email"], v["role"])
+            Membership(k, user_id(k, v.get("user_id")), v["user_email"], v["role"])
             for k, v in entries.items()
         )
     )
@@ -287,7 +299,9 @@ def _from_yaml(files: Mapping[str, str]) -> DesiredState:
     )
 
 
-def _from_terraform(texts: list[str], org_ids: Mapping[str, str]) -> DesiredState:
+def _from_terraform(
+    texts: list[str], org_ids: Mapping[str, str], user_ids: Mapping[str, str]
+) -> DesiredState:
     resources: dict[str, dict[str, hcl.Block]] = {}
     user_keys: dict[str, str] = {}
     for text in texts:
@@ -303,7 +317,7 @@ def _from_terraform(texts: list[str], org_ids: Mapping[str, str]) -> DesiredStat
     organizations = []
     for label, block in _of(resources, "litellm_organization"):
         a = block.attributes
-        members = _memberships(org_members.get(label, {}))
+        members = _memberships(org_members.get(label, {}), user_ids)
         organizations.append(
             Organization(
                 a["organization_id"],
@@ -318,7 +332,7 @@ def _from_terraform(texts: list[str], org_ids: Mapping[str, str]) -> DesiredStat
         a = block.attributes
         org_ref = a.get("organization_id")
         org_id = org_ids[org_ref.label] if isinstance(org_ref, hcl.Ref) else org_ref
-        members = _memberships(team_members.get(label, {}))
+        members = _memberships(team_members.get(label, {}), user_ids)
         teams.append(
             Team(
                 a["team_id"],

@@ -22,6 +22,7 @@ from tests import hostile
 from tests.conftest import EXAMPLES, ROOT
 from tests.example_ids import ADELE, NESTOR
 from tests.fakelitellm import API_KEY, FakeLiteLLM
+from tests.standin import planned, stand_in_tree
 
 POLICY = ROOT / "tests" / "golden" / "users" / "entraform.yaml"
 TENANT = EXAMPLES / "tenant.json"
@@ -61,8 +62,10 @@ def _build(
 
 def _generate(
     policy: Path, directory: Directory, out: Path, output_format: Format = "terraform"
-) -> None:
-    files.write(out, _build(policy, directory, out, output_format).plan.files)
+) -> pipeline.Result:
+    result = _build(policy, directory, out, output_format)
+    files.write(out, result.plan.files)
+    return result
 
 
 def test_every_member_of_anything_rendered_becomes_one_user_in_the_policy_role(
@@ -89,28 +92,47 @@ def test_the_role_written_on_users_comes_from_the_policy(tmp_path: Path, role: s
     assert {u.role for u in state.users if u.key != LIDIA} == {role}
 
 
-def test_every_terraform_membership_takes_its_user_id_from_a_rendered_user(tmp_path: Path) -> None:
+def test_every_terraform_membership_takes_its_user_id_from_its_own_users_resource(
+    tmp_path: Path,
+) -> None:
     result = _build(POLICY, _tenant(), tmp_path)
     text = "\n".join(result.files.values())
-    assert text.count("user_id    = local.litellm_user_ids[each.key]") == text.count(
-        'resource "litellm_team_member"'
-    )
-    assert text.count("user_id         = local.litellm_user_ids[each.key]") == text.count(
-        'resource "litellm_organization_member"'
-    )
+    state = result.outcome.state
+    resources = text.count('resource "litellm_team_member"')
+    resources += text.count('resource "litellm_organization_member"')
+    assert text.count("= each.value.user_id") == resources
+    members = [m for t in state.teams for m in t.members]
+    members += [m for o in state.organizations for m in o.members]
+    for m in members:
+        label = result.labels.users[m.user_id]
+        assert f'"{m.key}" = {{ user_id = litellm_user.{label}.user_id, ' in text
+    assert "local.litellm_user_ids[" not in text  # a map of all users costs every instance
     users_tf = result.files["users.tf"]
-    for user in result.outcome.state.users:
+    for user in state.users:
         label = result.labels.users[user.user_id]
-        assert f'"{user.key}" = litellm_user.{label}.user_id' in users_tf
         assert f'resource "litellm_user" "{label}" {{' in users_tf
-    assert users_tf.count("auto_create_key = false") == len(result.outcome.state.users)
+    assert users_tf.count("auto_create_key = false") == len(state.users)
 
 
-def test_every_yaml_membership_takes_its_user_id_from_the_user_resource(tmp_path: Path) -> None:
+def test_each_yaml_membership_chunk_waits_for_its_team_and_its_users_chunk(
+    tmp_path: Path,
+) -> None:
     main = _build(POLICY, _tenant(), tmp_path, "yaml").files["main.tf"]
-    assert main.count("user_id         = litellm_user.this[each.value.user_key].user_id") == 1
-    assert main.count("user_id    = litellm_user.this[each.value.user_key].user_id") == 1
-    assert "auto_create_key = false" in main
+    blocks = {r.split('"')[1]: r for r in main.split("\nresource ")[1:]}
+    team_deps = "depends_on = [litellm_team.this, litellm_user.this]"
+    assert team_deps in blocks["litellm_team_member"]
+    org_deps = "depends_on = [litellm_organization.this, litellm_user.this]"
+    assert org_deps in blocks["litellm_organization_member"]
+    # No instance looks into a resource of every user, team or organization.
+    assert "this[each" not in main
+    assert "auto_create_key = false" in blocks["litellm_user"]
+
+
+def test_a_split_yaml_membership_chunk_waits_for_the_users_chunk_of_the_same_prefix() -> None:
+    assert render._user_chunks("3f", 2, 1) == ["this__3"]
+    assert render._user_chunks("3", 1, 2) == [f"this__3{n:x}" for n in range(16)]
+    assert render._user_chunks("", 0, 0) == ["this"]
+    assert render._user_chunks("3f", 2, None) == []
 
 
 @pytest.mark.parametrize("output_format", ["terraform", "yaml"])
@@ -324,3 +346,23 @@ def test_a_format_switch_moves_every_user_to_its_address_in_the_other_format(
         f"litellm_user.{labels[u.user_id]}": f'litellm_user.this["{u.key}"]'
         for u in result.outcome.state.users
     }
+
+
+@pytest.mark.parametrize("output_format", ["terraform", "yaml"])
+def test_terraform_plans_every_membership_with_its_users_id(
+    tmp_path: Path, terraform: str, output_format: Format
+) -> None:
+    result = _generate(POLICY, _tenant(), tmp_path / "out", output_format)
+    (root,) = stand_in_tree(tmp_path / "out", tmp_path / "stand")
+    changes = planned(terraform, root)
+    found = {
+        c["change"]["after"]["input"]["user_id"]
+        for c in changes
+        if "member__" in c["name"] and c["change"]["after"]["input"].get("user_id")
+    }
+    state = result.outcome.state
+    expected = {m.user_id for t in state.teams for m in t.members}
+    expected |= {m.user_id for o in state.organizations for m in o.members}
+    assert found == expected
+    users = [c for c in changes if c["name"].startswith("user__")]
+    assert len(users) == len(state.users)

@@ -22,12 +22,12 @@ locals {
   teams         = yamldecode(file("${path.module}/teams.yaml")).teams
   organization_members = merge([
     for org_id, members in yamldecode(file("${path.module}/organization_members.yaml")).organization_members : {
-      for user_key, m in members : "${org_id}/${user_key}" => merge({ user_id = user_key }, m, { organization_id = org_id })
+      for user_key, m in members : "${org_id}/${user_key}" => merge({ user_id = user_key }, m, { organization_id = org_id, user_key = user_key })
     }
   ]...)
   team_members = merge([
     for team_id, members in yamldecode(file("${path.module}/team_members.yaml")).team_members : {
-      for user_key, m in members : "${team_id}/${user_key}" => merge({ user_id = user_key }, m, { team_id = team_id })
+      for user_key, m in members : "${team_id}/${user_key}" => merge({ user_id = user_key }, m, { team_id = team_id, user_key = user_key })
     }
   ]...)
 }
@@ -54,10 +54,14 @@ resource "litellm_organization" "this" {
 resource "litellm_organization_member" "this" {
   for_each = local.organization_members
 
-  organization_id = litellm_organization.this[each.value.organization_id].organization_id
+  organization_id = each.value.organization_id
   user_id         = each.value.user_id
   user_email      = each.value.user_email
   role            = each.value.role
+
+  # Ids come from the data, not from references: a reference into litellm_organization.this
+  # costs each instance a look at every organization. These keep the order of apply.
+  depends_on = [litellm_organization.this]
 }
 
 resource "litellm_team" "this" {
@@ -65,20 +69,24 @@ resource "litellm_team" "this" {
 
   team_id         = each.key
   team_alias      = each.value.alias
-  organization_id = try(litellm_organization.this[each.value.organization_id].organization_id, null)
+  organization_id = try(each.value.organization_id, null)
   models          = try(each.value.models, null)
   max_budget      = try(each.value.max_budget, null)
   budget_duration = try(each.value.budget_duration, null)
   tpm_limit       = try(each.value.tpm_limit, null)
   rpm_limit       = try(each.value.rpm_limit, null)
   metadata        = try(each.value.metadata, null)
+
+  depends_on = [litellm_organization.this]
 }
 
 resource "litellm_team_member" "this" {
   for_each = local.team_members
 
-  team_id    = litellm_team.this[each.value.team_id].team_id
+  team_id    = each.value.team_id
   user_id    = each.value.user_id
   user_email = each.value.user_email
   role       = each.value.role
+
+  depends_on = [litellm_team.this]
 }

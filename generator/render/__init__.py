@@ -40,8 +40,6 @@ YAML_DATA_FILES = tuple(
     f"{name}.yaml"
     for name in ("organizations", "teams", "organization_members", "team_members", "users")
 )
-# The map in users.tf that membership resources take user ids from, which orders apply.
-USER_IDS = "local.litellm_user_ids"
 
 
 def templates_dir() -> Path:
@@ -153,7 +151,7 @@ def _terraform_files(
         "regenerate": output.regenerate,
         "comment": "#",
         "team_labels": labels.teams,
-        "member_chunks": _MemberChunks(labels, USER_IDS if state.users else None),
+        "member_chunks": _MemberChunks(labels, users=bool(state.users)),
     }
     emptied = not state.organizations and not state.teams
     files = {
@@ -204,21 +202,21 @@ def _yaml_files(
         f"{name}.yaml": _render("yaml/data.yaml.j2", {**common, "data": {name: value}}, output)
         for name, value in data.items()
     }
-    kinds: tuple[Kind, ...] = ("organization", "team")
+    kinds: tuple[Kind, ...] = ("organization", "team", "user")
     levels = {kind: labels.level(kind, YAML_LABEL) for kind in kinds}
+    users = levels["user"] if state.users else None
     chunks = {
-        kind: [(chunk_label(YAML_LABEL, n), n) for n in chunk_names(levels[kind])] for kind in kinds
+        kind: [
+            (chunk_label(YAML_LABEL, n), n, _user_chunks(n, levels[kind], users))
+            for n in chunk_names(levels[kind])
+        ]
+        for kind in kinds
     }
     context: dict[str, Any] = {
         **common,
         "forget_organizations": forget.organizations,
         "forget_users": forget.users,
         "users": bool(state.users),
-        # With users, a membership takes its user id from the user resource: apply order.
-        "member_extra": ", user_key = user_key" if state.users else "",
-        "member_user_id": "litellm_user.this[each.value.user_key].user_id"
-        if state.users
-        else "each.value.user_id",
         "settings": Settings.names(),
         "levels": levels,
         "chunks": chunks,
@@ -229,6 +227,15 @@ def _yaml_files(
         context = {**common, "addresses": [t.address for t in labels.tombstones]}
         files[REMOVED_FILE] = hcl.align(_render("terraform/removed.tf.j2", context, output))
     return files
+
+
+def _user_chunks(name: str, level: int, user_level: int | None) -> list[str]:
+    """The user resources a membership chunk waits for: those whose keys can fall in it."""
+    if user_level is None:
+        return []
+    if user_level <= level:
+        return [chunk_label(YAML_LABEL, name[:user_level])]
+    return [chunk_label(YAML_LABEL, name + n) for n in chunk_names(user_level - level)]
 
 
 def _object(alias: str, organization_id: str | None, settings: Settings) -> dict[str, Any]:
@@ -267,28 +274,27 @@ class _MemberChunks:
     even when empty so that a member joining changes one line, never adds a block. Lines go by
     email (case-insensitive, then object id), the order a reviewer scans in. When every user id
     is its object id, which is the key, the line leaves it out (`each.key`). When users are
-    managed, the user id comes from their map (`user_ids`) instead, so each membership depends
-    on its user. The hot path of a large tenant, so plain Python. Mapping shares one Membership
-    per user and role across every group, so each is quoted once per render, found by
-    identity: the state holds every member for the whole render, so no identity is reused
-    meanwhile.
+    managed, each line takes its user id from its user's resource, so that the membership
+    depends on that one user: created after it, deleted before it, and planned at the cost of
+    one reference (a map of every user would cost each instance a look at all of them).
+    The hot path of a large tenant, so plain Python. Mapping shares one Membership per user
+    and role across every group, so each is quoted once per render, found by identity: the
+    state holds every member for the whole render, so no identity is reused meanwhile.
     """
 
-    def __init__(self, labels: Labels, user_ids: str | None = None) -> None:
+    def __init__(self, labels: Labels, users: bool = False) -> None:
         self.labels = labels
+        self.users = users
         self.quoted: dict[tuple[int, bool], tuple[str, str]] = {}
-        self.user_ids = user_ids
 
     def __call__(self, kind: Kind, label: str, members: Sequence[Membership]) -> list[_Chunk]:
-        keyed = all(m.user_id == m.key for m in members)
+        keyed = not self.users and all(m.user_id == m.key for m in members)
         user_id = "each.key" if keyed else "each.value.user_id"
         level = self.labels.level(kind, label)
         split: dict[str, list[Membership]] = {name: [] for name in chunk_names(level)}
         for m in by_email(members):
             split[chunk(m.key, level)].append(m)
         quoted = self.quoted
-        if self.user_ids is not None:
-            user_id = f"{self.user_ids}[each.key]"
         return [
             _Chunk(
                 chunk_label(label, name),
@@ -301,7 +307,10 @@ class _MemberChunks:
         ]
 
     def _quote(self, m: Membership, keyed: bool) -> tuple[str, str]:
-        user_id = "" if keyed else f"user_id = {hcl.quote(m.user_id)}, "
+        if self.users:
+            user_id = f"user_id = litellm_user.{self.labels.users[m.user_id]}.user_id, "
+        else:
+            user_id = "" if keyed else f"user_id = {hcl.quote(m.user_id)}, "
         value = f"{{ {user_id}user_email = {hcl.quote(m.user_email)}, role = {hcl.quote(m.role)} }}"
         self.quoted[(id(m), keyed)] = (hcl.quote(m.key), value)
         return self.quoted[(id(m), keyed)]

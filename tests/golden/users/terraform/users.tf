@@ -4,9 +4,12 @@
 # Every member of anything rendered here is a LiteLLM user (users.manage). Someone who leaves
 # every selected group is deleted from LiteLLM with their keys (users.removed: delete).
 
+# Each membership refers to its user's resource, so a user is created before their memberships
+# and deleted after them.
+
 locals {
-  # Membership resources take their user ids from here, so users are created before their
-  # memberships and deleted after them.
+  # The Entra object id of each user, which a litellm_user does not hold: entraform reads it
+  # back from here. Nothing refers to this map.
   litellm_user_ids = {
     "35d004fa-614f-5daf-ad7c-675283fe1975" = litellm_user.adelev_contoso_com_35d004fa.user_id
     "b3380acd-c715-56ad-a9fd-3ca32adcfa45" = litellm_user.alexw_contoso_com_b3380acd.user_id

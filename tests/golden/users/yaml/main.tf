@@ -52,8 +52,9 @@ resource "litellm_organization" "this" {
   }
 }
 
-# Every member is a LiteLLM user. Memberships take their user id from the user resource, so
-# users are created before their memberships and deleted after them.
+# Every member is a LiteLLM user. Each membership chunk depends on its users' chunk, so users
+# are created before their memberships and deleted after them.
+
 resource "litellm_user" "this" {
   for_each = local.users
 
@@ -66,10 +67,14 @@ resource "litellm_user" "this" {
 resource "litellm_organization_member" "this" {
   for_each = local.organization_members
 
-  organization_id = litellm_organization.this[each.value.organization_id].organization_id
-  user_id         = litellm_user.this[each.value.user_key].user_id
+  organization_id = each.value.organization_id
+  user_id         = each.value.user_id
   user_email      = each.value.user_email
   role            = each.value.role
+
+  # Ids come from the data, not from references: a reference into litellm_organization.this
+  # costs each instance a look at every organization. These keep the order of apply.
+  depends_on = [litellm_organization.this, litellm_user.this]
 }
 
 resource "litellm_team" "this" {
@@ -77,20 +82,24 @@ resource "litellm_team" "this" {
 
   team_id         = each.key
   team_alias      = each.value.alias
-  organization_id = try(litellm_organization.this[each.value.organization_id].organization_id, null)
+  organization_id = try(each.value.organization_id, null)
   models          = try(each.value.models, null)
   max_budget      = try(each.value.max_budget, null)
   budget_duration = try(each.value.budget_duration, null)
   tpm_limit       = try(each.value.tpm_limit, null)
   rpm_limit       = try(each.value.rpm_limit, null)
   metadata        = try(each.value.metadata, null)
+
+  depends_on = [litellm_organization.this]
 }
 
 resource "litellm_team_member" "this" {
   for_each = local.team_members
 
-  team_id    = litellm_team.this[each.value.team_id].team_id
-  user_id    = litellm_user.this[each.value.user_key].user_id
+  team_id    = each.value.team_id
+  user_id    = each.value.user_id
   user_email = each.value.user_email
   role       = each.value.role
+
+  depends_on = [litellm_team.this, litellm_user.this]
 }
