@@ -11,6 +11,7 @@ The stand-in measures Terraform's own work. What the real provider adds when a p
 is printed after the table as a model (calls and member records per plan), not measured.
 
     python benchmarks/terraform_plan.py --members 500,2000,10000 --runs 3
+    python benchmarks/terraform_plan.py --members 500,2000,10000 --runs 3 --format yaml --users
 
 A tenant whose largest `for_each` map would exceed `--max-instances-per-map` is skipped with a
 note, and each plan stops after `--timeout` seconds.
@@ -97,7 +98,7 @@ def run(terraform: str, root: Path, args: tuple[str, ...], timeout: float) -> st
 
 def measure(tenant: Tenant, output_format: Format, options: argparse.Namespace, work: Path) -> Row:
     """Render, convert, and plan one tenant."""
-    policy = parse_policy(POLICY, "benchmark")
+    policy = parse_policy(POLICY + ("users: {manage: true}\n" if options.users else ""), "bench")
     policy = replace(policy, output=replace(policy.output, format=output_format))
     out, stand_in = work / "out", work / "stand-in"
     shutil.rmtree(work, ignore_errors=True)
@@ -205,6 +206,9 @@ def main() -> None:
         help="GROUPS,USERS,MEMBERS_PER_GROUP of the realistic tenant, or 'none'",
     )
     parser.add_argument("--format", choices=["terraform", "yaml"], default="terraform")
+    parser.add_argument(
+        "--users", action="store_true", help="with users.manage: one litellm_user per member"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=600, help="seconds per plan")
     parser.add_argument(
@@ -231,7 +235,8 @@ def main() -> None:
             print(f"measured {tenant.shape}", file=sys.stderr)
     finally:
         shutil.rmtree(work)
-    print(f"format: {options.format}; runs: {options.runs}; terraform plan {' '.join(PLAN[1:])}")
+    users = "; users.manage" if options.users else ""
+    print(f"format: {options.format}{users}; runs: {options.runs}; plan {' '.join(PLAN[1:])}")
     print_table(rows, empty)
     print_refresh_model(rows)
 
