@@ -235,8 +235,8 @@ def main() -> None:
             print(f"measured {tenant.shape}", file=sys.stderr)
     finally:
         shutil.rmtree(work)
-    users = "; users.manage" if options.users else ""
-    print(f"format: {options.format}{users}; runs: {options.runs}; plan {' '.join(PLAN[1:])}")
+    managed = "; users.manage" if options.users else ""
+    print(f"format: {options.format}{managed}; runs: {options.runs}; plan {' '.join(PLAN[1:])}")
     print_table(rows, empty)
     print_refresh_model(rows)
 
