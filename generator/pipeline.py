@@ -101,13 +101,14 @@ def build(
         # Compared under the new ids, the change set shows what else changes; the summary says
         # that every object is replaced.
         old = _reidentified(old, ids_from, config.ids)
+    parts = placement.split(state)
     moved: dict[str, tuple[Move, ...]] = {}
     if switched_from is not None or rechunked:
         at = Addresses(before.labels, before.format or output.format)
         was = roots.split_previous(old, before.labels)
-        for root, part in placement.split(state).items():
+        for root, part in parts.items():
             moved[root] = moves(was.get(root, DesiredState()), at, part, after)
-    kept = _Kept(files, digests, before, output, after, placement.split(state))
+    kept = _Kept(files, digests, before, output, after, parts)
     kept.moves(moved, switched_from)
     kept.imports(moving.imports)
     _add_manifest(files, digests, config.ids)
