@@ -7,7 +7,7 @@ one more, so a change plans and applies only the roots it touches, in parallel i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from generator.addresses import Addresses, Forgotten, Import, Kind, Labels, forgotten
@@ -81,15 +81,7 @@ class Placement:
         """Each root's part of the state; a root without objects is absent."""
         if self.layout != PER_ORGANIZATION:
             return {TOP: state}
-        parts: dict[str, tuple[list[Organization], list[Team]]] = {}
-        for org in state.organizations:
-            parts.setdefault(self.of_organization(org.id), ([], []))[0].append(org)
-        for team in state.teams:
-            parts.setdefault(self.of_team(team), ([], []))[1].append(team)
-        return {
-            root: DesiredState(tuple(orgs), tuple(teams))
-            for root, (orgs, teams) in sorted(parts.items())
-        }
+        return _grouped(state, lambda o: self.of_organization(o.id), self.of_team)
 
 
 def previous_root(labels: Labels, kind: Kind, object_id: str) -> str | None:
@@ -101,18 +93,28 @@ def previous_root(labels: Labels, kind: Kind, object_id: str) -> str | None:
 
 def split_previous(state: DesiredState, labels: Labels) -> dict[str, DesiredState]:
     """A previous state's objects by the root they were found in."""
-    parts: dict[str, tuple[list[Organization], list[Team]]] = {}
-    for org in state.organizations:
-        root = previous_root(labels, "organization", org.id) or TOP
-        parts.setdefault(root, ([], []))[0].append(org)
-    for team in state.teams:
-        root = previous_root(labels, "team", team.id) or TOP
-        parts.setdefault(root, ([], []))[1].append(team)
-    found = {root: DesiredState(tuple(o), tuple(t)) for root, (o, t) in sorted(parts.items())}
+    found = _grouped(
+        state,
+        lambda o: previous_root(labels, "organization", o.id) or TOP,
+        lambda t: previous_root(labels, "team", t.id) or TOP,
+    )
     if state.users:
         # Users live in the single layout's one root (see pipeline's refusal otherwise).
         found[TOP] = replace(found.get(TOP, DesiredState()), users=state.users)
     return found
+
+
+def _grouped(
+    state: DesiredState,
+    org_root: Callable[[Organization], str],
+    team_root: Callable[[Team], str],
+) -> dict[str, DesiredState]:
+    parts: dict[str, tuple[list[Organization], list[Team]]] = {}
+    for org in state.organizations:
+        parts.setdefault(org_root(org), ([], []))[0].append(org)
+    for team in state.teams:
+        parts.setdefault(team_root(team), ([], []))[1].append(team)
+    return {root: DesiredState(tuple(o), tuple(t)) for root, (o, t) in sorted(parts.items())}
 
 
 @dataclass(frozen=True)
