@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator import hcl
+from generator import render
 from generator.addresses import Addresses, Import, Labels, member_import_id
 from generator.live.client import LiveMember, LiveState
 from generator.live.drift import Unmanaged, find_unmanaged, licence_warnings, nfc
@@ -260,10 +260,9 @@ def by_root(
     return {root: tuple(imports) for root, imports in sorted(found.items())}
 
 
-def imports_tf(imports: Collection[Import]) -> str:
+def imports_tf(imports: Sequence[Import]) -> str:
     """The imports.tf text: one block per import, sorted, terraform fmt-clean."""
-    blocks = [f"import {{\n  to = {i.address}\n  id = {hcl.quote(i.id)}\n}}" for i in imports]
-    return hcl.align("\n\n".join([HEADER, *blocks])) + "\n"
+    return render.imports_file(HEADER, imports)
 
 
 def is_ours(text: str) -> bool:

@@ -115,6 +115,12 @@ def transfers_file(imports: Sequence[Import], output: Output) -> str:
     return hcl.align(_render("terraform/transfers.tf.j2", context, output))
 
 
+def imports_file(header: str, imports: Sequence[Import]) -> str:
+    """An imports.tf under a header of the caller's (adopt's is not the generated header)."""
+    context = {"header": header, "imports": imports}
+    return hcl.align(_render("terraform/imports.tf.j2", context, Output()))
+
+
 def described_by(
     state: DesiredState, labels: Labels, output: Output, names: Collection[str]
 ) -> DesiredState:
