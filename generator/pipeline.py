@@ -209,12 +209,13 @@ def _refuse_relayout(
         )
     if not migrate:
         raise UnsafePlanError(
-            f"{folder} holds the {was} layout and the policy asks for {output.layout}. Each "
+            f"refused: {folder} holds the {was} layout and this run asks for {output.layout} "
+            "(output.layout or --layout). Nothing was written. Each "
             "layout keeps objects in other Terraform states, and `moved` blocks cannot cross "
             "states. Run again with --migrate-layout: every new root module gets `import` "
             f"blocks ({render.TRANSFERS_FILE}) for what it takes over, and every old one "
             "`removed` blocks that forget without destroying. Apply them all (in any order), "
-            "then delete what is left of the old ones"
+            "then delete what is left of the old ones."
         )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.policy import parse_policy
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -51,3 +52,10 @@ def test_mypy_strict_finds_nothing() -> None:
         [_tool("mypy")], cwd=ROOT, capture_output=True, text=True, check=False, timeout=600
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_readme_policy_reference_is_a_valid_policy() -> None:
+    start = README.index("ids:                             # LiteLLM organization")
+    block = README[README.rindex("```yaml\n", 0, start) + 8 : README.index("```", start)]
+    policy = parse_policy(block, "README.md")
+    assert policy.organizations and policy.teams

@@ -121,7 +121,8 @@ def cli() -> None:
 @click.option(
     "--migrate-layout",
     is_flag=True,
-    help="Move OUT to the policy's output.layout: import blocks in the new root modules, "
+    help="Move OUT to the layout asked (output.layout or --layout): import blocks in the new "
+    "roots, "
     "removed blocks (forget, never destroy) in the old ones. Without it a layout change "
     "is refused (exit 4).",
 )
