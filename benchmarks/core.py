@@ -20,9 +20,10 @@ from pathlib import Path
 
 from timing import median_seconds
 
-from generator import files, pipeline
+from generator import run as pipeline
 from generator.directory import Directory, Group, Member, User
 from generator.policy import parse_policy
+from generator.workspace import writes as files
 
 POLICY = """\
 version: 1

@@ -33,10 +33,11 @@ from pathlib import Path
 
 from core import POLICY, synthetic
 
-from generator import files, pipeline
-from generator.addresses import Addresses
+from generator import run as pipeline
 from generator.directory import Directory
 from generator.policy import parse_policy
+from generator.workspace import writes as files
+from generator.workspace.labels import Addresses
 
 # The stand-in lives with the tests; the benchmark runs from a checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

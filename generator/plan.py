@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal, NamedTuple
 
-from generator.existing import Existing
 from generator.policy import Safety, Users
 from generator.state import DesiredState, Membership, Organization, Team, User
+from generator.workspace.legacy import Existing
 
 Action = Literal["create", "update", "delete"]
 Kind = Literal["organization", "team", "user"]

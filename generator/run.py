@@ -7,14 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from generator import addresses, existing, hcl, manifest, mapping, plan, render, roots
-from generator.addresses import Addresses, Import, Labels, Move, moves
+from generator import mapping, plan, render
 from generator.directory import Directory
 from generator.errors import ConfigError, OutputError, UnsafePlanError
-from generator.existing import Existing
-from generator.ids import Ids
 from generator.policy import PER_ORGANIZATION, YAML, Output, Policy
+from generator.policy.ids import Ids
+from generator.render import hcl
 from generator.state import DesiredState
+from generator.workspace import labels as addresses
+from generator.workspace import legacy as existing
+from generator.workspace import manifest, roots
+from generator.workspace.labels import Addresses, Import, Labels, Move, moves
+from generator.workspace.legacy import Existing
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-from generator import files, mapping, pipeline, summary
+from generator import mapping
+from generator import run as pipeline
 from generator.directory import Directory
 from generator.policy import Layout, load_policy
+from generator.report import summary
 from generator.sources import snapshot
+from generator.workspace import writes as files
 from tests.conftest import ROOT
 
 Format = Literal["terraform", "yaml"]

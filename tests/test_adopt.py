@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import hcl, pipeline
-from generator.addresses import Labels
+from generator import run as pipeline
 from generator.cli import cli
 from generator.live import adopt
 from generator.live.client import LiveMember, LiveState, LiveTeam
 from generator.policy import load_policy
+from generator.render import hcl
 from generator.sources.snapshot import SnapshotSource
 from generator.state import DesiredState, Membership, Organization, Settings, Team
+from generator.workspace.labels import Labels
 from tests.conftest import EXAMPLES
 from tests.example_ids import (
     ADELE,

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from generator import existing, hcl
-from generator.addresses import CHUNK, chunk, chunk_level
 from generator.errors import OutputError
+from generator.render import hcl
+from generator.workspace import legacy as existing
+from generator.workspace.labels import CHUNK, chunk, chunk_level
 from tests.console import evaluate
 from tests.hostile import CORPUS, random_strings
 from tests.rendering import Format, build, generate

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import files
 from generator.cli import cli
+from generator.workspace import writes as files
 from tests.conftest import EXAMPLES, ROOT
 from tests.rendering import read_tree
 from tests.tenants import group, oid, tenant, user, write

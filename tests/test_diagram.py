@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from generator import diagram, plan
-from generator.mermaid import MAX_BOXES, MAX_CHARS, Chart, label, short
+from generator import plan
+from generator.report import diagram
+from generator.report.mermaid import MAX_BOXES, MAX_CHARS, Chart, label, short
 from generator.state import DesiredState, Membership, Organization, Settings, Team
 from tests.hostile import CORPUS, random_strings
 from tests.mermaidjs import Parser, shown

@@ -18,9 +18,9 @@ from generator import mapping
 from generator.cli import cli
 from generator.directory import Directory, MembershipMode
 from generator.errors import ConfigError
-from generator.explain import MAX_CHAINS, Absence, Access, Explanation, explain
-from generator.explanation import report, text
+from generator.mapping.trace import MAX_CHAINS, Absence, Access, Explanation, explain
 from generator.policy import Policy, load_policy, parse_policy
+from generator.report.explanation import report, text
 from generator.sources import snapshot
 from tests import hostile
 from tests.conftest import EXAMPLES, ROOT

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from generator import hcl
+from generator.render import hcl
 
 QUOTED = [
     ("plain", '"plain"'),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator import hcl
+from generator.render import hcl
 from tests.console import string_list
 from tests.hostile import CORPUS, nfc, random_strings
 

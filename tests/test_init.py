@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import hcl, mapping, render
+from generator import mapping, render
 from generator.cli import cli
 from generator.cli.init import DRAWN, STARTER
 from generator.directory import Directory
 from generator.live import draft
 from generator.live.client import LiveMember, LiveOrganization, LiveState, LiveTeam
 from generator.policy import load_policy, parse_policy
+from generator.render import hcl
 from generator.state import Settings
 from tests import tenants
 from tests.conftest import EXAMPLES, ROOT

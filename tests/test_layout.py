@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from generator import existing, files, roots
 from generator.cli import cli
 from generator.errors import ConfigError, OutputError, UnsafePlanError
 from generator.policy import Layout
+from generator.workspace import legacy as existing
+from generator.workspace import roots
+from generator.workspace import writes as files
 from tests.rendering import build, generate, read_tree
 from tests.standin import planned, run_terraform, stand_in_tree
 from tests.tenants import directory, group, tenant, user, write

@@ -10,14 +10,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import hcl, mapping, pipeline, roots
-from generator.addresses import Labels
+from generator import mapping
+from generator import run as pipeline
 from generator.cli import cli
 from generator.cli.options import with_output
 from generator.live import adopt
 from generator.policy import load_policy
+from generator.render import hcl
 from generator.sources.snapshot import SnapshotSource
 from generator.state import DesiredState
+from generator.workspace import roots
+from generator.workspace.labels import Labels
 from tests.conftest import EXAMPLES
 from tests.example_ids import (
     ADELE,

@@ -6,8 +6,10 @@ import re
 import subprocess
 from pathlib import Path
 
-from generator import existing, files, pipeline
+from generator import run as pipeline
 from generator.policy import parse_policy
+from generator.workspace import legacy as existing
+from generator.workspace import writes as files
 from tests.console import evaluate
 from tests.rendering import Format
 from tests.tenants import directory, group, oid, tenant, user

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from generator import roots
+from generator.workspace import roots
 from tests.rendering import generate, read_tree
 from tests.tenants import directory, group, tenant, user
 

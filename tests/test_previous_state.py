@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 
-from generator import existing, hcl, manifest, pipeline
+from generator import run as pipeline
 from generator.errors import OutputError
+from generator.render import hcl
+from generator.workspace import legacy as existing
+from generator.workspace import manifest
 from tests.rendering import Format, build, generate, read_tree
 from tests.tenants import directory, group, oid, tenant, user
 

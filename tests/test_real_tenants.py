@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from generator import manifest, pipeline
+from generator import run as pipeline
 from generator.policy import YAML, parse_policy
+from generator.workspace import manifest
 from tests.console import string_map
 from tests.hostile import nfc
 from tests.rendering import Format

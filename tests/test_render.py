@@ -15,8 +15,11 @@ import hcl2
 import pytest
 import yaml
 
-from generator import addresses, existing, manifest, render
+from generator import render
 from generator.state import DesiredState
+from generator.workspace import labels as addresses
+from generator.workspace import legacy as existing
+from generator.workspace import manifest
 from tests import installed
 from tests.conftest import ROOT
 from tests.console import string_list

@@ -14,11 +14,11 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from generator import manifest
 from generator.cli import cli
 from generator.directory import Directory, Group, Member, User
 from generator.errors import ConfigError
 from generator.sources import snapshot
+from generator.workspace import manifest
 from tests.conftest import EXAMPLES, ROOT
 from tests.fakegraph import FakeGraph, Tenant, serve
 from tests.tenants import directory, group, oid, ref, tenant, user, write

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.addresses import Addresses
 from generator.sources import snapshot
+from generator.workspace.labels import Addresses
 from tests.conftest import ROOT
 from tests.rendering import Format, build
 from tests.standin import run_terraform, stand_in, stand_in_address, stand_in_tree

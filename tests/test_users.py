@@ -10,14 +10,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import addresses, existing, files, pipeline, render, summary
+from generator import render
+from generator import run as pipeline
 from generator.cli import cli
 from generator.directory import Directory
 from generator.errors import ConfigError
 from generator.live.client import Client, read_live
 from generator.policy import Output, OutputFormat, load_policy, parse_policy
+from generator.report import summary
 from generator.sources import snapshot
 from generator.state import DesiredState, Membership, Team, User
+from generator.workspace import labels as addresses
+from generator.workspace import legacy as existing
+from generator.workspace import writes as files
 from tests import hostile
 from tests.conftest import EXAMPLES, ROOT
 from tests.example_ids import ADELE, NESTOR

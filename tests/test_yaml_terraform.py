@@ -14,9 +14,11 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from generator import existing, files, pipeline
+from generator import run as pipeline
 from generator.render import yamltext
 from generator.state import DesiredState, Membership
+from generator.workspace import legacy as existing
+from generator.workspace import writes as files
 from tests.console import evaluate
 from tests.hostile import CORPUS, nfc, random_strings
 from tests.rendering import build

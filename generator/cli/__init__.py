@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from generator import files, mapping, pipeline, summary
+from generator import mapping
+from generator import run as pipeline
 from generator.cli.explain import explain_command
 from generator.cli.init import init_command
 from generator.cli.live import COMMANDS
@@ -30,7 +31,9 @@ from generator.cli.options import (
 )
 from generator.errors import ChangesFound, EntraformError, UnsafePlanError
 from generator.policy import Layout, OutputFormat, load_policy
+from generator.report import summary
 from generator.sources.snapshot import SnapshotSource
+from generator.workspace import writes as files
 
 EXAMPLES = examples(
     "entraform init -o entraform.yaml   # a starter policy, or --litellm-url URL to adopt",

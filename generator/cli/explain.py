@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from generator import explain, explanation
 from generator.cli.options import (
     GraphOptions,
     config_option,
@@ -16,7 +15,9 @@ from generator.cli.options import (
     read_directory,
     snapshot_option,
 )
+from generator.mapping import trace as explain
 from generator.policy import load_policy
+from generator.report import explanation
 
 
 @click.command(

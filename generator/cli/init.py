@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from generator import files, mapping, render
+from generator import mapping, render
 from generator.cli.live import _client
 from generator.cli.options import GraphOptions, examples, graph_options, graph_source
 from generator.directory import Directory
@@ -16,6 +16,7 @@ from generator.live.client import CONCURRENCY, read_live
 from generator.policy import parse_policy
 from generator.sources import GroupSelector, Needs
 from generator.sources.snapshot import SnapshotSource
+from generator.workspace import writes as files
 
 STARTER = "policy/starter.yaml.j2"
 DRAWN = "policy/drawn.yaml.j2"

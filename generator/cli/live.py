@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
-from generator import files, mapping, pipeline, roots
+from generator import mapping
+from generator import run as pipeline
 from generator.cli.options import (
     GraphOptions,
     config_option,
@@ -27,6 +28,8 @@ from generator.live import adopt, drift, security
 from generator.live.client import CONCURRENCY, Client, LiveState, read_live
 from generator.policy import Layout, OutputFormat, load_policy
 from generator.state import DesiredState
+from generator.workspace import roots
+from generator.workspace import writes as files
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -8,8 +8,8 @@ from operator import attrgetter
 
 from generator.directory import Directory, Group, Resolved, User
 from generator.errors import PolicyError
+from generator.mapping.selection import Match, Places, ids_of, select
 from generator.policy import Identity, Policy, Rule
-from generator.selection import Match, Places, ids_of, select
 from generator.state import DesiredState, Membership, Organization, Team, validate
 from generator.state import User as LiteLLMUser
 

@@ -10,8 +10,8 @@ from typing import Literal
 from generator import mapping
 from generator.directory import Directory, Group, User
 from generator.errors import ConfigError
+from generator.mapping.selection import Match, described, select
 from generator.policy import Policy, Rule
-from generator.selection import Match, described, select
 from generator.state import Membership, Organization, Team
 
 # Chains shown per grant: nesting can fan out, and a reader wants the shortest ones first.

@@ -9,10 +9,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from generator import edition, policy_file
 from generator.errors import ConfigError
-from generator.ids import DEFAULT_PREFIX, Ids
-from generator.policy_file import KeyPath, Locator
+from generator.policy import edition
+from generator.policy import file as policy_file
+from generator.policy.file import KeyPath, Locator
+from generator.policy.ids import DEFAULT_PREFIX, Ids
 from generator.sources import GroupSelector, Needs
 from generator.state import Settings
 

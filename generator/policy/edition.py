@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.policy_file import KeyPath, Locator
+from generator.policy.file import KeyPath, Locator
 
 # Observed on LiteLLM without LITELLM_LICENSE: /organization/* is 403, team role admin is 400.
 NO_ORGANIZATIONS = "answers every /organization/* call with 403"

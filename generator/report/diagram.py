@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from generator.mermaid import Chart, Shape, Style, short
 from generator.plan import ChangeSet
+from generator.report.mermaid import Chart, Shape, Style, short
 from generator.state import DesiredState, Organization, Team
 
 # In order of precedence: a box shows the first that applies, its words say every one.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator.directory import Group
-from generator.explain import Absence, Access, Explanation, Grant, Reason
+from generator.mapping.trace import Absence, Access, Explanation, Grant, Reason
 
 # Bumped only when a key changes meaning or disappears; new keys may be added.
 JSON_VERSION = 1

@@ -9,14 +9,15 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from generator import diagram, roots
 from generator.mapping import LeftOut
-from generator.mermaid import MAX_BOXES, Chart
-from generator.pipeline import Result
 from generator.plan import MemberChange, ObjectChange
 from generator.policy import PER_ORGANIZATION
 from generator.render import HEADER_MARK, MOVED_FILE, TRANSFERS_FILE
+from generator.report import diagram
+from generator.report.mermaid import MAX_BOXES, Chart
+from generator.run import Result
 from generator.state import DesiredState, Team
+from generator.workspace import roots
 
 KINDS = (("organization", "Organizations"), ("team", "Teams"), ("user", "Users"))
 # Longer lists of left-out users are folded so the changes stay the first thing a reviewer sees.

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from generator import hcl
 from generator.policy import YAML
+from generator.render import hcl
 from generator.state import DesiredState, User
 
 MAX_SLUG = 40

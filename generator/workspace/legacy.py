@@ -16,8 +16,6 @@ from typing import Any
 
 import yaml
 
-from generator import hcl, manifest, roots
-from generator.addresses import CHUNK_MARK, KINDS, Forgotten, Kind, Labels
 from generator.errors import OutputError
 from generator.policy import PER_ORGANIZATION, SINGLE, TERRAFORM, YAML, Layout
 from generator.render import (
@@ -25,9 +23,12 @@ from generator.render import (
     PRUNED_BY_HAND,
     REMOVED_FILE,
     YAML_DATA_FILES,
+    hcl,
     is_generated,
 )
 from generator.state import DesiredState, Membership, Organization, Settings, Team, User
+from generator.workspace import manifest, roots
+from generator.workspace.labels import CHUNK_MARK, KINDS, Forgotten, Kind, Labels
 
 # Our own resource headers and the id attribute the templates always write first.
 _OBJECT = re.compile(

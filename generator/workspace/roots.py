@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from generator.addresses import Addresses, Forgotten, Import, Kind, Labels, forgotten
 from generator.policy import PER_ORGANIZATION, Layout
 from generator.state import DesiredState, Organization, Team
+from generator.workspace.labels import Addresses, Forgotten, Import, Kind, Labels, forgotten
 
 TOP = ""  # the output folder itself: the single layout's only root
 STANDALONE = "teams"

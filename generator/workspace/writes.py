@@ -8,10 +8,10 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from generator import manifest
 from generator.errors import OutputError
 from generator.plan import FileChange
 from generator.render import is_generated
+from generator.workspace import manifest
 
 
 def write(out: Path, changes: Iterable[FileChange]) -> None:

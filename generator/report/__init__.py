@@ -1,0 +1,1 @@
+"""What reviewers and people read: the change summary, diagrams, the map, explanations."""
