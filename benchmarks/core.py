@@ -20,9 +20,9 @@ from pathlib import Path
 
 from timing import median_seconds
 
-from generator import run as pipeline
+from generator import run
 from generator.directory import Directory, Group, Member, User
-from generator.policy import parse_policy
+from generator.policy.load import parse_policy
 from generator.workspace import writes as files
 
 POLICY = """\
@@ -94,12 +94,13 @@ def main() -> None:
     policy = parse_policy(POLICY, "benchmark")
     out = Path(tempfile.mkdtemp(prefix="entraform-bench-"))
     try:
-        first = pipeline.build(policy, directory, out)
+        options = run.Options(out)
+        first = run.generate(policy, directory, options)
         memberships = sum(len(t.members) for t in first.outcome.state.teams)
         baseline = measure(lambda: json.dumps(asdict(first.outcome.state)), args.runs)
-        fresh = measure(lambda: pipeline.build(policy, directory, out), args.runs)
-        files.write(out, first.plan.files)
-        again = measure(lambda: pipeline.build(policy, directory, out), args.runs)
+        fresh = measure(lambda: run.generate(policy, directory, options), args.runs)
+        files.write(out, first.file_changes)
+        again = measure(lambda: run.generate(policy, directory, options), args.runs)
     finally:
         shutil.rmtree(out)
 

@@ -36,8 +36,9 @@ from timing import medians  # noqa: E402
 
 from generator import mapping  # noqa: E402
 from generator.live import drift  # noqa: E402
-from generator.live.client import Client, read_live  # noqa: E402
-from generator.policy import parse_policy  # noqa: E402
+from generator.live.client import Client  # noqa: E402
+from generator.live.reading import read_live  # noqa: E402
+from generator.policy.load import parse_policy  # noqa: E402
 from generator.sources import snapshot  # noqa: E402
 from generator.state import DesiredState  # noqa: E402
 

@@ -28,16 +28,16 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from core import POLICY, synthetic
 
-from generator import run as pipeline
+from generator import render
+from generator import run as runs
 from generator.directory import Directory
-from generator.policy import parse_policy
+from generator.policy.load import parse_policy
 from generator.workspace import writes as files
-from generator.workspace.labels import Addresses
 
 # The stand-in lives with the tests; the benchmark runs from a checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -100,18 +100,17 @@ def run(terraform: str, root: Path, args: tuple[str, ...], timeout: float) -> st
 def measure(tenant: Tenant, output_format: Format, options: argparse.Namespace, work: Path) -> Row:
     """Render, convert, and plan one tenant."""
     policy = parse_policy(POLICY + ("users: {manage: true}\n" if options.users else ""), "bench")
-    policy = replace(policy, output=replace(policy.output, format=output_format))
     out, stand_in = work / "out", work / "stand-in"
     shutil.rmtree(work, ignore_errors=True)
-    result = pipeline.build(policy, tenant.directory, out)
-    files.write(out, result.plan.files)
+    result = runs.generate(policy, tenant.directory, runs.Options(out, output_format))
+    files.write(out, result.file_changes)
     state = result.outcome.state
     rosters = tuple(len(o.members) for o in state.organizations)
     rosters += tuple(len(t.members) for t in state.teams)
     memberships = sum(rosters)
     maps = Counter(
         address.partition("[")[0]
-        for key, address in Addresses(result.labels, output_format).of(state)
+        for key, address in render.named(output_format).addresses(result.labels).of(state)
         if key[0].endswith("member")
     )
     largest = max(maps.values(), default=0)

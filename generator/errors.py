@@ -1,6 +1,10 @@
-"""One error hierarchy; the CLI maps it to exit codes in one place."""
+"""One error hierarchy, and refusals as values; the CLI maps errors to exit codes in one place."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NoReturn
 
 # Exit codes are part of the public contract (README, CI recipes).
 EXIT_DRIFT = 1
@@ -34,12 +38,6 @@ class OutputError(EntraformError):
     """The output folder cannot be read or written safely."""
 
 
-class UnsafePlanError(EntraformError):
-    """The change set trips a safety guard; the message says what to review and how to proceed."""
-
-    exit_code = EXIT_UNSAFE
-
-
 class ChangesFound(EntraformError):
     """Not a failure: `--check` found files to change, or `drift` found differences."""
 
@@ -50,3 +48,47 @@ class SecurityFindings(ChangesFound):
     """`drift` found members in LiteLLM whom the policy leaves out (whatever else it found)."""
 
     exit_code = EXIT_SECURITY
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A reason not to go ahead, and what goes ahead anyway.
+
+    `override` is the option (or policy setting) that accepts the risk, None when only a
+    change of input helps; `advice` says what to do, as a sentence. A configuration refusal
+    (the edition, a layout a format cannot hold) exits 2, an unsafe change 4.
+    """
+
+    reason: str
+    override: str | None = None
+    advice: str = ""
+    exit_code: int = EXIT_UNSAFE
+
+
+class Refused(EntraformError):
+    """The run refused to go ahead; nothing was written."""
+
+    def __init__(self, refusals: Sequence[Refusal]) -> None:
+        self.refusals = tuple(refusals)
+        self.exit_code = max(r.exit_code for r in self.refusals)
+        super().__init__(_told(self.refusals))
+
+
+def refuse(refusals: Sequence[Refusal]) -> None:
+    """Raise Refused for the refusals given, if any: the one place a refusal stops a run."""
+    if refusals:
+        raise Refused(refusals)
+
+
+def refused(refusal: Refusal) -> NoReturn:
+    """Raise Refused for one refusal."""
+    raise Refused((refusal,))
+
+
+def _told(refusals: tuple[Refusal, ...]) -> str:
+    if all(r.exit_code == EXIT_USAGE for r in refusals):
+        # Configuration refusals are located in the policy file: one per line, each with its fix.
+        return "\n".join(" ".join(filter(None, (r.reason, r.advice))) for r in refusals)
+    advice = " ".join(dict.fromkeys(r.advice for r in refusals if r.advice))
+    reasons = "; ".join(r.reason for r in refusals)
+    return f"refused: {reasons}. Nothing was written." + (f" {advice}" if advice else "")

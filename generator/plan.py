@@ -1,4 +1,4 @@
-"""The plan: file changes against the output folder, the semantic change set, and the guards."""
+"""The plan: two desired states in, the semantic change set and the refusals out. Pure."""
 
 from __future__ import annotations
 
@@ -8,24 +8,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal, NamedTuple
 
+from generator.errors import Refusal
 from generator.policy import Safety, Users
-from generator.state import DesiredState, Membership, Organization, Team, User
-from generator.workspace.legacy import Existing
+from generator.state import DesiredState, Kind, LiteLLMUser, Membership, Organization, Team
 
-Action = Literal["create", "update", "delete"]
-Kind = Literal["organization", "team", "user"]
 MemberAction = Literal["added", "removed", "role"]
 Scoped = Organization | Team
-
-
-@dataclass(frozen=True)
-class FileChange:
-    """One file to create, update or delete, with both texts for the diff."""
-
-    name: str
-    action: Action
-    old: str | None
-    new: str | None
+# Said once for every guard: the removals are what to review, --allow-removals accepts them.
+ALLOW_REMOVALS = "--allow-removals"
+_REVIEW = "Review the removals; if they are intended, run again with --allow-removals."
 
 
 @dataclass(frozen=True)
@@ -86,57 +77,20 @@ class ChangeSet:
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything a run would do, decided before anything is written."""
+    """What a run changes in LiteLLM, and the guards' reasons to refuse it."""
 
-    files: tuple[FileChange, ...]
     changes: ChangeSet
-    refusals: tuple[str, ...]
-
-    @property
-    def changed(self) -> bool:
-        """True when any file would be created, updated or deleted."""
-        return bool(self.files)
+    refusals: tuple[Refusal, ...]
 
 
-def make(
-    existing: Existing,
-    files: Mapping[str, str],
-    digests: Mapping[str, str],
-    before: DesiredState,
-    after: DesiredState,
-    whole: DesiredState,
-    safety: Safety,
-    users: Users | None = None,
-) -> Plan:
-    """Compare the rendered files and objects with what is on disk and apply the guards.
-
-    `digests` are the rendered files' digests. `before` and `after` hold the objects of the
-    files that change, as they were and will be: an unchanged file describes unchanged
-    objects. `whole` is the full new state.
-    """
-    changes = diff(before, after, _fates(safety, users or Users()))
-    refusals = guard(whole, before, after, changes, safety)
-    return Plan(_file_changes(existing, files, digests), changes, refusals)
+def make(before: DesiredState, after: DesiredState, safety: Safety, users: Users) -> Plan:
+    """Compare the state the last run wrote with this run's, and apply the guards."""
+    changes = diff(before, after, fates(safety, users))
+    return Plan(changes, guard(before, after, changes, safety))
 
 
-def changed_files(old: Mapping[str, str], new: Mapping[str, str]) -> set[str]:
-    """Names of the files whose digest differs between two sets, or that only one holds."""
-    return {n for n in old.keys() | new.keys() if old.get(n) != new.get(n)}
-
-
-def _file_changes(
-    existing: Existing, files: Mapping[str, str], digests: Mapping[str, str]
-) -> tuple[FileChange, ...]:
-    changes = []
-    for name in sorted(changed_files(existing.digests, digests)):
-        before = existing.text(name) if name in existing.digests else None
-        after = files.get(name)
-        action: Action = "create" if before is None else "delete" if after is None else "update"
-        changes.append(FileChange(name, action, before, after))
-    return tuple(changes)
-
-
-def _fates(safety: Safety, users: Users) -> Mapping[Kind, str]:
+def fates(safety: Safety, users: Users) -> Mapping[Kind, str]:
+    """What happens to a removed object of each kind: Terraform forgets it, or apply deletes it."""
     return {
         "organization": "forgotten" if safety.organizations_removed == "forget" else "deleted",
         "team": "forgotten" if safety.teams_removed == "forget" else "deleted",
@@ -173,7 +127,7 @@ def diff(
 
 
 def _user_changes(
-    before: Mapping[str, User], after: Mapping[str, User], fate: str | None
+    before: Mapping[str, LiteLLMUser], after: Mapping[str, LiteLLMUser], fate: str | None
 ) -> list[ObjectChange]:
     changes = []
     every = {**before, **after}
@@ -255,15 +209,11 @@ def _member_changes(
 
 
 def guard(
-    whole: DesiredState,
-    before: DesiredState,
-    after: DesiredState,
-    changes: ChangeSet,
-    safety: Safety,
-) -> tuple[str, ...]:
-    """Return the reasons to refuse this change set (empty when it is safe)."""
+    before: DesiredState, after: DesiredState, changes: ChangeSet, safety: Safety
+) -> tuple[Refusal, ...]:
+    """The guards' reasons to refuse this change set (none when it is safe)."""
     reasons = []
-    if not whole.organizations and not whole.teams:
+    if not after.organizations and not after.teams:
         had = changes.count("organization", "removed") + changes.count("team", "removed")
         reasons.append(
             "the policy selects no groups at all: refusing to remove everything"
@@ -272,11 +222,11 @@ def guard(
             "(entraform validate --snapshot)"
         )
     now = {
-        "organization": len(whole.organizations),
-        "team": len(whole.teams),
-        "member": sum(len(o.members) for o in whole.organizations)
-        + sum(len(t.members) for t in whole.teams),
-        "user": len(whole.users),
+        "organization": len(after.organizations),
+        "team": len(after.teams),
+        "member": sum(len(o.members) for o in after.organizations)
+        + sum(len(t.members) for t in after.teams),
+        "user": len(after.users),
     }
     for kind, count in now.items():
         # What there was: what there is, less what this change adds, plus what it removes.
@@ -290,16 +240,22 @@ def guard(
                 f"{removed} {kind} removals of {total} ({share:.0f}%) exceed the limit of "
                 f"{safety.max_removed} or {safety.max_removed_percent:g}%"
             )
+    reasons += _emptied(before, after)
+    return tuple(Refusal(r, ALLOW_REMOVALS, _REVIEW) for r in reasons)
+
+
+def _emptied(before: DesiredState, after: DesiredState) -> list[str]:
     # A group emptied at once is more often a failed sync in Entra than a real decision.
     pairs: tuple[tuple[str, Mapping[str, Scoped], tuple[Scoped, ...]], ...] = (
         ("organization", before.organizations_by_id, after.organizations),
         ("team", before.teams_by_id, after.teams),
     )
+    found = []
     for kind, previous_by_id, now_objects in pairs:
         for scoped in now_objects:
             previous = previous_by_id.get(scoped.id)
             if previous is not None and previous.members and not scoped.members:
-                reasons.append(
+                found.append(
                     f"{kind} {scoped.alias!r} had {len(previous.members)} members and now has none"
                 )
-    return tuple(reasons)
+    return found

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from generator.errors import PolicyError
 
@@ -15,6 +15,8 @@ ORGANIZATION_ROLES = ("internal_user", "internal_user_viewer", "org_admin")
 USER_ROLES = ("internal_user", "internal_user_viewer", "proxy_admin", "proxy_admin_viewer")
 ADMIN_ROLES = ("proxy_admin", "proxy_admin_viewer")
 BUDGET_DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d|mo)$")
+# The kinds of object entraform manages, as changes, labels and messages name them.
+Kind = Literal["organization", "team", "user"]
 
 
 # An organization's value of a capped setting is the most any team in it may have.
@@ -87,7 +89,7 @@ class Membership:
 
 
 @dataclass(frozen=True, order=True)
-class User:
+class LiteLLMUser:
     """A LiteLLM user for one person who is a member of anything rendered, keyed by object id."""
 
     key: str
@@ -131,10 +133,10 @@ class DesiredState:
     organizations: tuple[Organization, ...] = ()
     teams: tuple[Team, ...] = ()
     # Empty unless the policy manages users (users.manage).
-    users: tuple[User, ...] = ()
+    users: tuple[LiteLLMUser, ...] = ()
 
     @cached_property
-    def users_by_key(self) -> Mapping[str, User]:
+    def users_by_key(self) -> Mapping[str, LiteLLMUser]:
         """Users keyed by Entra object id."""
         return {u.key: u for u in self.users}
 

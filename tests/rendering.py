@@ -7,35 +7,57 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-from generator import mapping
-from generator import run as pipeline
+from generator import mapping, run
 from generator.directory import Directory
-from generator.policy import Layout, load_policy
-from generator.report import summary
+from generator.policy import Policy
+from generator.policy.load import load_policy
+from generator.report.outcome import Report
+from generator.report.structure import structure
 from generator.sources import snapshot
-from generator.workspace import writes as files
+from generator.workspace import writes
 from tests.conftest import ROOT
 
 Format = Literal["terraform", "yaml"]
+Layout = Literal["single", "per-organization"]
 
 
 def build(
     policy_path: Path,
     directory: Directory,
     out: Path,
-    output_format: Format = "terraform",
-    layout: Layout = "single",
+    output_format: Format | None = "terraform",
+    layout: Layout | None = "single",
     *,
     shown_out: str | None = None,
     migrate_layout: bool = False,
-) -> pipeline.Result:
-    """Plan a run without writing; `shown_out` is the folder the file headers name."""
+    allow_removals: bool = False,
+) -> Report:
+    """Plan a run without writing; `shown_out` is the folder the file headers name.
+
+    None for the format or the layout: as the folder holds it, like a run without the option.
+    """
     policy = load_policy(policy_path)
-    output = replace(policy.output, format=output_format, layout=layout)
+    words = ("entraform", "generate", "--config", str(policy_path), "--out", shown_out or str(out))
+    options = run.Options(
+        out,
+        output_format,
+        layout,
+        migrate_layout=migrate_layout,
+        allow_removals=allow_removals,
+        command=words,
+    )
     if shown_out is not None:
-        output = replace(output, regenerate=output.regenerate_command(shown_out))
-    policy = replace(policy, output=output)
-    return pipeline.build(policy, directory, out, migrate_layout=migrate_layout)
+        # The folder the headers name, when the policy's command names one with {out}.
+        policy = _shown(policy, shown_out)
+    return run.generate(policy, directory, options)
+
+
+def _shown(policy: Policy, shown_out: str) -> Policy:
+    output = policy.output
+    if output.regenerate is None:
+        return policy
+    regenerate = output.regenerate.replace("{out}", shown_out)
+    return replace(policy, output=replace(output, regenerate=regenerate))
 
 
 def render_files(
@@ -48,7 +70,8 @@ def render_files(
     """Return the files a fresh run renders."""
     directory = snapshot.loads(snapshot_path.read_text(encoding="utf-8"))
     nowhere = Path("/nonexistent")
-    return build(policy_path, directory, nowhere, output_format, layout, shown_out=shown_out).files
+    report = build(policy_path, directory, nowhere, output_format, layout, shown_out=shown_out)
+    return dict(report.files)
 
 
 def render_map(policy_path: Path, snapshot_path: Path, target: Path) -> str:
@@ -57,24 +80,29 @@ def render_map(policy_path: Path, snapshot_path: Path, target: Path) -> str:
     state = mapping.apply(load_policy(policy_path), directory).state
     paths = [str(p.relative_to(ROOT)) for p in (policy_path, snapshot_path, target)]
     words = ["entraform", "map", "--config", paths[0], "--snapshot", paths[1], "--out", paths[2]]
-    return summary.structure(state, shlex.join(words))
+    return structure(state, shlex.join(words))
 
 
 def generate(
     policy_path: Path,
     directory: Directory,
     out: Path,
-    output_format: Format = "terraform",
-    layout: Layout = "single",
+    output_format: Format | None = "terraform",
+    layout: Layout | None = "single",
     *,
     migrate_layout: bool = False,
-) -> pipeline.Result:
+) -> Report:
     """Plan and write a run, ignoring the guards."""
-    result = build(
-        policy_path, directory, out, output_format, layout, migrate_layout=migrate_layout
+    report = build(
+        policy_path,
+        directory,
+        out,
+        output_format,
+        layout,
+        migrate_layout=migrate_layout,
     )
-    files.write(out, result.plan.files)
-    return result
+    writes.write(out, report.file_changes)
+    return report
 
 
 def read_tree(folder: Path) -> dict[str, str]:

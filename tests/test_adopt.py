@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import run as pipeline
+from generator import run
 from generator.cli import cli
 from generator.live import adopt
-from generator.live.client import LiveMember, LiveState, LiveTeam
-from generator.policy import load_policy
+from generator.live.reading import LiveMember, LiveState, LiveTeam
+from generator.policy.load import load_policy
 from generator.render import hcl
+from generator.render.terraform import TerraformAddresses
+from generator.report.outcome import Report
 from generator.sources.snapshot import SnapshotSource
 from generator.state import DesiredState, Membership, Organization, Settings, Team
 from generator.workspace.labels import Labels
@@ -38,13 +40,10 @@ POLICY = EXAMPLES / "entraform.yaml"
 TENANT = EXAMPLES / "tenant.json"
 
 
-def _build(out: Path, output_format: str = "terraform") -> pipeline.Result:
+def _build(out: Path, output_format: str = "terraform") -> Report:
     policy = load_policy(POLICY)
-    if output_format == "yaml":
-        from dataclasses import replace
-
-        policy = replace(policy, output=replace(policy.output, format="yaml"))
-    return pipeline.build(policy, SnapshotSource(TENANT).read(policy.needs()), out)
+    directory = SnapshotSource(TENANT).read(policy.needs())
+    return run.generate(policy, directory, run.Options(out, output_format))
 
 
 def _sso_era(fake: FakeLiteLLM) -> None:
@@ -318,7 +317,7 @@ def test_import_blocks_escape_ids_for_hcl() -> None:
     )
     live = LiveState(teams=(LiveTeam("t-${x}", "T", members=(LiveMember('u"1', "user"),)),))
     adoption = adopt.plan(
-        DesiredState(teams=(team,)), Labels(teams={"t-${x}": "t"}), "terraform", live
+        DesiredState(teams=(team,)), TerraformAddresses(Labels(teams={"t-${x}": "t"})), live
     )
     assert adopt.imports_tf(adoption.imports) == (
         f"{adopt.HEADER}\n"
@@ -340,7 +339,9 @@ def test_member_ids_are_matched_in_the_normal_form_terraform_sends() -> None:
     team = Team("t", "T", "T", members=(Membership(written, written, written, "user"),))
     stored = LiveMember("\u00c5ngstr\u00f6m@contoso.com", "user")
     live = LiveState(teams=(LiveTeam("t", "T", members=(stored,)),))
-    adoption = adopt.plan(DesiredState(teams=(team,)), Labels(teams={"t": "t"}), "terraform", live)
+    adoption = adopt.plan(
+        DesiredState(teams=(team,)), TerraformAddresses(Labels(teams={"t": "t"})), live
+    )
     assert [i.kind for i in adoption.imports] == ["team", "team member"]
     assert adoption.extra_members == ()
 
@@ -349,7 +350,7 @@ def test_organizations_without_licence_get_no_blocks_and_a_warning() -> None:
     org = Organization("o1", "Org", "Org")
     live = LiveState(organizations=None, organizations_note="no licence")
     adoption = adopt.plan(
-        DesiredState(organizations=(org,)), Labels({"o1": "o"}), "terraform", live
+        DesiredState(organizations=(org,)), TerraformAddresses(Labels({"o1": "o"})), live
     )
     assert adoption.imports == ()
     assert adoption.warnings[0].startswith("no licence. No import blocks were written")

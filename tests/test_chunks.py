@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from generator.errors import OutputError
-from generator.render import hcl
-from generator.workspace import legacy as existing
-from generator.workspace.labels import CHUNK, chunk, chunk_level
+from generator.render import hcl, legacy
+from generator.render.addresses import chunk
+from generator.workspace import folder
+from generator.workspace.labels import CHUNK, chunk_level
+from tests import hclparse
 from tests.console import evaluate
 from tests.hostile import CORPUS, random_strings
 from tests.rendering import Format, build, generate
@@ -32,11 +34,11 @@ def _tenant(size: int) -> dict[str, Any]:
 
 
 def _member_blocks(text: str) -> dict[str, dict[str, Any]]:
-    """Membership resource label → its `for_each` map, as entraform reads its own output."""
+    """Membership resource label → the keys of its `for_each` map, as HCL reads them."""
     return {
-        b.labels[1]: b.attributes["for_each"]
-        for b in hcl.read(text)
-        if b.type == "resource" and b.labels[0] == "litellm_team_member"
+        label: {hclparse.literal(k): v for k, v in arguments["for_each"].items()}
+        for (kind, label), arguments in hclparse.resources(text).items()
+        if kind == "litellm_team_member"
     }
 
 
@@ -98,9 +100,9 @@ def test_the_output_reads_back_as_the_same_members_once_split(
     tmp_path: Path, output_format: Format
 ) -> None:
     result = generate(POLICY, directory(_tenant(300)), tmp_path, output_format)
-    assert existing.read(tmp_path).state() == result.outcome.state
+    assert folder.read(tmp_path, legacy.read).state == result.outcome.state
     again = build(POLICY, directory(_tenant(300)), tmp_path, output_format)
-    assert not again.plan.files
+    assert not again.file_changes
     assert not again.moves
 
 
@@ -206,11 +208,15 @@ def test_moved_blocks_whose_source_is_declared_again_are_dropped_when_no_new_mov
     assert not (out / "moved.tf").exists()
 
 
-def test_a_moved_block_entraform_cannot_read_stops_the_run_naming_its_file(tmp_path: Path) -> None:
+def test_a_moved_block_changed_by_hand_stops_the_run_naming_its_file(tmp_path: Path) -> None:
     generate(POLICY, directory(_tenant(40)), tmp_path)
     generate(POLICY, directory(_tenant(3 * CHUNK)), tmp_path)
     moved = tmp_path / "moved.tf"
     text = moved.read_text(encoding="utf-8")
     moved.write_text(text.replace("moved {\n", "moved {\n  # reviewed\n", 1), "utf-8")
-    with pytest.raises(OutputError, match=re.escape(f"{moved}: entraform reads 39 of its 40")):
+    build(POLICY, directory(_tenant(10)), tmp_path)  # a comment changes nothing Terraform reads
+    target = re.search(r"to   = (\S+)", text)
+    assert target is not None
+    moved.write_text(text.replace(target[1], target[1].replace("__", "__x"), 1), "utf-8")
+    with pytest.raises(OutputError, match=re.escape(f"{moved}: entraform recognises 39 of its 40")):
         build(POLICY, directory(_tenant(10)), tmp_path)

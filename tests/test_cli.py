@@ -82,8 +82,8 @@ def test_check_prints_the_command_that_updates_the_files(work: Path) -> None:
     result = generate(work, "--check")
     fix = result.stderr.rsplit("update them with: ", 1)[1].strip()
     assert fix == (
-        f"entraform generate -c {work / 'entraform.yaml'} -o {work / 'out'} "
-        f"--snapshot {work / 'tenant.json'}"
+        f"entraform generate --config {work / 'entraform.yaml'} --snapshot {work / 'tenant.json'} "
+        f"--out {work / 'out'} --format terraform --layout single"
     )
     assert invoke(*fix.split()[1:]).exit_code == 0
     assert generate(work, "--check").exit_code == 0
@@ -110,9 +110,14 @@ def test_diff_prints_a_unified_diff_of_one_changed_membership(work: Path) -> Non
     changed = [line for line in org_diff.splitlines()[2:] if line[:1] in "+-"]
     assert len(changed) == 2  # one line in the team, one in the organization
     assert all("dee@contoso.test" in line and line.startswith("+") for line in changed)
-    # The manifest records the new digest of that one file: one line replaced.
+    # The manifest records the new digest of that one file and the new member, one line each
+    # (in the team, the organization and the table of emails); a comma may move.
     manifest_diff = diffs["entraform-manifest.json"].splitlines()[2:]
-    assert len([line for line in manifest_diff if line[:1] in "+-"]) == 2
+    removed = {line[1:].rstrip(",") for line in manifest_diff if line.startswith("-")}
+    added = [line[1:] for line in manifest_diff if line.startswith("+")]
+    new = [line for line in added if line.rstrip(",") not in removed]
+    assert len(new) == 4
+    assert sum(oid("user/dee") in line for line in new) == 3
 
 
 def test_a_config_error_exits_2_with_file_and_line(work: Path) -> None:

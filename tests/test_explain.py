@@ -19,7 +19,8 @@ from generator.cli import cli
 from generator.directory import Directory, MembershipMode
 from generator.errors import ConfigError
 from generator.mapping.trace import MAX_CHAINS, Absence, Access, Explanation, explain
-from generator.policy import Policy, load_policy, parse_policy
+from generator.policy import Policy
+from generator.policy.load import load_policy, parse_policy
 from generator.report.explanation import report, text
 from generator.sources import snapshot
 from tests import hostile

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.policy import Layout
 from tests.conftest import EXAMPLES, ROOT
-from tests.rendering import Format, read_tree, render_files, render_map
+from tests.rendering import Format, Layout, read_tree, render_files, render_map
 
 FORMATS: tuple[Format, ...] = ("terraform", "yaml")
 

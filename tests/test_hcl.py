@@ -99,26 +99,3 @@ def test_entries_are_aligned_on_the_longest_key() -> None:
 
 def test_entries_of_nothing_are_empty() -> None:
     assert hcl.entries([], "  ") == ""
-
-
-@pytest.mark.parametrize(
-    ("text", "value"),
-    [
-        ('"x"', "x"),
-        ("12", 12),
-        ("1.5", 1.5),
-        ("true", True),
-        ("null", None),
-        ('["a", "b"]', ["a", "b"]),
-        ('{ a = "x", "b c" = 2 }', {"a": "x", "b c": 2}),
-        ("litellm_team.x.team_id", hcl.Ref("litellm_team.x.team_id")),
-    ],
-)
-def test_expression_reads_what_literal_writes_and_references(text: str, value: Any) -> None:
-    assert hcl.expression(text) == value
-
-
-@pytest.mark.parametrize("text", ['"open', "1 2", "{ a = }", "[1, 2", "a +"])
-def test_expression_refuses_what_entraform_never_writes(text: str) -> None:
-    with pytest.raises(ValueError, match=r"not understood|trailing text"):
-        hcl.expression(text)

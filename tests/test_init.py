@@ -10,16 +10,17 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import mapping, render
+from generator import mapping
 from generator.cli import cli
 from generator.cli.init import DRAWN, STARTER
 from generator.directory import Directory
 from generator.live import draft
-from generator.live.client import LiveMember, LiveOrganization, LiveState, LiveTeam
-from generator.policy import load_policy, parse_policy
+from generator.live.reading import LiveMember, LiveOrganization, LiveState, LiveTeam
+from generator.policy.load import load_policy, parse_policy
 from generator.render import hcl
+from generator.render.templates import policy as policy_text
 from generator.state import Settings
-from tests import tenants
+from tests import hclparse, tenants
 from tests.conftest import EXAMPLES, ROOT
 from tests.example_ids import ANALYSTS as ANALYSTS_EXAMPLE
 from tests.example_ids import FINANCE, RESEARCH_ML, SANDBOX, UNSELECTED
@@ -145,21 +146,20 @@ def _first_run(fake: FakeLiteLLM, snapshot: Path, tmp_path: Path) -> tuple[Path,
     return out, _adopt(fake, snapshot, policy, out)
 
 
-def _resources(out: Path) -> dict[str, hcl.Block]:
-    """Every resource instance the rendered files declare, by Terraform address."""
+def _resources(out: Path) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Every resource instance the rendered files declare by Terraform address: type, arguments."""
     found = {}
     for name, text in read_tree(out).items():
         if not name.endswith(".tf") or name == "imports.tf":
             continue
-        for block in hcl.read(text):
-            if block.type != "resource":
-                continue
-            address = ".".join(block.labels)
-            keys = block.attributes.get("for_each")
+        for (kind, label), arguments in hclparse.resources(text).items():
+            address = f"{kind}.{label}"
+            decoded = hclparse.decoded(arguments)
+            keys = decoded.get("for_each")
             if keys is None:
-                found[address] = block
+                found[address] = (kind, decoded)
             for key in keys or {}:
-                found[f"{address}[{hcl.quote(key)}]"] = block
+                found[f"{address}[{hcl.quote(key)}]"] = (kind, decoded)
     return found
 
 
@@ -199,7 +199,7 @@ def test_init_prints_the_starter_on_stdout_with_a_dash() -> None:
 
 
 def test_the_starters_organization_example_validates_once_uncommented() -> None:
-    text = render.policy(STARTER, {}).replace("enterprise: false", "enterprise: true")
+    text = policy_text(STARTER, {}).replace("enterprise: false", "enterprise: true")
     example = text[text.index("# organizations:") : text.index("# and on a teams rule")]
     uncommented = "\n".join(line[2:] for line in example.splitlines())
     assert parse_policy(text + uncommented + "\n", "<edited>").organizations
@@ -228,23 +228,23 @@ def _teams_equal_live(out: Path, fake: FakeLiteLLM) -> int:
     """Assert every rendered team and organization holds LiteLLM's values; count the teams."""
     rendered = _resources(out)
     organizations = {
-        address: block.attributes["organization_id"]
-        for address, block in rendered.items()
-        if block.labels[0] == "litellm_organization"
+        address: arguments["organization_id"]
+        for address, (kind, arguments) in rendered.items()
+        if kind == "litellm_organization"
     }
-    teams = [b for b in rendered.values() if b.labels[0] == "litellm_team"]
-    for block in teams:
-        row = fake.teams[block.attributes["team_id"]]
-        assert block.attributes["team_alias"] == row["team_alias"]
-        org = block.attributes.get("organization_id")
-        org_id = None if org is None else organizations[org.path.rsplit(".", 1)[0]]
+    teams = [arguments for kind, arguments in rendered.values() if kind == "litellm_team"]
+    for arguments in teams:
+        row = fake.teams[arguments["team_id"]]
+        assert arguments["team_alias"] == row["team_alias"]
+        org = arguments.get("organization_id")
+        org_id = None if org is None else organizations[hclparse.reference(org).rsplit(".", 1)[0]]
         assert org_id == row["organization_id"]
-        _assert_settings(block.attributes, row, row)
+        _assert_settings(arguments, row, row)
     for address, org_id in organizations.items():
         row = fake.organizations[org_id]
-        block = rendered[address]
-        assert block.attributes["organization_alias"] == row["organization_alias"]
-        _assert_settings(block.attributes, row, row["litellm_budget_table"])
+        _, arguments = rendered[address]
+        assert arguments["organization_alias"] == row["organization_alias"]
+        _assert_settings(arguments, row, row["litellm_budget_table"])
     return len(teams)
 
 
@@ -261,12 +261,12 @@ def test_rendered_memberships_keep_the_roles_litellm_has(
 ) -> None:
     out, _ = _first_run(fake, snapshot, tmp_path)
     rendered = _resources(out)
-    members = [b for b in rendered.values() if b.labels[0] == "litellm_team_member"]
+    members = [a for kind, a in rendered.values() if kind == "litellm_team_member"]
     assert members
-    for block in members:
-        team = rendered[f"litellm_team.{block.attributes['team_id'].label}"]
-        team_id = team.attributes["team_id"]
-        for user_id, entry in block.attributes["for_each"].items():
+    for arguments in members:
+        label = hclparse.reference(arguments["team_id"]).split(".")[1]
+        team_id = rendered[f"litellm_team.{label}"][1]["team_id"]
+        for user_id, entry in arguments["for_each"].items():
             assert entry["role"] == fake.member(team_id, user_id)["role"]
 
 
@@ -534,7 +534,7 @@ def _hostile_case() -> tuple[LiveState, Directory]:
 def test_hostile_aliases_names_and_settings_come_back_exactly_from_the_drawn_policy() -> None:
     live, directory = _hostile_case()
     drawn = draft.draw(live, directory)
-    text = render.policy(DRAWN, {"draft": drawn})
+    text = policy_text(DRAWN, {"draft": drawn})
     state = mapping.apply(parse_policy(text, "<drawn>"), directory).state
     for team in live.teams:
         got = state.teams_by_id[team.id]

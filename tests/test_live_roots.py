@@ -10,17 +10,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import mapping
-from generator import run as pipeline
+from generator import mapping, run
 from generator.cli import cli
-from generator.cli.options import with_output
 from generator.live import adopt
-from generator.policy import load_policy
-from generator.render import hcl
+from generator.policy.load import load_policy
 from generator.sources.snapshot import SnapshotSource
 from generator.state import DesiredState
 from generator.workspace import roots
 from generator.workspace.labels import Labels
+from tests import hclparse
 from tests.conftest import EXAMPLES
 from tests.example_ids import (
     ADELE,
@@ -44,8 +42,9 @@ IMPORT_BLOCK = re.compile(r'to = (\S+)\n  id = "([^"]+)"')
 
 
 def _labels(out: Path) -> Labels:
-    policy = with_output(load_policy(POLICY), None, "per-organization")
-    return pipeline.build(policy, SnapshotSource(TENANT).read(policy.needs()), out).labels
+    policy = load_policy(POLICY)
+    directory = SnapshotSource(TENANT).read(policy.needs())
+    return run.generate(policy, directory, run.Options(out, layout="per-organization")).labels
 
 
 def _org_root(out: Path, org_id: str) -> str:
@@ -70,13 +69,10 @@ def _declared(folder: Path) -> set[str]:
     for tf in sorted(folder.glob("*.tf")):
         if tf.name == adopt.FILE_NAME:
             continue
-        for block in hcl.read(tf.read_text(encoding="utf-8")):
-            if block.type != "resource":
-                continue
-            kind, label = block.labels
-            keys = block.attributes.get("for_each")
+        for (kind, label), arguments in hclparse.resources(tf.read_text("utf-8")).items():
+            keys = arguments.get("for_each")
             if isinstance(keys, dict):
-                found |= {f"{kind}.{label}[{hcl.quote(key)}]" for key in keys}
+                found |= {f"{kind}.{label}[{key}]" for key in keys}  # still quoted as written
             else:
                 found.add(f"{kind}.{label}")
     return found

@@ -12,7 +12,7 @@ import pytest
 from generator import mapping
 from generator.directory import Member
 from generator.errors import PolicyError
-from generator.policy import parse_policy
+from generator.policy.load import parse_policy
 from generator.state import DesiredState, Membership
 from tests.tenants import directory, group, oid, ref, tenant, user
 

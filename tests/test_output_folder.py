@@ -37,7 +37,7 @@ def test_a_folder_in_the_output_that_is_no_root_module_is_neither_read_nor_delet
     copied = read_tree(out / "backup")
     joined = tenant([org, web, group("Loose-Lab", ("ann", "cy"))], people)
     result = generate(policy, directory(joined), out, layout="per-organization")
-    assert [f.name for f in result.plan.files] == [
+    assert [f.name for f in result.file_changes] == [
         "entraform-manifest.json",
         f"{roots.STANDALONE}/teams.tf",
     ]

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from generator.errors import ConfigError
-from generator.policy import Placement, Policy, load_policy, parse_policy
+from generator.errors import ConfigError, EntraformError
+from generator.policy import Place, Policy
+from generator.policy.load import load_policy, parse_policy
 from generator.sources import GroupSelector
 from generator.state import Settings
 from tests.conftest import EXAMPLES, ROOT
@@ -22,8 +23,9 @@ def parse(text: str) -> Policy:
 
 
 def error_of(text: str) -> str:
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(EntraformError) as caught:
         parse(text)
+    assert caught.value.exit_code == 2
     return str(caught.value)
 
 
@@ -414,7 +416,7 @@ def test_a_literal_organization_key_that_fits_a_key_template_is_accepted() -> No
           - {rule: apps, select: {prefix: "App-"}, organization: {key: lab-Physics}}
         """
     )
-    assert policy.teams[0].placement == Placement("key", "lab-Physics")
+    assert policy.teams[0].placement == Place("key", "lab-Physics")
 
 
 def test_an_organization_key_without_any_organizations_rule_says_there_are_none() -> None:

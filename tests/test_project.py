@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.policy import parse_policy
+from generator.policy.load import parse_policy
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from generator import run as pipeline
-from generator.policy import YAML, parse_policy
+from generator import run as runs
+from generator.policy.load import parse_policy
+from generator.report.outcome import Report
 from generator.workspace import manifest
 from tests.console import string_map
 from tests.hostile import nfc
@@ -51,13 +52,11 @@ def hostile_tenant(count: int) -> dict[str, Any]:
     return tenant(groups, USERS)
 
 
-def run(
-    policy_text: str, data: dict[str, Any], out: Path, output_format: Format
-) -> pipeline.Result:
+def run(policy_text: str, data: dict[str, Any], out: Path, output_format: Format) -> Report:
     policy = parse_policy(
         textwrap.dedent(policy_text) + f"output: {{format: {output_format}}}\n", "p.yaml"
     )
-    return pipeline.build(policy, directory(data), out)
+    return runs.generate(policy, directory(data), runs.Options(out))
 
 
 ALL_TEAMS = """\
@@ -72,7 +71,7 @@ preset: {name: entra_groups_also_create_orgs, select: {regex: '(?s).*'}}
 """
 
 
-def _write(result: pipeline.Result, folder: Path) -> Path:
+def _write(result: Report, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in result.files.items():
         (folder / name).write_text(text, encoding="utf-8")
@@ -85,9 +84,7 @@ _TEAM = re.compile(
 )
 
 
-def _aliases_as_terraform_reads_them(
-    terraform: str, result: pipeline.Result, tmp: Path
-) -> dict[str, str]:
+def _aliases_as_terraform_reads_them(terraform: str, result: Report, tmp: Path) -> dict[str, str]:
     """team_id → team_alias, with every literal evaluated by terraform itself."""
     pairs = [m.group(2, 3) for text in result.files.values() for m in _TEAM.finditer(text)]
     tmp.mkdir(parents=True, exist_ok=True)
@@ -112,7 +109,7 @@ def test_a_regex_over_every_group_renders_thousands_of_hostile_names(
         assert re.fullmatch(r"[a-z0-9_]+\.(tf|yaml)", name), name
     folder = _write(result, tmp_path / "out")
     subprocess.run([terraform, "fmt", "-check", "-diff", str(folder)], check=True, timeout=300)
-    if output_format == YAML:
+    if output_format == "yaml":
         # The output folder's main.tf needs the provider; the data file is read on its own.
         scratch = tmp_path / "console"
         scratch.mkdir()
@@ -139,7 +136,7 @@ def test_the_preset_renders_every_group_of_a_tenant_with_duplicate_names(
     state = result.outcome.state
     assert len(state.organizations) == len(state.teams) == 300
     assert all(t.organization_id == t.id for t in state.teams)
-    if output_format == YAML:
+    if output_format == "yaml":
         teams = result.files["teams.yaml"]
         assert all(f'organization_id: "{t.id}"' in teams for t in state.teams)
     else:

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from generator import mapping
 from generator.cli import cli
 from generator.errors import EXIT_SECURITY
-from generator.policy import load_policy
+from generator.policy.load import load_policy
 from generator.sources.snapshot import SnapshotSource
 from tests.conftest import EXAMPLES, ROOT
 from tests.example_ids import (

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from generator import render
 from generator.sources import snapshot
-from generator.workspace.labels import Addresses
 from tests.conftest import ROOT
 from tests.rendering import Format, build
 from tests.standin import run_terraform, stand_in, stand_in_address, stand_in_tree
@@ -21,7 +21,7 @@ FORMATS: tuple[Format, ...] = ("terraform", "yaml")
 def _rendered_addresses(output_format: Format) -> set[str]:
     directory = snapshot.loads((GOLDEN / "tenant.json").read_text(encoding="utf-8"))
     result = build(GOLDEN / "entraform.yaml", directory, Path("/nonexistent"), output_format)
-    at = Addresses(result.labels, output_format)
+    at = render.named(output_format).addresses(result.labels)
     return {address for _, address in at.of(result.outcome.state)}
 
 

@@ -4,29 +4,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import render
-from generator import run as pipeline
+from generator import render, run
 from generator.cli import cli
 from generator.directory import Directory
 from generator.errors import ConfigError
-from generator.live.client import Client, read_live
-from generator.policy import Output, OutputFormat, load_policy, parse_policy
+from generator.live.client import Client
+from generator.live.reading import read_live
+from generator.policy.load import load_policy, parse_policy
+from generator.render import legacy
+from generator.render.templates import RenderOptions
+from generator.render.yaml import user_chunks
 from generator.report import summary
+from generator.report.outcome import Report
 from generator.sources import snapshot
-from generator.state import DesiredState, Membership, Team, User
+from generator.state import DesiredState, LiteLLMUser, Membership, Team
 from generator.workspace import labels as addresses
-from generator.workspace import legacy as existing
-from generator.workspace import writes as files
+from generator.workspace import writes
+from generator.workspace.folder import read
 from tests import hostile
 from tests.conftest import EXAMPLES, ROOT
 from tests.example_ids import ADELE, NESTOR
 from tests.fakelitellm import API_KEY, FakeLiteLLM
+from tests.rendering import Format as OutputFormat
 from tests.standin import planned, stand_in_tree
 
 POLICY = ROOT / "tests" / "golden" / "users" / "entraform.yaml"
@@ -59,17 +63,15 @@ def _tenant(without: str = "") -> Directory:
 
 def _build(
     policy: Path, directory: Directory, out: Path, output_format: Format = "terraform"
-) -> pipeline.Result:
-    loaded = load_policy(policy)
-    loaded = replace(loaded, output=replace(loaded.output, format=output_format))
-    return pipeline.build(loaded, directory, out)
+) -> Report:
+    return run.generate(load_policy(policy), directory, run.Options(out, output_format))
 
 
 def _generate(
     policy: Path, directory: Directory, out: Path, output_format: Format = "terraform"
-) -> pipeline.Result:
+) -> Report:
     result = _build(policy, directory, out, output_format)
-    files.write(out, result.plan.files)
+    writes.write(out, result.file_changes)
     return result
 
 
@@ -134,10 +136,10 @@ def test_each_yaml_membership_chunk_waits_for_its_team_and_its_users_chunk(
 
 
 def test_a_split_yaml_membership_chunk_waits_for_the_users_chunk_of_the_same_prefix() -> None:
-    assert render._user_chunks("3f", 2, 1) == ["this__3"]
-    assert render._user_chunks("3", 1, 2) == [f"this__3{n:x}" for n in range(16)]
-    assert render._user_chunks("", 0, 0) == ["this"]
-    assert render._user_chunks("3f", 2, None) == []
+    assert user_chunks("3f", 2, 1) == ["this__3"]
+    assert user_chunks("3", 1, 2) == [f"this__3{n:x}" for n in range(16)]
+    assert user_chunks("", 0, 0) == ["this"]
+    assert user_chunks("3f", 2, None) == []
 
 
 @pytest.mark.parametrize("output_format", ["terraform", "yaml"])
@@ -146,8 +148,8 @@ def test_the_next_run_reads_the_users_back_and_changes_nothing(
 ) -> None:
     _generate(POLICY, _tenant(), tmp_path, output_format)
     again = _build(POLICY, _tenant(), tmp_path, output_format)
-    assert not again.plan.changed
-    assert existing.read(tmp_path).state().users == again.outcome.state.users
+    assert not again.changed
+    assert read(tmp_path, legacy.read).state.users == again.outcome.state.users
 
 
 @pytest.mark.parametrize("output_format", ["terraform", "yaml"])
@@ -156,7 +158,7 @@ def test_someone_who_leaves_every_selected_group_loses_their_user_named_in_the_s
 ) -> None:
     _generate(POLICY, _tenant(), tmp_path, output_format)
     result = _build(POLICY, _tenant(without=NESTOR), tmp_path, output_format)
-    removed = [o for o in result.plan.changes.objects if o.kind == "user"]
+    removed = [o for o in result.changes.objects if o.kind == "user"]
     assert [(o.id, o.action, o.detail) for o in removed] == [(NESTOR, "removed", "deleted")]
     text = summary.markdown(result)
     assert "| Users | 0 | 1 | 0 | 0 |" in text
@@ -169,19 +171,19 @@ def test_user_removals_count_against_the_removal_guard(tmp_path: Path) -> None:
     (tmp_path / "p.yaml").write_text(policy, encoding="utf-8")
     _generate(tmp_path / "p.yaml", _tenant(), tmp_path / "out")
     result = _build(tmp_path / "p.yaml", _tenant(without=NESTOR), tmp_path / "out")
-    assert any(r.startswith("1 user removals of 13") for r in result.plan.refusals)
+    assert any(r.reason.startswith("1 user removals of 13") for r in result.refusals)
 
 
 def test_a_forgotten_user_gets_a_removed_block_and_later_runs_keep_it(tmp_path: Path) -> None:
     policy = _policy(tmp_path, removed="forget")
     out = tmp_path / "out"
     _generate(policy, _tenant(), out)
-    label = existing.read(out).labels.users[NESTOR]
+    label = read(out, legacy.read).labels.users[NESTOR]
     _generate(policy, _tenant(without=NESTOR), out)
     assert f"from = litellm_user.{label}\n" in (out / "removed.tf").read_text(encoding="utf-8")
     assert "litellm_user_member" not in (out / "removed.tf").read_text(encoding="utf-8")
     result = _build(policy, _tenant(without=NESTOR), out)
-    assert not result.plan.changed
+    assert not result.changed
     assert "Terraform forgets the user" not in summary.markdown(result)
 
 
@@ -196,30 +198,32 @@ def test_a_forgotten_user_in_the_yaml_route_stops_the_plan_and_says_how_to_forge
     assert f'terraform state rm \'litellm\\_user.this\\["{NESTOR}"' in summary.markdown(result)
 
 
-@pytest.mark.parametrize("email", [*hostile.TEMPLATE, *hostile.random_strings(20, seed=11)])
-def test_hostile_emails_come_back_exactly_from_the_rendered_users(
-    tmp_path: Path, email: str
+@pytest.mark.parametrize("output_format", ["terraform", "yaml"])
+def test_hostile_emails_reach_terraform_exactly_from_the_rendered_users(
+    tmp_path: Path, terraform: str, output_format: Format
 ) -> None:
-    member = Membership("u-1", "u-1", email, "user")
-    state = DesiredState(
-        teams=(Team("t-1", "T", "T", members=(member,)),),
-        users=(User("u-1", "u-1", email, "internal_user"),),
+    emails = [*hostile.TEMPLATE, *hostile.random_strings(20, seed=11)]
+    users = tuple(
+        LiteLLMUser(f"u-{n}", f"u-{n}", email, "internal_user") for n, email in enumerate(emails)
     )
-    formats: tuple[Format, ...] = ("terraform", "yaml")
-    for output_format in formats:
-        labels = addresses.assign(
-            addresses.Labels(),
-            state,
-            forget_organizations=True,
-            forget_teams=False,
-            output_format=output_format,
-        )
-        out = tmp_path / output_format
-        out.mkdir()
-        rendered = render.render(state, labels, Output(format=output_format))
-        for name, text in rendered.items():
-            (out / name).write_text(text, encoding="utf-8", newline="\n")
-        assert existing.read(out).state().users == state.users
+    members = tuple(Membership(u.key, u.user_id, u.user_email, "user") for u in users)
+    state = DesiredState(teams=(Team("t-1", "T", "T", members=members),), users=users)
+    fmt = render.named(output_format)
+    labels = addresses.assign(
+        addresses.Labels(), state, forget_organizations=True, forget_teams=False
+    )
+    labels = addresses.chunked(labels, fmt.map_sizes(state, labels))
+    out = tmp_path / "out"
+    out.mkdir()
+    for name, text in render.render(state, labels, fmt, RenderOptions(), "single").items():
+        (out / name).write_text(text, encoding="utf-8", newline="\n")
+    (root,) = stand_in_tree(out, tmp_path / "stand")
+    found = {
+        c["change"]["after"]["input"]["user_id"]: c["change"]["after"]["input"]["user_email"]
+        for c in planned(terraform, root)
+        if c["name"].startswith("user__")
+    }
+    assert found == {u.user_id: hostile.nfc(u.user_email) for u in users}
 
 
 def test_a_named_admin_is_matched_by_upn_mail_or_object_id_without_case() -> None:
@@ -344,7 +348,7 @@ def test_a_format_switch_moves_every_user_to_its_address_in_the_other_format(
     tmp_path: Path,
 ) -> None:
     _generate(POLICY, _tenant(), tmp_path)
-    labels = existing.read(tmp_path).labels.users
+    labels = read(tmp_path, legacy.read).labels.users
     result = _build(POLICY, _tenant(), tmp_path, "yaml")
     moved = {m.source: m.target for m in result.moves if m.kind == "user"}
     assert moved == {

@@ -72,7 +72,7 @@ def test_the_installed_package_reads_templates_and_schema_from_its_own_files(
     venv: Path, tmp_path: Path
 ) -> None:
     script = (
-        "import json, generator, generator.render as r, generator.policy.file as p; "
+        "import json, generator, generator.render.templates as r, generator.policy.file as p; "
         "print(json.dumps([generator.__file__, str(r.templates_dir())]))"
     )
     run = subprocess.run(

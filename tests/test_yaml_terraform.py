@@ -14,11 +14,11 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from generator import run as pipeline
-from generator.render import yamltext
+from generator.render import legacy, yamltext
+from generator.report.outcome import Report
 from generator.state import DesiredState, Membership
-from generator.workspace import legacy as existing
 from generator.workspace import writes as files
+from generator.workspace.folder import read
 from tests.console import evaluate
 from tests.hostile import CORPUS, nfc, random_strings
 from tests.rendering import build
@@ -154,7 +154,7 @@ output: {format: yaml}
 UPNS = ("N", "08", "+.5", "1e3", "0o17", "y", "a\n\u0301@contoso.test", "~@contoso.test")
 
 
-def _hostile_run(tmp_path: Path) -> pipeline.Result:
+def _hostile_run(tmp_path: Path) -> Report:
     """A fresh YAML run over a tenant whose group names and UPNs are the hostile strings."""
     users = [user(f"u{i}", userPrincipalName=upn, mail=None) for i, upn in enumerate(UPNS)]
     names = dict.fromkeys(s for s in (*CORPUS, *random_strings(300, seed=3)) if s.strip())
@@ -253,5 +253,5 @@ def test_the_previous_run_of_a_hostile_tenant_reads_back_as_the_state_it_rendere
     tmp_path: Path,
 ) -> None:
     result = _hostile_run(tmp_path)
-    files.write(tmp_path / "out", result.plan.files)
-    assert existing.read(tmp_path / "out").state() == result.outcome.state
+    files.write(tmp_path / "out", result.file_changes)
+    assert read(tmp_path / "out", legacy.read).state == result.outcome.state

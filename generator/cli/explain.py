@@ -7,17 +7,11 @@ from pathlib import Path
 
 import click
 
-from generator.cli.options import (
-    GraphOptions,
-    config_option,
-    examples,
-    graph_options,
-    read_directory,
-    snapshot_option,
-)
-from generator.mapping import trace as explain
-from generator.policy import load_policy
+from generator.cli.options import config_option, examples, source_options
+from generator.mapping import trace
+from generator.policy.load import load_policy
 from generator.report import explanation
+from generator.sources import SourceOptions, open_source
 
 
 @click.command(
@@ -31,7 +25,6 @@ from generator.report import explanation
 )
 @click.argument("person")
 @config_option
-@snapshot_option
 @click.option(
     "--team",
     metavar="NAME|ID",
@@ -43,15 +36,14 @@ from generator.report import explanation
     help="Say why PERSON is or is not in this organization (alias, group name or object id).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for tools (shape in the README).")
-@graph_options
+@source_options
 def explain_command(
     person: str,
     config_path: Path,
-    snapshot: Path | None,
     team: str | None,
     organization: str | None,
     as_json: bool,
-    graph: GraphOptions,
+    source: SourceOptions,
 ) -> None:
     """Show every organization and team PERSON gets, with the role and each path granting it.
 
@@ -62,8 +54,8 @@ def explain_command(
     if team is not None and organization is not None:
         raise click.UsageError("give --team or --organization, not both")
     policy = load_policy(config_path)
-    directory = read_directory(policy, snapshot, graph)
-    found = explain.explain(policy, directory, person, team=team, organization=organization)
+    directory = open_source(source).read(policy.needs())
+    found = trace.explain(policy, directory, person, team=team, organization=organization)
     if as_json:
         click.echo(json.dumps(explanation.report(found), indent=2, ensure_ascii=False))
     else:

@@ -6,17 +6,22 @@ from pathlib import Path
 
 import click
 
-from generator import mapping, render
-from generator.cli.live import _client
-from generator.cli.options import GraphOptions, examples, graph_options, graph_source
+from generator import mapping
+from generator.cli.options import (
+    concurrency_option,
+    examples,
+    ignore_user_option,
+    litellm_client,
+    source_options,
+)
 from generator.directory import Directory
 from generator.errors import ConfigError
 from generator.live import draft
-from generator.live.client import CONCURRENCY, read_live
-from generator.policy import parse_policy
-from generator.sources import GroupSelector, Needs
-from generator.sources.snapshot import SnapshotSource
-from generator.workspace import writes as files
+from generator.live.reading import read_live
+from generator.policy.load import parse_policy
+from generator.render.templates import policy as policy_text
+from generator.sources import GroupSelector, Needs, SourceOptions, open_source
+from generator.workspace import writes
 
 STARTER = "policy/starter.yaml.j2"
 DRAWN = "policy/drawn.yaml.j2"
@@ -47,35 +52,16 @@ DRAWN = "policy/drawn.yaml.j2"
     "the groups whose object id is a team_id, keep aliases, settings and organizations. The key "
     "is read from LITELLM_API_KEY only and used for read-only calls.",
 )
-@click.option(
-    "--snapshot",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="With --litellm-url: find the groups in this snapshot file instead of Microsoft Graph.",
-)
-@click.option(
-    "--ignore-user",
-    "ignore_users",
-    multiple=True,
-    default=("default_user_id",),
-    show_default=True,
-    help="A LiteLLM user id whose membership is not Entra's doing (repeatable).",
-)
-@click.option(
-    "--litellm-concurrency",
-    type=click.IntRange(min=1),
-    default=CONCURRENCY,
-    show_default=True,
-    help="LiteLLM requests out at once (1: one at a time).",
-)
-@graph_options
+@ignore_user_option
+@concurrency_option
+@source_options
 def init_command(
     out: Path,
     force: bool,
     litellm_url: str | None,
-    snapshot: Path | None,
     ignore_users: tuple[str, ...],
     litellm_concurrency: int,
-    graph: GraphOptions,
+    source: SourceOptions,
 ) -> None:
     """Write a first policy file: a commented starter, or one drawn from a live LiteLLM.
 
@@ -88,17 +74,17 @@ def init_command(
     if not stdout and out.exists() and not force:
         raise ConfigError(f"{out} exists; pass --force to replace it, or choose another --out")
     if litellm_url is None:
-        if snapshot is not None:
+        if source.snapshot is not None:
             raise click.UsageError("--snapshot is only read with --litellm-url")
-        _write(out, stdout, render.policy(STARTER, {}))
-        if not stdout and not graph.quiet:
+        _write(out, stdout, policy_text(STARTER, {}))
+        if not stdout and not source.quiet:
             click.echo(f"entraform init: wrote {out}: a starter policy; edit its rules", err=True)
         return
-    client = _client(litellm_url, litellm_concurrency)
+    client = litellm_client(litellm_url, litellm_concurrency)
     with client:
         listed = read_live(client, (), ())
         ids = draft.group_ids(listed)
-        directory = _groups(ids, snapshot, graph)
+        directory = _groups(ids, source)
         teams = [t.id for t in listed.teams if t.id in directory.groups]
         live = read_live(client, teams, (i for i in ids if i in directory.groups))
     drawn = draft.draw(live, directory, ignore_users)
@@ -108,19 +94,19 @@ def init_command(
             "as its team_id; nothing to draw a policy from (`entraform init` without "
             "--litellm-url writes a starter policy). Nothing was written."
         )
-    text = render.policy(DRAWN, {"draft": drawn})
+    text = policy_text(DRAWN, {"draft": drawn})
     _check(text, str(out), directory)
     _write(out, stdout, text)
-    if not graph.quiet:
+    if not source.quiet:
         click.echo("\n".join(_report(out, drawn)), err=True)
 
 
-def _groups(ids: tuple[str, ...], snapshot: Path | None, graph: GraphOptions) -> Directory:
+def _groups(ids: tuple[str, ...], source: SourceOptions) -> Directory:
     if not ids:
         return Directory.of((), ())
-    source = SnapshotSource(snapshot) if snapshot else graph_source(graph)
     # Direct members: they are whom LiteLLM's login added, and the drawn policy reads no more.
-    return source.read(Needs(selectors=(GroupSelector(ids=ids),), transitive=False))
+    needs = Needs(selectors=(GroupSelector(ids=ids),), transitive=False)
+    return open_source(source).read(needs)
 
 
 def _check(text: str, origin: str, directory: Directory) -> None:
@@ -139,7 +125,7 @@ def _write(out: Path, stdout: bool, text: str) -> None:
     if stdout:
         click.echo(text, nl=False)
     else:
-        files.write_one(out, text)
+        writes.write_one(out, text)
 
 
 def _report(out: Path, drawn: draft.Draft) -> list[str]:

@@ -1,23 +1,28 @@
-"""Options and input reading that several commands share."""
+"""The option sets commands share: the policy, the tenant's source, the output, LiteLLM."""
 
 from __future__ import annotations
 
 import functools
 import os
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from generator.directory import Directory
-from generator.policy import Layout, OutputFormat, Policy
-from generator.sources import Source
-from generator.sources.snapshot import SnapshotSource
+from generator.errors import ConfigError
+from generator.live.client import CONCURRENCY
+from generator.sources import SourceOptions
+
+if TYPE_CHECKING:
+    from generator.live.client import Client
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def examples(*commands: str) -> str:
+    """A command's help epilog: its own examples, one per line, kept as written."""
+    return "\b\nExamples:\n" + "\n".join(f"  {c}" for c in commands)
 
 
 def config_option(f: F) -> F:
@@ -43,67 +48,38 @@ def snapshot_option(f: F) -> F:
 
 
 def layout_option(f: F) -> F:
-    """--layout: override the policy's output layout."""
+    """--layout: the root modules, over the policy's and the folder's."""
     return click.option(
         "--layout",
         type=click.Choice(["single", "per-organization"]),
-        help="Root modules (default: output.layout in the policy, else single): one for the "
-        "tenant, or one per organization plus teams/ for the rest.",
+        help="Root modules: one for the tenant, or one per organization plus teams/ for the "
+        "rest (default: output.layout in the policy, else the folder's, else single).",
     )(f)
 
 
 def output_options(f: F) -> F:
-    """--format and --layout: override the policy's output format and layout."""
+    """--format and --layout: over what the policy and the folder say."""
     f = layout_option(f)
     return click.option(
         "--format",
         "output_format",
         type=click.Choice(["terraform", "yaml"]),
-        help="Output format (default: output.format in the policy, else terraform).",
+        help="Output format (default: the folder's, else output.format in the policy, else "
+        "terraform). Another format than the folder's is a switch that moves every object.",
     )(f)
 
 
-def with_output(
-    policy: Policy, output_format: OutputFormat | None, layout: Layout | None = None
-) -> Policy:
-    """The policy with --format and --layout applied, where given."""
-    output = policy.output
-    if output_format is not None:
-        output = replace(output, format=output_format)
-    if layout is not None:
-        output = replace(output, layout=layout)
-    return replace(policy, output=output)
+def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the options that say where the tenant is read; the command gets them as `source`.
 
-
-@dataclass(frozen=True)
-class GraphOptions:
-    """How to reach and pace Microsoft Graph, and how much to say while reading it."""
-
-    url: str
-    token: str | None
-    tenant_id: str | None
-    client_id: str | None
-    certificate_path: str | None
-    budget: int
-    max_wait: float
-    quiet: bool
-    verbose: bool
-
-
-def examples(*commands: str) -> str:
-    """A command's help epilog: its own examples, one per line, kept as written."""
-    return "\b\nExamples:\n" + "\n".join(f"  {c}" for c in commands)
-
-
-def graph_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the options for reading Microsoft Graph; the command gets them as `graph`.
-
-    Secrets only ever come from the environment.
+    A snapshot file when given, else Microsoft Graph. Secrets only ever come from the
+    environment.
     """
 
     @functools.wraps(f)
-    def with_graph(
+    def with_source(
         *args: Any,
+        snapshot: Path | None,
         graph_url: str,
         graph_token: str | None,
         tenant_id: str | None,
@@ -115,18 +91,20 @@ def graph_options(f: Callable[..., Any]) -> Callable[..., Any]:
         verbose: bool,
         **kwargs: Any,
     ) -> Any:
-        graph = GraphOptions(
-            graph_url,
-            graph_token or None,
-            tenant_id,
-            client_id,
-            certificate_path,
-            graph_budget,
-            graph_max_wait,
-            quiet,
-            verbose,
+        from generator.sources.graph.settings import GraphSettings
+
+        graph = GraphSettings(
+            base_url=graph_url,
+            token=graph_token or None,
+            tenant_id=tenant_id,
+            client_id=client_id,
+            client_secret=os.environ.get("AZURE_CLIENT_SECRET") or None,
+            certificate_path=certificate_path,
+            budget=graph_budget,
+            max_total_wait=graph_max_wait,
         )
-        return f(*args, graph=graph, **kwargs)
+        verbosity = 0 if quiet else 2 if verbose else 1
+        return f(*args, source=SourceOptions(snapshot, graph, verbosity), **kwargs)
 
     def ru_per_window(ctx: click.Context, param: click.Parameter, value: str) -> int:
         from generator.sources.graph.costs import budget
@@ -137,6 +115,11 @@ def graph_options(f: Callable[..., Any]) -> Callable[..., Any]:
             raise click.BadParameter(str(exc)) from None
 
     options = [
+        click.option(
+            "--snapshot",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Read the tenant from this snapshot file instead of Microsoft Graph.",
+        ),
         click.option(
             "--graph-url",
             envvar="ENTRAFORM_GRAPH_URL",
@@ -196,33 +179,76 @@ def graph_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
         click.option("-v", "--verbose", is_flag=True, help="Log setup and each throttling pause."),
     ]
-    command: Callable[..., Any] = with_graph
+    command: Callable[..., Any] = with_source
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def graph_source(options: GraphOptions) -> Source:
-    """Build the Graph source from the graph options."""
-    # Imported here: msgraph is heavy, and snapshot runs must not pay for it.
-    from generator.sources.graph import GraphSettings, GraphSource
-    from generator.sources.graph.progress import Progress
+def litellm_options(f: F) -> F:
+    """Where LiteLLM is and whose members are not Entra's; the key comes from the env only."""
+    options = [
+        click.option(
+            "--litellm-url",
+            envvar="LITELLM_API_BASE",
+            show_envvar=True,
+            required=True,
+            help="Base URL of the LiteLLM proxy. The key is read from LITELLM_API_KEY only "
+            "and used for read-only calls.",
+        ),
+        ignore_user_option,
+        concurrency_option,
+        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
 
-    settings = GraphSettings(
-        base_url=options.url,
-        token=options.token,
-        tenant_id=options.tenant_id,
-        client_id=options.client_id,
-        client_secret=os.environ.get("AZURE_CLIENT_SECRET") or None,
-        certificate_path=options.certificate_path,
-        budget=options.budget,
-        max_total_wait=options.max_wait,
-    )
-    verbosity = 0 if options.quiet else 2 if options.verbose else 1
-    return GraphSource(settings, Progress(sys.stderr, verbosity=verbosity))
+
+def ignore_user_option(f: F) -> F:
+    """--ignore-user: members that are not Entra's doing."""
+    return click.option(
+        "--ignore-user",
+        "ignore_users",
+        multiple=True,
+        default=("default_user_id",),
+        show_default=True,
+        help="A LiteLLM user id whose membership is not Entra's doing (repeatable; giving "
+        "any replaces the default, the proxy admin that master-key creates add).",
+    )(f)
 
 
-def read_directory(policy: Policy, snapshot: Path | None, options: GraphOptions) -> Directory:
-    """Read the tenant from the snapshot when given, else from Microsoft Graph."""
-    source = SnapshotSource(snapshot) if snapshot else graph_source(options)
-    return source.read(policy.needs())
+def concurrency_option(f: F) -> F:
+    """--litellm-concurrency: requests out at once."""
+    return click.option(
+        "--litellm-concurrency",
+        type=click.IntRange(min=1),
+        default=CONCURRENCY,
+        show_default=True,
+        help="LiteLLM requests out at once (1: one at a time). A 429 or 503 pauses them "
+        "all for its Retry-After.",
+    )(f)
+
+
+def root_option(f: F) -> F:
+    """--root: one root module of the per-organization layout instead of the whole tree."""
+    return click.option(
+        "--root",
+        "root_name",
+        metavar="FOLDER",
+        help="Only this root module of OUT (a folder such as org_<label> or teams, as the "
+        "generate report's changed_roots lists them; '.' for the single layout).",
+    )(f)
+
+
+def litellm_client(url: str, concurrency: int) -> Client:
+    """A read-only LiteLLM client; the key is read from the environment only."""
+    from generator.live.client import Client
+
+    key = os.environ.get("LITELLM_API_KEY", "")
+    if not key:
+        raise ConfigError(
+            "LITELLM_API_KEY is not set: export a LiteLLM proxy admin key "
+            "(entraform only makes read-only calls with it)"
+        )
+    return Client(url, key, concurrency=concurrency)

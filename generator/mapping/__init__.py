@@ -10,8 +10,7 @@ from generator.directory import Directory, Group, Resolved, User
 from generator.errors import PolicyError
 from generator.mapping.selection import Match, Places, ids_of, select
 from generator.policy import Identity, Policy, Rule
-from generator.state import DesiredState, Membership, Organization, Team, validate
-from generator.state import User as LiteLLMUser
+from generator.state import DesiredState, LiteLLMUser, Membership, Organization, Team, validate
 
 GRAPH_ATTRIBUTES = {"id": "id", "userPrincipalName": "user_principal_name", "mail": "mail"}
 # Why a user the policy would have rendered was left out (summary headings, security findings).

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.errors import EXIT_USAGE, Refusal
 from generator.policy.file import KeyPath, Locator
 
 # Observed on LiteLLM without LITELLM_LICENSE: /organization/* is 403, team role admin is 400.
 NO_ORGANIZATIONS = "answers every /organization/* call with 403"
 NO_ADMINS = 'refuses the team role admin (400 "premium feature")'
+ENTERPRISE = "litellm: {enterprise: true}"
 
 
-def refusals(data: dict[str, Any], where: Locator) -> list[str]:
+def refusals(data: dict[str, Any], where: Locator) -> list[Refusal]:
     """Say which rules an open-source LiteLLM would refuse, and what to write instead."""
     if data.get("litellm", {}).get("enterprise", False):
         return []
@@ -41,7 +43,7 @@ def refusals(data: dict[str, Any], where: Locator) -> list[str]:
     return found
 
 
-def _team_refusals(item: dict[str, Any], path: KeyPath, where: Locator) -> list[str]:
+def _team_refusals(item: dict[str, Any], path: KeyPath, where: Locator) -> list[Refusal]:
     name = f"teams rule {item['rule']!r}"
     found = []
     if "organization" in item:
@@ -77,10 +79,12 @@ def _team_refusals(item: dict[str, Any], path: KeyPath, where: Locator) -> list[
     return found
 
 
-def _refused(where: Locator, path: KeyPath, feature: str, refusal: str, instead: str) -> str:
-    return where.message(
+def _refused(where: Locator, path: KeyPath, feature: str, refusal: str, instead: str) -> Refusal:
+    reason = where.message(
         path,
         f"{feature} need a LiteLLM Enterprise licence (LITELLM_LICENSE); a proxy without one "
         f"{refusal}, and this policy targets such a proxy (litellm: {{enterprise: false}}, the "
-        f"default). {instead} If the proxy has the licence, set litellm: {{enterprise: true}}.",
+        f"default). {instead}",
     )
+    advice = f"If the proxy has the licence, set {ENTERPRISE}."
+    return Refusal(reason, ENTERPRISE, advice, EXIT_USAGE)

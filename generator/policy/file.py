@@ -9,12 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 from generator.errors import ConfigError
+
+if TYPE_CHECKING:
+    import jsonschema
 
 KeyPath = tuple[str | int, ...]
 Position = tuple[int, int]
@@ -109,6 +111,8 @@ def check(data: Any, where: Locator) -> None:
 
 @cache
 def _schema() -> jsonschema.Draft202012Validator:
+    import jsonschema  # only a command that validates a policy loads it
+
     text = resources.files("generator").joinpath("policy.schema.json").read_text(encoding="utf-8")
     return jsonschema.Draft202012Validator(json.loads(text))
 
@@ -130,7 +134,9 @@ def _best(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
         return error
     # Of a oneOf, the alternative the value has the shape of says best what is wrong inside it.
     shaped = [e for e in error.context if e.path or e.validator not in ("type", "enum")]
-    return jsonschema.exceptions.best_match(shaped or error.context) or error
+    from jsonschema.exceptions import best_match
+
+    return best_match(shaped or error.context) or error
 
 
 def _unknown_key(key: str, allowed: list[str]) -> str:

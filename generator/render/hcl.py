@@ -1,11 +1,10 @@
-"""HCL text: escaping for Terraform, aligning like `terraform fmt`, reading our own output back."""
+"""HCL text: escaping for Terraform, and aligning like `terraform fmt`."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -13,10 +12,6 @@ _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # reviewer sees them; Terraform reads back the same text.
 _INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
 _ATTRIBUTE = re.compile(r'^(\s*)((?:"(?:[^"\\]|\\.)*")|[A-Za-z_][\w-]*)\s*=\s*(.*)$')
-_TOKEN = re.compile(
-    r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<number>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)'
-    r"|(?P<name>[A-Za-z_][\w.-]*(?:\[[\w.]+\])?)|(?P<punct>[\[\]{},=]))"
-)
 _UNESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))|\$\$\{|%%\{", re.DOTALL)
 _SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"'}
 # Go's normaliser keeps text stream-safe: a joiner before the 31st non-starter in a row.
@@ -141,105 +136,3 @@ def align(text: str) -> str:
                 closing = line[: len(line) - len(line.lstrip())] + "}"
     flush()
     return "\n".join(out)
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A reference expression such as `litellm_team.x.team_id`."""
-
-    path: str
-
-    @property
-    def label(self) -> str:
-        """The resource label in a `TYPE.LABEL[.ATTRIBUTE]` reference."""
-        return self.path.split(".")[1]
-
-
-@dataclass
-class Block:
-    """A block of our own HCL output: type, labels, attributes and nested blocks."""
-
-    type: str
-    labels: tuple[str, ...] = ()
-    attributes: dict[str, Any] = field(default_factory=dict)
-    blocks: list[Block] = field(default_factory=list)
-
-
-def read(text: str) -> list[Block]:
-    """Read the top-level blocks of HCL that entraform wrote (not a general HCL parser)."""
-    lines = [ln.strip() for ln in text.split("\n")]
-    root = Block("")
-    _body(lines, 0, root)
-    return root.blocks
-
-
-def _body(lines: list[str], i: int, block: Block) -> int:
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line or line.startswith("#"):
-            continue
-        if line == "}":
-            return i
-        match = _ATTRIBUTE.match(line)
-        if match is not None and match.group(3) == "{":  # a multi-line map
-            inner = Block("")
-            i = _body(lines, i, inner)
-            block.attributes[_name(match.group(2))] = inner.attributes
-        elif match is not None:
-            block.attributes[_name(match.group(2))] = expression(match.group(3))
-        elif line.endswith(("{", "{}")):  # a block header: TYPE "LABEL"... {
-            head = line.removesuffix("{}").removesuffix("{").split()
-            child = Block(head[0], tuple(unquote(lbl) for lbl in head[1:]))
-            block.blocks.append(child)
-            if line.endswith("{"):
-                i = _body(lines, i, child)
-        else:
-            raise ValueError(f"line {i}: not understood: {line!r}")
-    return i
-
-
-def _name(token: str) -> str:
-    return unquote(token) if token.startswith('"') else token
-
-
-def expression(text: str) -> Any:
-    """Parse a one-line HCL expression of the kinds `literal` writes, plus references."""
-    tokens = [m for m in _TOKEN.finditer(text) if m.group(0).strip()]
-    if "".join(m.group(0) for m in tokens).strip() != text.strip():
-        raise ValueError(f"not understood: {text!r}")
-    try:
-        value, end = _value(tokens, 0)
-    except IndexError:  # ran off the end: an unclosed list or object
-        raise ValueError(f"not understood: {text!r}") from None
-    if end != len(tokens):
-        raise ValueError(f"trailing text in {text!r}")
-    return value
-
-
-def _value(tokens: list[re.Match[str]], i: int) -> tuple[Any, int]:
-    token = tokens[i]
-    if token.group("string"):
-        return unquote(token.group("string")), i + 1
-    if token.group("number"):
-        number = token.group("number")
-        return (float(number) if any(c in number for c in ".eE") else int(number)), i + 1
-    if token.group("name"):
-        name = token.group("name")
-        constants = {"true": True, "false": False, "null": None}
-        return (constants[name] if name in constants else Ref(name)), i + 1
-    opener = token.group("punct")
-    items: list[Any] = []
-    entries: dict[str, Any] = {}
-    i += 1
-    closer = "]" if opener == "[" else "}"
-    while tokens[i].group("punct") != closer:
-        if opener == "[":
-            item, i = _value(tokens, i)
-            items.append(item)
-        else:
-            name = tokens[i].group("string") or tokens[i].group("name")
-            entries[_name(name)], i = _value(tokens, i + 2)
-        if tokens[i].group("punct") == ",":
-            i += 1
-    return (items if opener == "[" else entries), i + 1

@@ -1,11 +1,16 @@
-"""The source interface: what the policy needs from a tenant, and who can provide it."""
+"""The sources of a tenant: what the policy needs from it, and one way to open either source."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from generator.directory import Directory
+
+if TYPE_CHECKING:
+    from generator.sources.graph.settings import GraphSettings
 
 # The user fields every identity setting can draw on; Graph only returns what is selected.
 USER_FIELDS = ("id", "displayName", "userPrincipalName", "mail", "accountEnabled", "userType")
@@ -39,3 +44,31 @@ class Source(Protocol):
     def read(self, needs: Needs) -> Directory:
         """Read the groups, members, owners and users that `needs` asks for."""
         ...
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """Where a command reads the tenant: a snapshot file when given, else Microsoft Graph."""
+
+    snapshot: Path | None = None
+    graph: GraphSettings | None = field(default=None, repr=False)
+    # 0: errors only, 1: progress, 2: every pause and retry as well.
+    verbosity: int = 1
+
+    @property
+    def quiet(self) -> bool:
+        """True when only errors are to be printed."""
+        return self.verbosity == 0
+
+
+def open_source(options: SourceOptions) -> Source:
+    """The source the options name; Graph's client is imported only when it is the one."""
+    if options.snapshot is not None:
+        from generator.sources.snapshot import SnapshotSource
+
+        return SnapshotSource(options.snapshot)
+    from generator.sources.graph import GraphSource, Progress
+    from generator.sources.graph.settings import GraphSettings
+
+    progress = Progress(sys.stderr, verbosity=options.verbosity)
+    return GraphSource(options.graph or GraphSettings(), progress)

@@ -1,9 +1,8 @@
-"""Terraform labels and addresses, with one owner: readable, collision-free, sticky once written.
+"""Terraform labels, with one owner: readable, collision-free, sticky once written.
 
 A label is the sanitised group name plus the start of the object id, never a position, so
 other objects coming and going never move an address; once written it is kept, so a rename
-changes attributes in place. Forgotten objects keep their `removed` blocks, and a format
-switch maps every address to its twin in the other format.
+changes attributes in place. Forgotten objects keep their `removed` blocks.
 
 Membership maps are split into chunks by a hash of the user's key once they grow: the time
 `terraform plan` spends on one instance grows with the size of the map it comes from, so
@@ -12,26 +11,19 @@ bounded maps keep a plan linear in memberships (benchmarks/terraform_plan.py mea
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
-from generator.policy import YAML
-from generator.render import hcl
-from generator.state import DesiredState, User
+from generator.state import DesiredState, Kind
 
 MAX_SLUG = 40
 SUFFIX = 8
-Kind = Literal["organization", "team", "user"]
 # Members per chunk a map is split for; plan time per instance is flat up to about here.
 CHUNK = 64
 # Labels never hold two underscores in a row (slugs collapse them): a chunk suffix is unambiguous.
 CHUNK_MARK = "__"
-# The YAML route's resources, one set for the whole tenant.
-YAML_LABEL = "this"
 
 
 @dataclass(frozen=True, order=True)
@@ -51,17 +43,26 @@ class Forgotten:
         label = chunk_label(self.label, self.chunk)
         return f"litellm_{self.kind}{'_member' if self.members else ''}.{label}"
 
+    @property
+    def lines(self) -> tuple[tuple[str, str], ...]:
+        """The argument the `removed` block is written with."""
+        return (("from", self.address),)
+
     @classmethod
     def parse(cls, address: str, root: str = "") -> Forgotten:
-        """The inverse of `address`, for a `removed` block found in a root."""
-        found = _FORGOTTEN.fullmatch(address)
-        if found is None:
-            raise ValueError(f"not an address entraform forgets: {address!r}")
-        label, _, chunk = found[3].partition(CHUNK_MARK)
-        return cls(KINDS[found[1]], label, members=bool(found[2]), chunk=chunk, root=root)
+        """The inverse of `address`, for a `removed` block of a root."""
+        resource, _, name = address.partition(".")
+        kind = resource.removeprefix("litellm_").removesuffix("_member")
+        label, _, chunk = name.partition(CHUNK_MARK)
+        members = resource.endswith("_member")
+        plain = label and all(c.isascii() and (c.isalnum() or c in "_-") for c in name)
+        if kind in KINDS and plain and not (members and kind == "user"):
+            found = cls(KINDS[kind], label, members, chunk, root)
+            if found.address == address:
+                return found
+        raise ValueError(f"not an address entraform forgets: {address!r}")
 
 
-_FORGOTTEN = re.compile(r"litellm_(organization|team|user)((?<!user)_member)?\.([\w-]+)")
 KINDS: dict[str, Kind] = {"organization": "organization", "team": "team", "user": "user"}
 
 
@@ -90,13 +91,13 @@ def assign(
     *,
     forget_organizations: bool,
     forget_teams: bool,
-    output_format: str,
     forget_users: bool = False,
     lead: str = "",
 ) -> Labels:
     """Labels for a state: the previous ones kept, new ones allocated, the gone forgotten.
 
-    `lead` is the id scheme's prefix, left out of label suffixes.
+    `lead` is the id scheme's prefix, left out of label suffixes. Chunk levels are the
+    previous ones until `chunked` sets them for this state's map sizes.
     """
     reserved = [t.label for t in previous.tombstones]
     organizations = allocate(
@@ -114,9 +115,15 @@ def assign(
         tombstones |= _forgotten("team", previous, teams)
     if forget_users:
         tombstones |= _forgotten("user", previous, users)
-    sizes = _sizes(state, organizations, teams, output_format)
-    levels = {at: chunk_level(n, previous.levels.get(at)) for at, n in sizes.items()}
-    return Labels(organizations, teams, tuple(sorted(tombstones)), levels=levels, users=users)
+    return Labels(
+        organizations, teams, tuple(sorted(tombstones)), levels=previous.levels, users=users
+    )
+
+
+def chunked(labels: Labels, sizes: Mapping[tuple[Kind, str], int]) -> Labels:
+    """The labels with a chunk level for each membership map of the given sizes."""
+    levels = {at: chunk_level(n, labels.levels.get(at)) for at, n in sizes.items()}
+    return replace(labels, levels=levels)
 
 
 def _forgotten(kind: Kind, previous: Labels, new: Mapping[str, str]) -> set[Forgotten]:
@@ -134,23 +141,6 @@ def forgotten(kind: Kind, label: str, previous: Labels) -> list[Forgotten]:
     ]
 
 
-def _sizes(
-    state: DesiredState, organizations: Mapping[str, str], teams: Mapping[str, str], fmt: str
-) -> dict[tuple[Kind, str], int]:
-    if fmt == YAML:
-        return {
-            ("organization", YAML_LABEL): sum(len(o.members) for o in state.organizations),
-            ("team", YAML_LABEL): sum(len(t.members) for t in state.teams),
-            ("user", YAML_LABEL): len(state.users),
-        }
-    sizes: dict[tuple[Kind, str], int] = {}
-    for org in state.organizations:
-        sizes["organization", organizations[org.id]] = len(org.members)
-    for team in state.teams:
-        sizes["team", teams[team.id]] = len(team.members)
-    return sizes
-
-
 def chunk_level(size: int, previous: int | None = None) -> int:
     """Hex digits that split a map of `size` into chunks of about CHUNK: the previous, if it fits.
 
@@ -165,17 +155,6 @@ def chunk_level(size: int, previous: int | None = None) -> int:
     while size > CHUNK * 16**level:
         level += 1
     return level
-
-
-def chunk(key: str, level: int) -> str:
-    """The chunk a key (a user's) falls in: the first hex digits of its SHA-1.
-
-    The same as Terraform's `substr(sha1(key), 0, level)`, which hashes the text as it reads it.
-    """
-    if not level:
-        return ""
-    text = hcl.normalized(key).encode()
-    return hashlib.sha1(text, usedforsecurity=False).hexdigest()[:level]
 
 
 def chunk_names(level: int) -> list[str]:
@@ -234,109 +213,3 @@ def _numbered(label: str, taken: set[str]) -> str:
     while f"{label}_{n}" in taken:
         n += 1
     return f"{label}_{n}"
-
-
-@dataclass(frozen=True, order=True)
-class Import:
-    """One `import` block: a Terraform address and the provider's import id."""
-
-    address: str
-    id: str
-    kind: str = field(default="", compare=False)
-
-
-def member_import_id(scope_id: str, user_id: str) -> str:
-    """The provider's import id of a team or organization membership."""
-    return f"{scope_id}:{user_id}"
-
-
-@dataclass(frozen=True, order=True)
-class Move:
-    """One `moved` block: the address an object had and the one it has now."""
-
-    source: str
-    target: str
-    kind: str = field(default="", compare=False)
-
-
-class Addresses:
-    """Where each organization, team and membership lives in the rendered configuration."""
-
-    def __init__(self, labels: Labels, output_format: str) -> None:
-        self.labels = labels
-        self.yaml = output_format == YAML
-
-    def organization(self, org_id: str) -> str:
-        """The organization resource."""
-        if self.yaml:
-            return f"litellm_organization.this[{hcl.quote(org_id)}]"
-        return f"litellm_organization.{self.labels.organizations[org_id]}"
-
-    def organization_member(self, org_id: str, key: str) -> str:
-        """One organization membership instance."""
-        return self._member("organization", self.labels.organizations, org_id, key)
-
-    def team(self, team_id: str) -> str:
-        """The team resource."""
-        if self.yaml:
-            return f"litellm_team.this[{hcl.quote(team_id)}]"
-        return f"litellm_team.{self.labels.teams[team_id]}"
-
-    def team_member(self, team_id: str, key: str) -> str:
-        """One team membership instance."""
-        return self._member("team", self.labels.teams, team_id, key)
-
-    def _member(self, kind: Kind, labels: Mapping[str, str], parent: str, key: str) -> str:
-        label, each = (YAML_LABEL, f"{parent}/{key}") if self.yaml else (labels[parent], key)
-        # By the user's key in either route: a YAML chunk then holds only its users' chunk.
-        name = chunk(key, self.labels.level(kind, label))
-        return f"litellm_{kind}_member.{chunk_label(label, name)}[{hcl.quote(each)}]"
-
-    def imports(self, state: DesiredState) -> Iterator[Import]:
-        """An import block for every object of a state, with the provider's import id."""
-        for org in state.organizations:
-            yield Import(self.organization(org.id), org.id, "organization")
-            for m in org.members:
-                address = self.organization_member(org.id, m.key)
-                yield Import(address, member_import_id(org.id, m.user_id), "organization member")
-        for team in state.teams:
-            yield Import(self.team(team.id), team.id, "team")
-            for m in team.members:
-                address = self.team_member(team.id, m.key)
-                yield Import(address, member_import_id(team.id, m.user_id), "team member")
-
-    def user(self, user: User) -> str:
-        """The user resource (instance, in the YAML route)."""
-        if self.yaml:
-            name = chunk(user.key, self.labels.level("user", YAML_LABEL))
-            return f"litellm_user.{chunk_label(YAML_LABEL, name)}[{hcl.quote(user.key)}]"
-        return f"litellm_user.{self.labels.users[user.user_id]}"
-
-    def of(self, state: DesiredState) -> Iterator[tuple[tuple[str, ...], str]]:
-        """Every object of a state with its address, keyed by (kind, ids...)."""
-        for user in state.users:
-            yield ("user", user.key), self.user(user)
-        for org in state.organizations:
-            yield ("organization", org.id), self.organization(org.id)
-            for m in org.members:
-                yield (
-                    ("organization member", org.id, m.key),
-                    self.organization_member(org.id, m.key),
-                )
-        for team in state.teams:
-            yield ("team", team.id), self.team(team.id)
-            for m in team.members:
-                yield ("team member", team.id, m.key), self.team_member(team.id, m.key)
-
-
-def moves(
-    old: DesiredState, before: Addresses, new: DesiredState, after: Addresses
-) -> tuple[Move, ...]:
-    """A move for every object both states hold whose address differs."""
-    targets = dict(after.of(new))
-    found = (
-        Move(source, targets[key], key[0])
-        for key, source in before.of(old)
-        if key in targets and targets[key] != source
-    )
-    return tuple(sorted(found))

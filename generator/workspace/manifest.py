@@ -1,14 +1,51 @@
-"""The manifest: a digest of every file entraform wrote, so a hand edit is caught exactly."""
+"""The manifest: everything the last run wrote, so that the next run reads nothing else back.
+
+It records the format, layout and id scheme, a digest of every file (a hand edit is caught
+exactly), each object as it was rendered with its label and root, the chunk level of each
+membership map, and the `moved`, `import` and `removed` blocks still waiting for an apply.
+One member is one line, so a membership change is one changed line here too.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator.state import (
+    DesiredState,
+    Kind,
+    LiteLLMUser,
+    Membership,
+    Organization,
+    Settings,
+    Team,
+)
+from generator.workspace.blocks import Import, Move
+from generator.workspace.labels import KINDS, Forgotten, Labels
 
 NAME = "entraform-manifest.json"
-VERSION = 1
+VERSION = 2
 DEFAULT_IDS = "group_id"
+_NOTE = "entraform: do not edit; it records what the last run wrote"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What one run wrote into the output folder."""
+
+    format: str
+    layout: str
+    ids: str = DEFAULT_IDS
+    # Digest of every file written, by path relative to the output folder.
+    files: Mapping[str, str] = field(default_factory=dict)
+    state: DesiredState = field(default_factory=DesiredState)
+    labels: Labels = field(default_factory=Labels)
+    # Blocks still waiting for an apply, by root.
+    moves: Mapping[str, tuple[Move, ...]] = field(default_factory=dict)
+    imports: Mapping[str, tuple[Import, ...]] = field(default_factory=dict)
 
 
 def digest(text: str) -> str:
@@ -16,24 +53,27 @@ def digest(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def dumps(digests: Mapping[str, str], ids: str = DEFAULT_IDS) -> str:
-    """The manifest for the digests of a set of written files: sorted, one file per line.
-
-    `ids` is the id scheme the files were written with, recorded only when it is not the
-    default, so that a later run can refuse to switch it silently.
-    """
-    data: dict[str, object] = {
-        "generated_by": "entraform: do not edit; it records what the last run wrote",
-        "version": VERSION,
-    }
-    if ids != DEFAULT_IDS:
-        data["ids"] = ids
-    data["files"] = {name: digests[name] for name in sorted(digests) if name != NAME}
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+def version(text: str) -> int | None:
+    """The version a manifest says it is in; None when the text is not a manifest of ours."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    found = data.get("version") if isinstance(data, dict) else None
+    return found if isinstance(found, int) and "files" in data else None
 
 
-def ids_of(text: str) -> str:
-    """The id scheme a manifest records (the default when it records none)."""
+def v1_files(text: str) -> dict[str, str] | None:
+    """The file digests a version 1 manifest (entraform 0.1) records; None when unreadable."""
+    try:
+        found = json.loads(text)["files"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else None
+
+
+def v1_ids(text: str) -> str:
+    """The id scheme a version 1 manifest records (the default when it records none)."""
     try:
         found = json.loads(text).get("ids", DEFAULT_IDS)
     except (ValueError, AttributeError):
@@ -41,15 +81,171 @@ def ids_of(text: str) -> str:
     return found if isinstance(found, str) else DEFAULT_IDS
 
 
-def loads(text: str) -> dict[str, str] | None:
-    """File name → digest from a manifest's text; None when it is not a manifest of ours."""
+def dumps(manifest: Manifest) -> str:
+    """The manifest's text: sorted, one file, member, user and block per line."""
+    state, labels = manifest.state, manifest.labels
+    people: dict[str, Membership | LiteLLMUser] = {u.key: u for u in state.users}
+    scopes: tuple[Organization | Team, ...] = (*state.organizations, *state.teams)
+    people |= {m.key: m for scope in scopes for m in scope.members}
+    sections = {
+        "files": _lines(manifest.files),
+        "organizations": _objects(
+            {o.id: _object(o, labels, "organization") for o in state.organizations}
+        ),
+        "teams": _objects({t.id: _object(t, labels, "team") for t in state.teams}),
+        "users": _objects(
+            {u.key: _json({"label": labels.users[u.user_id], "role": u.role}) for u in state.users}
+        ),
+        "emails": _lines({k: p.user_email for k, p in people.items()}),
+        "user_ids": _lines({k: p.user_id for k, p in people.items() if p.user_id != k}),
+        "levels": _objects({k: _lines(v, 6, 4) for k, v in _levels(labels).items()}),
+        "forgotten": _objects(
+            {
+                r: _json(sorted(a))
+                for r, a in _by_root((t.root, t.address) for t in labels.tombstones)
+            }
+        ),
+        "moves": _objects(
+            {
+                r: _json([[m.source, m.target, m.kind] for m in found])
+                for r, found in manifest.moves.items()
+                if found
+            }
+        ),
+        "imports": _objects(
+            {
+                r: _json([[i.address, i.id, i.kind] for i in found])
+                for r, found in manifest.imports.items()
+                if found
+            }
+        ),
+    }
+    head = {
+        "generated_by": _NOTE,
+        "version": VERSION,
+        "format": manifest.format,
+        "layout": manifest.layout,
+        "ids": manifest.ids,
+    }
+    body = [f"  {_json(k)}: {_json(v)}" for k, v in head.items()]
+    body += [f"  {_json(k)}: {text}" for k, text in sections.items()]
+    return "{\n" + ",\n".join(body) + "\n}\n"
+
+
+def loads(text: str) -> Manifest:
+    """Read a manifest of this version; ValueError says what is wrong with any other text."""
     try:
         data = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("version") != VERSION:
-        return None
-    found = data.get("files")
-    if not isinstance(found, dict) or not all(isinstance(v, str) for v in found.values()):
-        return None
-    return {str(k): v for k, v in found.items()}
+        if not isinstance(data, dict) or data.get("version") != VERSION:
+            raise ValueError(f"not a version {VERSION} manifest")
+        return _manifest(data)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"unreadable: {exc!r}") from exc
+
+
+def _manifest(data: dict[str, Any]) -> Manifest:
+    emails: dict[str, str] = data["emails"]
+    user_ids: dict[str, str] = data["user_ids"]
+    shared: dict[tuple[str, str], Membership] = {}
+
+    def members(found: Mapping[str, str]) -> tuple[Membership, ...]:
+        # One Membership per person and role, as the mapping makes them: a large tenant has
+        # half a million memberships and a fraction of that in people.
+        for key, role in found.items():
+            if (key, role) not in shared:
+                shared[key, role] = Membership(key, user_ids.get(key, key), emails[key], role)
+        return tuple(shared[key, role] for key, role in sorted(found.items()))
+
+    organizations, teams = data["organizations"], data["teams"]
+    users = data["users"]
+    state = DesiredState(
+        tuple(
+            Organization(i, o["alias"], o["group"], _settings(o), members(o["members"]))
+            for i, o in sorted(organizations.items())
+        ),
+        tuple(
+            Team(i, t["alias"], t["group"], t["organization"], _settings(t), members(t["members"]))
+            for i, t in sorted(teams.items())
+        ),
+        tuple(
+            sorted(
+                LiteLLMUser(k, user_ids.get(k, k), emails[k], u["role"]) for k, u in users.items()
+            )
+        ),
+    )
+    roots: dict[tuple[Kind, str], str] = {}
+    for kind, objects in (("organization", organizations), ("team", teams)):
+        roots |= {(KINDS[kind], o["label"]): o["root"] for o in objects.values() if o.get("root")}
+    labels = Labels(
+        {i: o["label"] for i, o in organizations.items()},
+        {i: t["label"] for i, t in teams.items()},
+        tuple(
+            sorted(
+                Forgotten.parse(a, root) for root, found in data["forgotten"].items() for a in found
+            )
+        ),
+        levels={(KINDS[k], label): n for k, v in data["levels"].items() for label, n in v.items()},
+        roots=roots,
+        users={user_ids.get(k, k): u["label"] for k, u in users.items()},
+    )
+    return Manifest(
+        data["format"],
+        data["layout"],
+        data["ids"],
+        {str(k): str(v) for k, v in data["files"].items()},
+        state,
+        labels,
+        {r: tuple(Move(*m) for m in found) for r, found in data["moves"].items()},
+        {r: tuple(Import(*i) for i in found) for r, found in data["imports"].items()},
+    )
+
+
+def _object(scoped: Organization | Team, labels: Labels, kind: Kind) -> str:
+    label = labels.organizations[scoped.id] if kind == "organization" else labels.teams[scoped.id]
+    fields: dict[str, Any] = {"label": label, "alias": scoped.alias, "group": scoped.group_name}
+    if root := labels.roots.get((kind, label)):
+        fields["root"] = root
+    if isinstance(scoped, Team):
+        fields["organization"] = scoped.organization_id
+    fields["settings"] = scoped.settings.as_dict()
+    members = _lines({m.key: m.role for m in scoped.members}, 6, 4)
+    return _json(fields)[:-1] + f', "members": {members}}}'
+
+
+def _settings(found: Mapping[str, Any]) -> Settings:
+    return Settings.from_mapping(found["settings"])
+
+
+def _levels(labels: Labels) -> dict[str, dict[str, int]]:
+    found: dict[str, dict[str, int]] = {}
+    for (kind, label), level in labels.levels.items():
+        found.setdefault(kind, {})[label] = level
+    return found
+
+
+def _by_root(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+    grouped: dict[str, list[str]] = {}
+    for root, item in pairs:
+        grouped.setdefault(root, []).append(item)
+    return sorted(grouped.items())
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _lines(entries: Mapping[str, Any], inner: int = 4, outer: int = 2) -> str:
+    """A JSON object of plain values, one entry per line, written by the C encoder."""
+    if not entries:
+        return "{}"
+    separators = (",\n" + " " * inner, ": ")
+    body = json.dumps(entries, ensure_ascii=False, sort_keys=True, separators=separators)
+    return "{\n" + " " * inner + body[1:-1] + "\n" + " " * outer + "}"
+
+
+def _objects(entries: Mapping[str, str]) -> str:
+    """A JSON object whose values are JSON texts already, one entry per line."""
+    if not entries:
+        return "{}"
+    rows = (f"    {_json(key)}: {entries[key]}" for key in sorted(entries))
+    return "{\n" + ",\n".join(rows) + "\n  }"

@@ -7,15 +7,23 @@ one more, so a change plans and applies only the roots it touches, in parallel i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
-from generator.policy import PER_ORGANIZATION, Layout
-from generator.state import DesiredState, Organization, Team
-from generator.workspace.labels import Addresses, Forgotten, Import, Kind, Labels, forgotten
+from generator.errors import ConfigError
+from generator.state import DesiredState, Kind, Organization, Team
+from generator.workspace.labels import Forgotten, Labels, forgotten
 
+SINGLE = "single"
+PER_ORGANIZATION = "per-organization"
+LAYOUTS = (SINGLE, PER_ORGANIZATION)
 TOP = ""  # the output folder itself: the single layout's only root
 STANDALONE = "teams"
+# Files of blocks that people delete by hand once `terraform apply` has run with them.
+MOVED_FILE = "moved.tf"
+REMOVED_FILE = "removed.tf"
+TRANSFERS_FILE = "transfers.tf"
+PRUNED_BY_HAND = (MOVED_FILE, REMOVED_FILE, TRANSFERS_FILE)
 
 
 def organization_root(label: str) -> str:
@@ -49,10 +57,10 @@ def changed(names: Iterable[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Placement:
+class Roots:
     """Where each organization and team lives under one layout."""
 
-    layout: Layout
+    layout: str
     labels: Labels
 
     def of_organization(self, org_id: str) -> str:
@@ -83,6 +91,14 @@ class Placement:
             return {TOP: state}
         return _grouped(state, lambda o: self.of_organization(o.id), self.of_team)
 
+    def part(self, state: DesiredState, name: str) -> DesiredState:
+        """The objects of the root a person names ('.' for the output folder itself)."""
+        named = {shown(root): part for root, part in self.split(state).items()}
+        if name.strip("/") not in named:
+            known = ", ".join(sorted(named)) or "none"
+            raise ConfigError(f"--root {name}: no such root module (roots: {known})")
+        return named[name.strip("/")]
+
 
 def previous_root(labels: Labels, kind: Kind, object_id: str) -> str | None:
     """The root an object was found in by the last run; None when it had no labelled resource."""
@@ -99,7 +115,7 @@ def split_previous(state: DesiredState, labels: Labels) -> dict[str, DesiredStat
         lambda t: previous_root(labels, "team", t.id) or TOP,
     )
     if state.users:
-        # Users live in the single layout's one root (see pipeline's refusal otherwise).
+        # Users live in the single layout's one root (the run refuses them otherwise).
         found[TOP] = replace(found.get(TOP, DesiredState()), users=state.users)
     return found
 
@@ -117,41 +133,37 @@ def _grouped(
     return {root: DesiredState(tuple(o), tuple(t)) for root, (o, t) in sorted(parts.items())}
 
 
-@dataclass(frozen=True)
-class Transfers:
-    """Objects that change root: imported by the new root, forgotten by the old one.
+@dataclass(frozen=True, order=True)
+class Transfer:
+    """An organization or team that changes root between the last run and this one."""
 
-    Terraform cannot `moved` an object between states, so the object is adopted where it now
-    lives and its old root lets go of it without destroying it.
+    kind: Kind
+    id: str
+    source: str
+    target: str
+
+
+def transfers(previous: Labels, roots: Roots, state: DesiredState) -> tuple[Transfer, ...]:
+    """What changes root between the last run and this one.
+
+    Terraform cannot `moved` an object between states, so the object is imported where it now
+    lives and its old root lets go of it without destroying it (see `let_go`).
     """
-
-    tombstones: tuple[Forgotten, ...] = ()
-    imports: Mapping[str, tuple[Import, ...]] = field(default_factory=dict)
-    objects: tuple[tuple[Kind, str, str, str], ...] = ()  # kind, id, from root, to root
-
-
-def transfers(
-    previous: Labels, placement: Placement, state: DesiredState, at: Addresses
-) -> Transfers:
-    """What changes root between the last run and this one."""
-    tombstones: list[Forgotten] = []
-    imports: dict[str, list[Import]] = {}
-    objects: list[tuple[Kind, str, str, str]] = []
-    scoped: list[tuple[Kind, str, str, DesiredState]] = [
-        ("organization", o.id, placement.labels.organizations[o.id], DesiredState((o,)))
-        for o in state.organizations
-    ]
-    scoped += [
-        ("team", t.id, placement.labels.teams[t.id], DesiredState((), (t,))) for t in state.teams
-    ]
-    for kind, object_id, label, alone in scoped:
+    found = []
+    scoped: list[tuple[Kind, str]] = [("organization", o.id) for o in state.organizations]
+    scoped += [("team", t.id) for t in state.teams]
+    for kind, object_id in scoped:
         was = previous_root(previous, kind, object_id)
-        now = placement.of(kind, object_id, state)
-        if was is None or was == now:
-            continue
-        tombstones += forgotten(kind, label, previous)
-        imports.setdefault(now, []).extend(at.imports(alone))
-        objects.append((kind, object_id, was, now))
-    return Transfers(
-        tuple(tombstones), {r: tuple(found) for r, found in imports.items()}, tuple(objects)
-    )
+        now = roots.of(kind, object_id, state)
+        if was is not None and was != now:
+            found.append(Transfer(kind, object_id, was, now))
+    return tuple(found)
+
+
+def let_go(previous: Labels, moving: Iterable[Transfer]) -> tuple[Forgotten, ...]:
+    """The `removed` blocks with which the old roots forget what moves away."""
+    found: list[Forgotten] = []
+    for transfer in moving:
+        names = previous.organizations if transfer.kind == "organization" else previous.teams
+        found += forgotten(transfer.kind, names[transfer.id], previous)
+    return tuple(found)

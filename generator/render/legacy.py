@@ -1,0 +1,273 @@
+"""A folder an earlier release wrote (manifest version 1, or none): read once, by real parsers.
+
+Such a folder's manifest records only file digests, so the objects, labels, chunk levels and
+pending blocks come from the files: HCL through python-hcl2, YAML through PyYAML. The run that
+reads them writes a version 2 manifest, and no later run reads them back. A group's name was
+never written, so it comes back as the alias until the next run records it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.errors import OutputError
+from generator.render import hcl
+from generator.render import yaml as yaml_format
+from generator.render.terraform import NAME as TERRAFORM
+from generator.state import (
+    DesiredState,
+    Kind,
+    LiteLLMUser,
+    Membership,
+    Organization,
+    Settings,
+    Team,
+)
+from generator.workspace import manifest, roots
+from generator.workspace.blocks import Import, Move
+from generator.workspace.labels import CHUNK_MARK, KINDS, Forgotten, Labels
+from generator.workspace.manifest import Manifest
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_OBJECTS = {"litellm_organization": "organization", "litellm_team": "team"}
+
+
+def read(out: Path, digests: Mapping[str, str], v1: str | None) -> Manifest:
+    """The manifest an earlier release would have written for the files of ours in `out`."""
+    try:
+        return _Folder(out, digests).manifest(manifest.v1_ids(v1) if v1 else manifest.DEFAULT_IDS)
+    except (ImportError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+        raise OutputError(
+            f"cannot read the files an earlier entraform wrote in {out} ({exc!r}); restore them "
+            "from version control, or delete them to start afresh"
+        ) from exc
+
+
+class _Folder:
+    """The files of one folder, parsed as Terraform and YAML read them."""
+
+    def __init__(self, out: Path, digests: Mapping[str, str]) -> None:
+        import hcl2  # only an upgrade from an earlier release parses HCL
+
+        self.digests = digests
+        self.yaml = "main.tf" in digests or any(n.endswith(".yaml") for n in digests)
+        self.parsed = {
+            name: hcl2.loads((out / name).read_text(encoding="utf-8"))
+            for name in digests
+            if name.endswith(".tf")
+        }
+        self.texts = {
+            name: (out / name).read_text(encoding="utf-8")
+            for name in digests
+            if name.endswith(".yaml")
+        }
+
+    def manifest(self, ids: str) -> Manifest:
+        labels: dict[str, dict[str, str]] = {"organization": {}, "team": {}, "user": {}}
+        found_roots: dict[tuple[Kind, str], str] = {}
+        levels: dict[tuple[Kind, str], int] = {}
+        tombstones: list[Forgotten] = []
+        moves: dict[str, list[Move]] = {}
+        imports: dict[str, list[Import]] = {}
+        for name, parsed in self.parsed.items():
+            root = roots.root_of(name)
+            for kind, label, attributes in _resources(parsed):
+                if kind in _OBJECTS and not self.yaml:
+                    key = KINDS[_OBJECTS[kind]]
+                    labels[key][_text(attributes[f"{key}_id"])] = label
+                    found_roots[key, label] = root
+                elif kind == "litellm_user" and not self.yaml:
+                    labels["user"][_text(attributes["user_id"])] = label
+                if kind.endswith("_member") or (kind == "litellm_user" and self.yaml):
+                    scope = KINDS[kind.removeprefix("litellm_").removesuffix("_member")]
+                    base, _, chunk = label.partition(CHUNK_MARK)
+                    levels[scope, base] = len(chunk)
+            tombstones += (
+                Forgotten.parse(_address(b["from"]), root) for b in _all(parsed, "removed")
+            )
+            moves.setdefault(root, []).extend(
+                Move(_address(b["from"]), _address(b["to"])) for b in _all(parsed, "moved")
+            )
+            imports.setdefault(root, []).extend(
+                Import(_address(b["to"]), _text(b["id"])) for b in _all(parsed, "import")
+            )
+        state = self._yaml_state() if self.yaml else self._terraform_state(labels)
+        held = {roots.root_of(n) for n in self.digests if _holds_objects(n)}
+        return Manifest(
+            yaml_format.NAME if self.yaml else TERRAFORM,
+            roots.SINGLE if held <= {roots.TOP} else roots.PER_ORGANIZATION,
+            ids,
+            dict(self.digests),
+            state,
+            Labels(
+                labels["organization"],
+                labels["team"],
+                tuple(sorted(tombstones)),
+                levels=levels,
+                roots={at: root for at, root in found_roots.items() if root},
+                users=labels["user"],
+            ),
+            {r: tuple(found) for r, found in moves.items() if found},
+            {r: tuple(found) for r, found in imports.items() if found},
+        )
+
+    def _terraform_state(self, labels: Mapping[str, Mapping[str, str]]) -> DesiredState:
+        resources: dict[str, dict[str, dict[str, Any]]] = {}
+        user_keys: dict[str, str] = {}
+        for parsed in self.parsed.values():
+            for kind, label, attributes in _resources(parsed):
+                resources.setdefault(kind, {})[label] = attributes
+            for block in _all(parsed, "locals"):
+                # users.tf maps each member key to its user's resource, which lacks the key.
+                found = block.get("litellm_user_ids", {})
+                user_keys |= {_reference(ref): _text(key) for key, ref in found.items()}
+        org_ids = {label: i for i, label in labels["organization"].items()}
+        user_ids = {label: i for i, label in labels["user"].items()}
+
+        def members(kind: str, label: str) -> tuple[Membership, ...]:
+            entries: dict[str, Any] = {}
+            for chunk_label, attributes in resources.get(kind, {}).items():
+                if chunk_label.partition(CHUNK_MARK)[0] == label:
+                    entries |= attributes["for_each"]
+            found = [
+                (_text(k), v.get("user_id"), v["user_email"], v["role"]) for k, v in entries.items()
+            ]
+            return _memberships(found, user_ids)
+
+        organizations = [
+            Organization(
+                _text(a["organization_id"]),
+                _text(a["organization_alias"]),
+                _text(a["organization_alias"]),
+                _settings(a),
+                members("litellm_organization_member", label),
+            )
+            for label, a in resources.get("litellm_organization", {}).items()
+        ]
+        teams = []
+        for label, a in resources.get("litellm_team", {}).items():
+            parent = a.get("organization_id")
+            teams.append(
+                Team(
+                    _text(a["team_id"]),
+                    _text(a["team_alias"]),
+                    _text(a["team_alias"]),
+                    None if parent is None else org_ids[_reference(parent)],
+                    _settings(a),
+                    members("litellm_team_member", label),
+                )
+            )
+        users = (
+            LiteLLMUser(
+                user_keys[label], _text(a["user_id"]), _text(a["user_email"]), _text(a["user_role"])
+            )
+            for label, a in resources.get("litellm_user", {}).items()
+        )
+        return DesiredState(
+            tuple(sorted(organizations, key=lambda o: o.id)),
+            tuple(sorted(teams, key=lambda t: t.id)),
+            tuple(sorted(users)),
+        )
+
+    def _yaml_state(self) -> DesiredState:
+        def section(name: str) -> dict[str, Any]:
+            text = self.texts.get(f"{name}.yaml")
+            loaded = yaml.load(text, Loader=_LOADER) if text else None
+            return (loaded or {}).get(name) or {}
+
+        def members(found: Mapping[str, Mapping[str, str]]) -> tuple[Membership, ...]:
+            return _memberships(
+                ((k, v.get("user_id", k), v["user_email"], v["role"]) for k, v in found.items()), {}
+            )
+
+        org_members, team_members = section("organization_members"), section("team_members")
+        organizations = [
+            Organization(
+                i, d["alias"], d["alias"], Settings.from_mapping(d), members(org_members.get(i, {}))
+            )
+            for i, d in section("organizations").items()
+        ]
+        teams = [
+            Team(
+                i,
+                d["alias"],
+                d["alias"],
+                d.get("organization_id"),
+                Settings.from_mapping(d),
+                members(team_members.get(i, {})),
+            )
+            for i, d in section("teams").items()
+        ]
+        users = (
+            LiteLLMUser(k, v.get("user_id", k), v["user_email"], v["role"])
+            for k, v in section("users").items()
+        )
+        return DesiredState(
+            tuple(sorted(organizations, key=lambda o: o.id)),
+            tuple(sorted(teams, key=lambda t: t.id)),
+            tuple(sorted(users)),
+        )
+
+
+def _memberships(
+    entries: Iterable[tuple[str, Any, Any, Any]], user_ids: Mapping[str, str]
+) -> tuple[Membership, ...]:
+    def user_id(key: str, found: Any) -> str:
+        # Left out where it is the key; a reference to the user's resource where users are managed.
+        if found is None:
+            return key
+        text = str(found)
+        return user_ids[_reference(text)] if text.startswith("${") else _text(text)
+
+    return tuple(sorted(Membership(k, user_id(k, i), _text(e), _text(r)) for k, i, e, r in entries))
+
+
+def _settings(attributes: Mapping[str, Any]) -> Settings:
+    return Settings.from_mapping({k: _value(v) for k, v in attributes.items()})
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, list):
+        return [_value(v) for v in value]
+    if isinstance(value, dict):
+        return {_text(k): _value(v) for k, v in value.items() if not k.startswith("__")}
+    return value
+
+
+def _text(value: Any) -> str:
+    """A string literal as Terraform reads it (YAML data arrives as plain text already)."""
+    text = str(value)
+    return hcl.unquote(text) if text.startswith('"') and text.endswith('"') else text
+
+
+def _address(expression: str) -> str:
+    return expression.removeprefix("${").removesuffix("}")
+
+
+def _reference(expression: str) -> str:
+    """The resource label in a `${TYPE.LABEL.ATTRIBUTE}` reference."""
+    return _address(expression).split(".")[1]
+
+
+def _resources(parsed: Mapping[str, Any]) -> Iterable[tuple[str, str, dict[str, Any]]]:
+    for block in parsed.get("resource", []):
+        for kind, labelled in block.items():
+            for label, attributes in labelled.items():
+                yield _text(kind), _text(label), attributes
+
+
+def _all(parsed: Mapping[str, Any], kind: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = parsed.get(kind, [])
+    return found
+
+
+def _holds_objects(name: str) -> bool:
+    # `moved` and `removed` blocks, provider versions and the manifest describe no object.
+    base = roots.base_name(name)
+    return base.endswith((".tf", ".yaml")) and base not in (*roots.PRUNED_BY_HAND, "versions.tf")

@@ -1,0 +1,44 @@
+"""The change set as JSON, for policy tools and CI (`generate --report`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from generator.plan import ALLOW_REMOVALS
+from generator.report.outcome import Report
+from generator.workspace import roots
+
+
+def facts(result: Report) -> dict[str, Any]:
+    """The summary's facts as a JSON-ready dict."""
+    changes = result.changes
+    findings = result.outcome.findings
+    return {
+        "changed_files": [{"name": f.name, "action": f.action} for f in result.file_changes],
+        "objects": [asdict(o) for o in changes.objects],
+        "members": [m._asdict() for m in changes.members],
+        # The guards' refusals, allowed or not, and any other that stops the run.
+        "refusals": [
+            r.reason
+            for r in result.refusals
+            if r.override == ALLOW_REMOVALS or r in result.blocking
+        ],
+        "switched_from": result.switched_from,
+        "ids_migrated": None if result.ids_switch is None else list(result.ids_switch),
+        "moves": [asdict(m) for m in result.moves],
+        "layout": result.layout,
+        "relaid_from": result.relaid_from,
+        "changed_roots": [roots.shown(r) for r in result.changed_roots],
+        "transfers": [
+            {"kind": t.kind, "id": t.id, "from": roots.shown(t.source), "to": roots.shown(t.target)}
+            for t in result.transfers
+        ],
+        "removals_allowed": ALLOW_REMOVALS in result.overrides,
+        "warnings": [*result.warnings, *findings.warnings],
+        "skipped_members": dict(findings.skipped_members),
+        "excluded_users": {
+            reason: [asdict(user) for user in users]
+            for reason, users in findings.excluded_users.items()
+        },
+    }

@@ -1,0 +1,81 @@
+"""The outcome of one `generate` run, and the exit code that follows from it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import EXIT_DRIFT, ChangesFound, Refusal, refuse
+from generator.mapping import Outcome
+from generator.plan import ChangeSet
+from generator.state import DesiredState
+from generator.workspace import manifest, roots
+from generator.workspace.blocks import Move
+from generator.workspace.labels import Labels
+from generator.workspace.roots import Transfer
+from generator.workspace.writes import FileChange
+
+
+@dataclass(frozen=True, kw_only=True)
+class Report:
+    """What one run would change, in the folder and in LiteLLM, and what refuses it."""
+
+    out: Path
+    outcome: Outcome
+    # The objects the last run wrote, under this run's ids: what the changes are measured from.
+    previous: DesiredState
+    labels: Labels
+    files: Mapping[str, str]
+    file_changes: tuple[FileChange, ...]
+    changes: ChangeSet
+    refusals: tuple[Refusal, ...]
+    # The options given that accept a refusal's risk (--allow-removals, --migrate-...).
+    overrides: frozenset[str]
+    format: str
+    layout: str
+    switched_from: str | None = None
+    relaid_from: str | None = None
+    ids_switch: tuple[str, str] | None = None
+    moves: tuple[Move, ...] = ()
+    transfers: tuple[Transfer, ...] = ()
+    warnings: tuple[str, ...] = ()
+    check: bool = False
+    # The command that writes what --check finds stale.
+    command: str = "entraform generate"
+
+    @property
+    def blocking(self) -> tuple[Refusal, ...]:
+        """The refusals no option given overrides: any of them stops the run."""
+        return tuple(r for r in self.refusals if r.override not in self.overrides)
+
+    @property
+    def allowed(self) -> tuple[Refusal, ...]:
+        """The refusals an option given overrides, to be said aloud."""
+        return tuple(r for r in self.refusals if r.override in self.overrides)
+
+    @property
+    def changed(self) -> bool:
+        """True when any file would be created, updated or deleted."""
+        return bool(self.file_changes)
+
+    @property
+    def changed_roots(self) -> list[str]:
+        """The root modules whose files change: the ones to plan and apply."""
+        return roots.changed(f.name for f in self.file_changes if f.name != manifest.NAME)
+
+    @property
+    def exit_code(self) -> int:
+        """0, 1 when --check finds files to change, or the blocking refusals' code."""
+        if self.blocking:
+            return max(r.exit_code for r in self.blocking)
+        return EXIT_DRIFT if self.check and self.changed else 0
+
+    def finish(self) -> None:
+        """Raise what the exit code says: the refusals, or the files --check found stale."""
+        refuse(self.blocking)
+        if self.check and self.changed:
+            stale = len(self.file_changes)
+            raise ChangesFound(
+                f"{stale} file(s) in {self.out} are out of date; update them with: {self.command}"
+            )

@@ -1,0 +1,78 @@
+"""A folder entraform 0.1.0 wrote is read once and upgraded in place: only the manifest changes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator.workspace import manifest
+from tests.rendering import build, generate, read_tree
+from tests.tenants import directory
+
+LEGACY = Path(__file__).resolve().parent / "legacy"
+CASES = sorted(p.name for p in LEGACY.iterdir() if p.is_dir())
+
+
+def _copy(case: str, tmp_path: Path) -> Path:
+    shutil.copytree(LEGACY / case, tmp_path / case)
+    return tmp_path / case
+
+
+def _tenant(folder: Path) -> dict[str, object]:
+    data: dict[str, object] = json.loads((folder / "tenant.json").read_text(encoding="utf-8"))
+    return data
+
+
+def test_every_kind_of_folder_the_old_release_wrote_is_covered() -> None:
+    kinds = {
+        "terraform": any((LEGACY / c / "out" / "teams.tf").exists() for c in CASES),
+        "yaml": any((LEGACY / c / "out" / "main.tf").exists() for c in CASES),
+        "moved": any((LEGACY / c / "out" / "moved.tf").exists() for c in CASES),
+        "removed": any((LEGACY / c / "out" / "removed.tf").exists() for c in CASES),
+        "transfers": any(list((LEGACY / c / "out").glob("*/transfers.tf")) for c in CASES),
+        "users": any((LEGACY / c / "out" / "users.tf").exists() for c in CASES),
+        "ids": any('"ids"' in (LEGACY / c / "out" / manifest.NAME).read_text() for c in CASES),
+    }
+    assert all(kinds.values()), kinds
+    for case in CASES:
+        assert manifest.version((LEGACY / case / "out" / manifest.NAME).read_text()) == 1
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_same_input_changes_nothing_but_the_manifest(tmp_path: Path, case: str) -> None:
+    folder = _copy(case, tmp_path)
+    out = folder / "out"
+    before = read_tree(out)
+    result = build(folder / "entraform.yaml", directory(_tenant(folder)), out, None, None)
+    assert [(f.name, f.action) for f in result.file_changes] == [(manifest.NAME, "update")]
+    assert result.changes.empty, result.changes
+    assert not result.refusals
+    assert not result.moves
+    generate(folder / "entraform.yaml", directory(_tenant(folder)), out, None, None)
+    after = read_tree(out)
+    assert {n: t for n, t in after.items() if n != manifest.NAME} == {
+        n: t for n, t in before.items() if n != manifest.NAME
+    }
+    assert manifest.version(after[manifest.NAME]) == manifest.VERSION
+    again = build(folder / "entraform.yaml", directory(_tenant(folder)), out, None, None)
+    assert not again.file_changes
+
+
+@pytest.mark.parametrize("case", ["chunked-terraform", "chunked-yaml", "hostile-terraform"])
+def test_the_upgrade_run_sees_what_changed_since_the_old_release_wrote(
+    tmp_path: Path, case: str
+) -> None:
+    folder = _copy(case, tmp_path)
+    data = _tenant(folder)
+    groups = data["groups"]
+    assert isinstance(groups, list)
+    team = next(g for g in groups if g["members"] and len(g["members"]) > 1)
+    gone = team["members"].pop()
+    result = build(folder / "entraform.yaml", directory(data), folder / "out", None, None)
+    removed = [m for m in result.changes.members if m.action == "removed"]
+    assert {m.user_id for m in removed} == {gone["id"]}
+    assert not [m for m in result.changes.members if m.action != "removed"]
+    assert not [o for o in result.changes.objects if o.kind != "user"]
