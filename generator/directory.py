@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
-from generator.errors import PolicyError
+from generator.errors import ConfigError, PolicyError
 
 ODATA_PREFIX = "#microsoft.graph."
 USER = "user"
@@ -164,6 +165,28 @@ class Directory:
                     pending.append(parent)
         return holding
 
+    def person(self, who: str) -> User:
+        """The one user whose object id, userPrincipalName or mail is `who` (any case)."""
+        wanted = who.casefold()
+        found = [
+            u
+            for u in self.users.values()
+            if wanted in (u.id.casefold(), _fold(u.user_principal_name), _fold(u.mail))
+        ]
+        if len(found) > 1:
+            ids = ", ".join(u.id for u in found)
+            raise ConfigError(f"{who!r} names {len(found)} users ({ids}); give the object id")
+        if not found:
+            known = [n for u in self.users.values() for n in (u.user_principal_name, u.mail) if n]
+            close = difflib.get_close_matches(who, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"no user {who!r} (by userPrincipalName, mail or object id) among the "
+                f"{len(self.users)} users read, which are the members and owners of the groups "
+                f"the policy reads{hint}"
+            )
+        return found[0]
+
     def owner_users(self, group_id: str) -> frozenset[str]:
         """Return the user ids among a group's owners (empty when owners were not read)."""
         group = self.groups.get(group_id)
@@ -202,3 +225,7 @@ def _unread(group: Group) -> PolicyError:
         "read under `membership: direct`, where it was only nested in a selected group; select "
         "it in the policy, or read the tenant again (`entraform snapshot`) with this policy"
     )
+
+
+def _fold(value: str | None) -> str | None:
+    return None if value is None else value.casefold()

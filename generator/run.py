@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,8 +18,7 @@ from generator.report.outcome import Report
 from generator.state import DesiredState, Kind
 from generator.workspace import folder, manifest, roots, writes
 from generator.workspace.blocks import Import, Move
-from generator.workspace.folder import Previous
-from generator.workspace.labels import Labels, assign, chunked
+from generator.workspace.labels import assign, chunked
 from generator.workspace.manifest import Manifest
 from generator.workspace.roots import Roots, Transfer, let_go, transfers
 
@@ -74,7 +72,7 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
     settled = settle(policy, options, previous.manifest)
     outcome = mapping.apply(policy, directory)
     state = outcome.state
-    last_labels, last_state = _as_now(previous, settled)
+    last_labels, last_state = previous.under(settled.ids_from, settled.ids)
     labels = assign(
         last_labels,
         state,
@@ -269,33 +267,6 @@ def _ids_refusal(out: Path, old: Ids, new: Ids) -> Refusal:
         f"If that migration is intended, run again with {MIGRATE_IDS} (README, Running beside "
         "LiteLLM's SSO); otherwise restore ids: in the policy.",
     )
-
-
-def _as_now(previous: Previous, settled: Settled) -> tuple[Labels, DesiredState]:
-    """The last run's labels and objects, under this run's ids (the same, but after a switch)."""
-    labels, state = previous.labels, previous.state
-    old, new = settled.ids_from, settled.ids
-    if old is None:
-        return labels, state
-    ids = {o.id: new.of(old.group_of(o.id)) for o in state.organizations}
-    ids |= {t.id: new.of(old.group_of(t.id)) for t in state.teams}
-
-    def again(found: Mapping[str, str]) -> dict[str, str]:
-        # Each object keeps its address under its new id, so Terraform plans a replacement.
-        return {new.of(old.group_of(i)): label for i, label in found.items()}
-
-    def parent(object_id: str | None) -> str | None:
-        return None if object_id is None else ids.get(object_id, object_id)
-
-    state = replace(
-        state,
-        organizations=tuple(replace(o, id=ids[o.id]) for o in state.organizations),
-        teams=tuple(
-            replace(t, id=ids[t.id], organization_id=parent(t.organization_id)) for t in state.teams
-        ),
-    )
-    labels = replace(labels, organizations=again(labels.organizations), teams=again(labels.teams))
-    return labels, state
 
 
 def _roots(placement: Roots, state: DesiredState) -> dict[tuple[Kind, str], str]:

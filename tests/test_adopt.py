@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from generator import run
 from generator.cli import cli
 from generator.live import adopt
-from generator.live.reading import LiveMember, LiveState, LiveTeam
+from generator.live.holdings import LiveMember, LiveState, LiveTeam
 from generator.policy.load import load_policy
 from generator.render import hcl
 from generator.render.terraform import TerraformAddresses

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from generator import mapping
 from generator.cli import cli
 from generator.live import drift
-from generator.live.reading import LiveMember, LiveOrganization, LiveState, LiveTeam
+from generator.live.holdings import LiveMember, LiveOrganization, LiveState, LiveTeam
 from generator.policy.load import load_policy
 from generator.sources.snapshot import SnapshotSource
 from generator.state import DesiredState, Membership, Organization, Settings, Team

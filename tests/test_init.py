@@ -15,7 +15,7 @@ from generator.cli import cli
 from generator.cli.init import DRAWN, STARTER
 from generator.directory import Directory
 from generator.live import draft
-from generator.live.reading import LiveMember, LiveOrganization, LiveState, LiveTeam
+from generator.live.holdings import LiveMember, LiveOrganization, LiveState, LiveTeam
 from generator.policy.load import load_policy, parse_policy
 from generator.render import hcl
 from generator.render.templates import policy as policy_text

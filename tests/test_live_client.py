@@ -8,7 +8,8 @@ import pytest
 
 from generator.errors import EXIT_RUNTIME
 from generator.live.client import Client, LiteLLMError
-from generator.live.reading import LiveState, read_live
+from generator.live.holdings import LiveState
+from generator.live.reading import read_live
 from generator.state import Settings
 from tests.fakelitellm import API_KEY, FakeLiteLLM
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from generator.cli import cli
 from generator.directory import Directory, Group, Member, User
 from generator.errors import ConfigError
-from generator.sources import snapshot
+from generator.sources import snapshot, snapshot_reader
 from generator.workspace import manifest
 from tests.conftest import EXAMPLES, ROOT
 from tests.fakegraph import FakeGraph, Tenant, serve
@@ -216,8 +216,8 @@ def test_the_message_names_the_file_says_what_to_do_and_lists_problems_in_order(
 def test_many_problems_are_capped() -> None:
     members = [{"@odata.type": "#microsoft.graph.user", "id": i} for i in range(30)]
     found = problems_of(team_with(*members))  # type: ignore[arg-type]
-    assert len(found) == snapshot.MAX_PROBLEMS + 1
-    assert found[-1] == f"and {30 - snapshot.MAX_PROBLEMS} more"
+    assert len(found) == snapshot_reader.MAX_PROBLEMS + 1
+    assert found[-1] == f"and {30 - snapshot_reader.MAX_PROBLEMS} more"
 
 
 def test_a_broken_snapshot_makes_generate_exit_2(tmp_path: Path) -> None:
@@ -286,12 +286,15 @@ def test_the_schema_and_the_reader_agree_on_a_broken_snapshot(
 
 def test_the_readers_field_tables_are_the_schemas() -> None:
     defs = json.loads(_schema_text())["$defs"]
-    for fields, name in ((snapshot.GROUP_FIELDS, "group"), (snapshot.USER_FIELDS, "user")):
+    for fields, name in (
+        (snapshot_reader.GROUP_FIELDS, "group"),
+        (snapshot_reader.USER_FIELDS, "user"),
+    ):
         properties = defs[name]["properties"]
         optional = {k for k in properties if k not in ("id", "members", "owners")}
         assert set(fields) == optional
         for key, expected in fields.items():
-            kind = "text" if expected == snapshot.TEXT else "flag"
+            kind = "text" if expected == snapshot_reader.TEXT else "flag"
             assert properties[key] == {"$ref": f"#/$defs/{kind}"}
 
 
@@ -393,4 +396,4 @@ def _schema_path(error: jsonschema.ValidationError) -> str:
     path: tuple[str | int, ...] = tuple(error.absolute_path)
     if error.validator == "required":
         path += (re.findall(r"'([^']+)' is a required property", error.message)[0],)
-    return snapshot.show(path)
+    return snapshot_reader.show(path)

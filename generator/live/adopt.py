@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from generator.live.drift import Unmanaged, find_unmanaged, licence_warnings, nfc
-from generator.live.reading import LiveMember, LiveState
+from generator.live.holdings import LiveMember, LiveState
 from generator.render.addresses import Addresses
 from generator.render.blocks import imports_file
 from generator.state import ADMIN_ROLES, DesiredState, LiteLLMUser, Membership, Settings

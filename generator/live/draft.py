@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from generator.directory import Directory, Group
 from generator.live.drift import nfc
-from generator.live.reading import LiveMember, LiveOrganization, LiveState, LiveTeam
+from generator.live.holdings import LiveMember, LiveOrganization, LiveState, LiveTeam
 from generator.mapping import GRAPH_ATTRIBUTES
 from generator.state import BUDGET_DURATION, Settings
 

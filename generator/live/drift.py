@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.live.reading import LiveMember, LiveState
+from generator.live.holdings import LiveMember, LiveState
 from generator.state import ADMIN_ROLES, DesiredState, Membership, Settings
 
 README = "README, section Live drift"

@@ -1,4 +1,4 @@
-"""What a live LiteLLM proxy holds, read with read-only calls: teams, organizations, members.
+"""Reading a live LiteLLM proxy with read-only calls: its teams, organizations, members.
 
 Follows the proxy management API as in LiteLLM's `team_endpoints.py` and
 `organization_endpoints.py` (v1.108-era shapes): `/v2/team/list` pages at most 100 teams,
@@ -9,10 +9,7 @@ carry the members, and every `/organization/*` route answers 403 without an Ente
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from generator.live.client import (
@@ -23,71 +20,8 @@ from generator.live.client import (
     LiteLLMError,
     StatusError,
 )
+from generator.live.holdings import LiveMember, LiveOrganization, LiveState, LiveTeam, LiveUser
 from generator.state import DesiredState, Settings
-
-
-@dataclass(frozen=True, order=True)
-class LiveMember:
-    """A user in a live team or organization, as LiteLLM reports it."""
-
-    user_id: str
-    role: str
-    user_email: str | None = None
-
-
-@dataclass(frozen=True)
-class LiveTeam:
-    """A team LiteLLM has."""
-
-    id: str
-    alias: str | None
-    organization_id: str | None = None
-    settings: Settings = field(default_factory=Settings)
-    members: tuple[LiveMember, ...] = ()
-
-
-@dataclass(frozen=True)
-class LiveOrganization:
-    """An organization LiteLLM has."""
-
-    id: str
-    alias: str | None
-    settings: Settings = field(default_factory=Settings)
-    members: tuple[LiveMember, ...] = ()
-
-
-@dataclass(frozen=True, order=True)
-class LiveUser:
-    """A user LiteLLM has (from /user/list)."""
-
-    user_id: str
-    user_email: str | None
-    role: str
-
-
-@dataclass(frozen=True)
-class LiveState:
-    """What LiteLLM holds; organizations is None when unreadable, users when not read."""
-
-    teams: tuple[LiveTeam, ...] = ()
-    organizations: tuple[LiveOrganization, ...] | None = ()
-    organizations_note: str | None = None
-    users: tuple[LiveUser, ...] | None = None
-
-    @cached_property
-    def users_by_id(self) -> Mapping[str, LiveUser]:
-        """Users keyed by user id in NFC, as Terraform sends ids (empty when not read)."""
-        return {unicodedata.normalize("NFC", u.user_id): u for u in self.users or ()}
-
-    @cached_property
-    def teams_by_id(self) -> Mapping[str, LiveTeam]:
-        """Teams keyed by id."""
-        return {t.id: t for t in self.teams}
-
-    @cached_property
-    def organizations_by_id(self) -> Mapping[str, LiveOrganization]:
-        """Organizations keyed by id (empty when unavailable)."""
-        return {o.id: o for o in self.organizations or ()}
 
 
 def read_for(client: Client, state: DesiredState) -> LiveState:

@@ -16,9 +16,9 @@ from generator.state import Membership, Organization, Team
 
 # Chains shown per grant: nesting can fan out, and a reader wants the shortest ones first.
 MAX_CHAINS = 20
-Kind = Literal["organization", "team"]
+Scope = Literal["organization", "team"]
 Via = Literal["member", "owner", "admin_group", "team"]
-ADMIN_ROLES: dict[Kind, str] = {"team": "admin", "organization": "org_admin"}
+ADMIN_ROLES: dict[Scope, str] = {"team": "admin", "organization": "org_admin"}
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Grant:
 class Access:
     """A team or organization the person is in, with their role and every grant of it."""
 
-    kind: Kind
+    kind: Scope
     id: str
     alias: str
     role: str
@@ -61,7 +61,7 @@ class Reason:
 class Absence:
     """A team or organization the person is not in, and every reason why."""
 
-    kind: Kind
+    kind: Scope
     group: Group
     reasons: tuple[Reason, ...]
 
@@ -86,7 +86,7 @@ def explain(
     organization: str | None = None,
 ) -> Explanation:
     """Explain the person's access; with `team` or `organization`, also that one object."""
-    person = find_person(directory, who)
+    person = directory.person(who)
     tracer = _Tracer(policy, directory, mapping.apply(policy, directory), person)
     asked = None
     if team is not None:
@@ -101,29 +101,6 @@ def explain(
         _by_alias(tracer.team(t) for t in tracer.state.teams),
         asked,
     )
-
-
-def find_person(directory: Directory, who: str) -> User:
-    """The one user whose object id, userPrincipalName or mail is `who` (any case)."""
-    wanted = who.casefold()
-    found = [
-        u
-        for u in directory.users.values()
-        if wanted in (u.id.casefold(), _fold(u.user_principal_name), _fold(u.mail))
-    ]
-    if len(found) > 1:
-        ids = ", ".join(u.id for u in found)
-        raise ConfigError(f"{who!r} names {len(found)} users ({ids}); give the object id")
-    if not found:
-        known = [n for u in directory.users.values() for n in (u.user_principal_name, u.mail) if n]
-        close = difflib.get_close_matches(who, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(
-            f"no user {who!r} (by userPrincipalName, mail or object id) among the "
-            f"{len(directory.users)} users read, which are the members and owners of the groups "
-            f"the policy reads{hint}"
-        )
-    return found[0]
 
 
 class _Tracer:
@@ -159,14 +136,14 @@ class _Tracer:
             "organization", organization.id, organization.alias, role, match, grants, complete
         )
 
-    def asked(self, kind: Kind, query: str) -> Access | Absence:
+    def asked(self, kind: Scope, query: str) -> Access | Absence:
         group = self._group(kind, query)
         access = self._access(kind, group.id)
         if access is not None:
             return access
         return Absence(kind, group, self._reasons(kind, group))
 
-    def _access(self, kind: Kind, group_id: str) -> Access | None:
+    def _access(self, kind: Scope, group_id: str) -> Access | None:
         if kind == "team":
             team = self.state.teams_by_id.get(group_id)
             return None if team is None else self.team(team)
@@ -203,7 +180,7 @@ class _Tracer:
         groups = self.directory.groups
         return [tuple(groups[g] for g in c) for c in found.found], found.complete
 
-    def _group(self, kind: Kind, query: str) -> Group:
+    def _group(self, kind: Scope, query: str) -> Group:
         groups = self.directory.groups
         if by_id := groups.get(query) or groups.get(query.casefold()):
             return by_id
@@ -226,7 +203,7 @@ class _Tracer:
             )
         return groups[ids.pop()]
 
-    def _reasons(self, kind: Kind, group: Group) -> tuple[Reason, ...]:
+    def _reasons(self, kind: Scope, group: Group) -> tuple[Reason, ...]:
         reasons = [self.excluded] if self.excluded else []
         matches = self.provenance.teams if kind == "team" else self.provenance.organizations
         match = matches.get(group.id)
@@ -239,7 +216,7 @@ class _Tracer:
             reasons.append(self._not_member(kind, match))
         return tuple(reasons)
 
-    def _not_member(self, kind: Kind, match: Match) -> Reason:
+    def _not_member(self, kind: Scope, match: Match) -> Reason:
         group = match.group
         if self.policy.membership == "transitive":
             text = f"not a member of {group.display_name!r} nor of any group nested in it"
@@ -259,7 +236,7 @@ class _Tracer:
             text += f", nor in any of its {count} team(s)"
         return Reason("not_a_member", text)
 
-    def _unselected(self, kind: Kind, group: Group) -> list[Reason]:
+    def _unselected(self, kind: Scope, group: Group) -> list[Reason]:
         rules = self.policy.teams if kind == "team" else self.policy.organizations
         reasons = []
         if would := [r for r in rules if select(r, group) is not None]:
@@ -277,7 +254,7 @@ class _Tracer:
             reasons.append(
                 Reason("not_selected", text if rules else text + ": there are none", listed)
             )
-        other: Kind = "organization" if kind == "team" else "team"
+        other: Scope = "organization" if kind == "team" else "team"
         other_matches = self.provenance.organizations if kind == "team" else self.provenance.teams
         if group.id in other_matches:
             rule = other_matches[group.id].rule
@@ -310,7 +287,3 @@ def _role_in(members: Iterable[Membership], user_key: str) -> str | None:
 
 def _by_alias(found: Iterable[Access | None]) -> tuple[Access, ...]:
     return tuple(sorted((a for a in found if a), key=lambda a: (a.alias, a.id)))
-
-
-def _fold(value: str | None) -> str | None:
-    return None if value is None else value.casefold()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from generator.errors import OutputError
+from generator.policy.ids import Ids
 from generator.state import DesiredState
 from generator.workspace import manifest, roots
 from generator.workspace.blocks import Block, Import, Move, still_there
@@ -69,6 +70,34 @@ class Previous:
     def labels(self) -> Labels:
         """The last run's labels, with the `removed` blocks still in the folder."""
         return self.manifest.labels if self.manifest else Labels()
+
+    def under(self, old: Ids | None, new: Ids) -> tuple[Labels, DesiredState]:
+        """The last run's labels and objects under this run's ids (the same unless they switch)."""
+        labels, state = self.labels, self.state
+        if old is None:
+            return labels, state
+        ids = {o.id: new.of(old.group_of(o.id)) for o in state.organizations}
+        ids |= {t.id: new.of(old.group_of(t.id)) for t in state.teams}
+
+        def again(found: Mapping[str, str]) -> dict[str, str]:
+            # Each object keeps its address under its new id, so Terraform plans a replacement.
+            return {new.of(old.group_of(i)): label for i, label in found.items()}
+
+        def parent(object_id: str | None) -> str | None:
+            return None if object_id is None else ids.get(object_id, object_id)
+
+        state = replace(
+            state,
+            organizations=tuple(replace(o, id=ids[o.id]) for o in state.organizations),
+            teams=tuple(
+                replace(t, id=ids[t.id], organization_id=parent(t.organization_id))
+                for t in state.teams
+            ),
+        )
+        labels = replace(
+            labels, organizations=again(labels.organizations), teams=again(labels.teams)
+        )
+        return labels, state
 
     def refuse_foreign(self, names: Iterable[str]) -> None:
         """Refuse to write over a file that is there but not ours."""

@@ -12,35 +12,31 @@ import asyncio
 import contextlib
 import json
 from dataclasses import dataclass, replace
-from typing import Any, Literal
-from urllib.parse import quote, unquote
+from typing import Any
 
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
-from azure.core.exceptions import AzureError
-from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_abstractions.method import Method
 from kiota_abstractions.request_information import RequestInformation
 from kiota_abstractions.response_handler import ResponseHandler
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
-from kiota_http.kiota_client_factory import KiotaClientFactory
-from kiota_http.middleware import RetryHandler
 from kiota_http.middleware.options import ResponseHandlerOption
 from msgraph.graph_request_adapter import GraphRequestAdapter
-from msgraph.graph_request_adapter import options as graph_options
 from msgraph.graph_service_client import GraphServiceClient
-from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]
-from msgraph_core.middleware import GraphTelemetryHandler  # type: ignore[import-untyped]
-from msgraph_core.middleware.options import (  # type: ignore[import-untyped]
-    GraphTelemetryHandlerOption,
-)
 
 from generator.sources.graph.costs import cost
-from generator.sources.graph.failures import GraphFailure
+from generator.sources.graph.failures import (
+    FailureKind,
+    GraphFailure,
+    error_of,
+    is_credential_error,
+    parsed,
+)
 from generator.sources.graph.pages import Request
 from generator.sources.graph.progress import Progress
+from generator.sources.graph.sdk import GraphUrls, http_client
 from generator.sources.graph.settings import GraphSettings
 from generator.sources.graph.throttle import (
     Clock,
@@ -91,19 +87,16 @@ class GraphSession:
         self.progress = progress
         self.pacer = Pacer(settings.budget, settings.window, settings.max_total_wait, clock)
         self._credential = credential
-        self._http = _http_client(settings)
+        self._http = http_client(settings)
         auth = AzureIdentityAuthenticationProvider(
             credential, scopes=[settings.scope], allowed_hosts=[settings.host]
         )  # allowed hosts = the base URL's host, or no Authorization header would be sent
         self.adapter = GraphRequestAdapter(auth, client=self._http)
         self.adapter.base_url = self.root
-        self.client = GraphServiceClient(request_adapter=self.adapter)
+        self.urls = GraphUrls(GraphServiceClient(request_adapter=self.adapter), settings)
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._throttled_by: tuple[int | None, str] = (None, "")  # the last 429/503/504 seen
         self._workers: list[asyncio.Task[None]] = []
-        # Expanding the SDK's URI template costs more CPU than parsing a member page: each
-        # per-group URL is built once for GROUP_SLOT and the group id put in its place.
-        self._templates: dict[tuple[str, ...], str] = {}
 
     async def __aenter__(self) -> GraphSession:
         self._workers = [
@@ -119,55 +112,23 @@ class GraphSession:
         with contextlib.suppress(Exception):  # closing must not hide the run's own error
             await self._credential.close()
 
-    # URL building, through the SDK's request builders.
+    # The URLs of the first pages, through the SDK's request builders.
 
     def groups(self, odata_filter: str | None, select: list[str], subject: str) -> Request:
         """The first page of groups matching an OData filter (all groups when None)."""
-        builder = self.client.groups
-        advanced = odata_filter is not None and needs_advanced_query(odata_filter)
-        params = builder.GroupsRequestBuilderGetQueryParameters(
-            filter=odata_filter,
-            select=select,
-            top=self.settings.page_size,
-            count=True if advanced else None,
-        )
-        info = builder.to_get_request_information(RequestConfiguration(query_parameters=params))
-        # ne, not, endswith need ConsistencyLevel on every page, plus $count (kept in next links).
-        headers = (("ConsistencyLevel", "eventual"),) if advanced else ()
-        return Request(_relative(info), subject, "groups", headers)
+        return self.urls.groups(odata_filter, select, subject)
 
     def members(self, group_id: str, select: list[str], subject: str) -> Request:
         """The first page of a group's direct members."""
-        return self._group_page("members", group_id, select, subject)
+        return self.urls.members(group_id, select, subject)
 
     def owners(self, group_id: str, select: list[str], subject: str) -> Request:
         """The first page of a group's owners."""
-        return self._group_page("owners", group_id, select, subject)
-
-    def _group_page(
-        self, kind: Literal["members", "owners"], group_id: str, select: list[str], subject: str
-    ) -> Request:
-        # Built once per kind through the SDK, then the escaped group id put in place.
-        key = (kind, *select)
-        if key not in self._templates:
-            builder = getattr(self.client.groups.by_group_id(GROUP_SLOT), kind)
-            query = getattr(builder, f"{kind.title()}RequestBuilderGetQueryParameters")
-            params = query(select=select, top=self.settings.page_size)
-            config = RequestConfiguration(query_parameters=params)
-            self._templates[key] = _relative(builder.to_get_request_information(config))
-        return Request(_for_group(self._templates[key], group_id), subject, kind)
+        return self.urls.owners(group_id, select, subject)
 
     def assignments(self, service_principal_id: str, subject: str) -> Request:
         """The first page of principals assigned to an enterprise application."""
-        builder = self.client.service_principals.by_service_principal_id(
-            service_principal_id
-        ).app_role_assigned_to
-        params = builder.AppRoleAssignedToRequestBuilderGetQueryParameters(
-            select=["principalType", "principalId", "principalDisplayName"],
-            top=self.settings.page_size,
-        )
-        info = builder.to_get_request_information(RequestConfiguration(query_parameters=params))
-        return Request(_relative(info), subject, "assignments")
+        return self.urls.assignments(service_principal_id, subject)
 
     # Reading.
 
@@ -193,7 +154,7 @@ class GraphSession:
                 await self._send(taken)
             except Exception as exc:  # a bug here must fail the run, not leave callers waiting
                 for pending in taken:
-                    failure = _failure(pending.request, "malformed", None, "", repr(exc))
+                    failure = pending.request.failed("malformed", None, "", repr(exc))
                     self._fail(pending, failure)
 
     async def _send(self, taken: list[_Pending]) -> None:
@@ -245,19 +206,19 @@ class GraphSession:
             status, content = response.status_code, response.content
             self._settle(ticket, [(p, status, headers, content) for p in pendings])
             return
-        responses = _json(response.content)
+        responses = parsed(response.content)
         rows = responses.get("responses") if isinstance(responses, dict) else None
         if not isinstance(rows, list):
             self.pacer.observe(ticket, ticket.cost, 0, None)
             for p in pendings:
-                self._fail(p, _malformed(p.request, "the $batch response has no responses"))
+                self._fail(p, p.request.malformed("the $batch response has no responses"))
             return
         by_id = {str(r.get("id")): r for r in rows if isinstance(r, dict)}
         outcomes: list[_Outcome] = []
         for i, p in enumerate(pendings):
             row = by_id.get(str(i))
             if row is None or not isinstance(row.get("status"), int):
-                self._fail(p, _malformed(p.request, "the $batch response lacks this request"))
+                self._fail(p, p.request.malformed("the $batch response lacks this request"))
                 continue
             sub_headers = row.get("headers")
             sub_headers = sub_headers if isinstance(sub_headers, dict) else {}
@@ -304,19 +265,19 @@ class GraphSession:
                 # No attempt count: while Graph answers with Retry-After, only the wait budget
                 # bounds a read, so a long throttled read finishes instead of giving up.
                 pending.attempts += 1
-                code, _ = _error(body)
+                code, _ = error_of(body)
                 reason = f"{status} {code}".strip()
                 self._throttled_by = (status, code)
                 retry.append((pending, retry_after(headers, pending.attempts), reason))
             elif 200 <= status < 300:
-                page = _json(body) if isinstance(body, bytes) else body
+                page = parsed(body) if isinstance(body, bytes) else body
                 if not isinstance(page, dict):
-                    self._fail(pending, _malformed(pending.request, f"status {status}, not JSON"))
+                    self._fail(pending, pending.request.malformed(f"status {status}, not JSON"))
                 elif not pending.future.done():
                     pending.future.set_result(page)
             else:
-                code, message = _error(body)
-                self._fail(pending, _failure(pending.request, "http", status, code, message))
+                code, message = error_of(body)
+                self._fail(pending, pending.request.failed("http", status, code, message))
         if retry:
             self._retry(retry, explained=usage is not None)
 
@@ -361,7 +322,7 @@ class GraphSession:
             f"{exc}; read {c.groups} groups and {c.member_lists} of {c.member_lists_expected} "
             f"member lists ({c.memberships} memberships) before stopping"
         )
-        return _failure(pending.request, "throttled", status, code, message)
+        return pending.request.failed("throttled", status, code, message)
 
     def _transport_failed(self, pendings: list[_Pending], exc: Exception) -> None:
         if isinstance(exc, httpx.TransportError):
@@ -372,91 +333,17 @@ class GraphSession:
                 pending.attempts += 1
                 (retry if pending.attempts < self.settings.max_attempts else failed).append(pending)
             for pending in failed:
-                self._fail(pending, _failure(pending.request, "network", None, "", reason))
+                self._fail(pending, pending.request.failed("network", None, "", reason))
             if retry:
                 delays = [(p, retry_after({}, p.attempts), reason) for p in retry]
                 self._retry(delays, explained=True)  # the network, not the budget
             return
-        kind = "token" if _is_credential_error(exc) else "network"
+        kind: FailureKind = "token" if is_credential_error(exc) else "network"
         message = f"{type(exc).__name__}: {exc}"
         for pending in pendings:
-            self._fail(pending, _failure(pending.request, kind, None, "", message))
+            self._fail(pending, pending.request.failed(kind, None, "", message))
 
     @staticmethod
     def _fail(pending: _Pending, failure: GraphFailure) -> None:
         if not pending.future.done():
             pending.future.set_exception(failure)
-
-
-def needs_advanced_query(odata_filter: str) -> bool:
-    """True when Graph only evaluates the filter with ConsistencyLevel: eventual and $count."""
-    words = odata_filter.lower().replace("(", " ").replace(")", " ").replace(",", " ").split()
-    return any(w in ("ne", "not", "endswith") for w in words)
-
-
-def _http_client(settings: GraphSettings) -> httpx.AsyncClient:
-    """The SDK's middleware pipeline minus its retry handler (retries are ours, shared)."""
-    timeout = httpx.Timeout(settings.timeout, connect=30.0)
-    limits = httpx.Limits(max_connections=max(settings.concurrency, 1) * 2)
-    client = httpx.AsyncClient(timeout=timeout, limits=limits, http2=True)
-    middleware = [
-        m
-        for m in KiotaClientFactory.get_default_middleware(graph_options)
-        if not isinstance(m, RetryHandler)
-    ]
-    telemetry = graph_options.get(GraphTelemetryHandlerOption.get_key())
-    if isinstance(telemetry, GraphTelemetryHandlerOption):
-        middleware.append(GraphTelemetryHandler(options=telemetry))
-    result: httpx.AsyncClient = GraphClientFactory.create_with_custom_middleware(
-        middleware, client=client
-    )
-    return result
-
-
-def _relative(info: RequestInformation) -> str:
-    """The builder's URL relative to the base, with `$` spelled plainly in parameter names."""
-    info.path_parameters["baseurl"] = ""
-    path, _, query = str(info.url).partition("?")
-    if not query:
-        return path
-    params = []
-    for param in query.split("&"):
-        name, sep, value = param.partition("=")
-        params.append(unquote(name) + sep + value)
-    return path + "?" + "&".join(params)
-
-
-def _for_group(template: str, group_id: str) -> str:
-    """A URL built once for GROUP_SLOT, for this group: its id escaped as the SDK escapes it."""
-    return template.replace(GROUP_SLOT, quote(group_id, safe=""), 1)
-
-
-def _json(body: Any) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, TypeError):
-        return None
-
-
-def _error(body: Any) -> tuple[str, str]:
-    """Graph's error code and message from an error body, if it is one."""
-    data = _json(body) if isinstance(body, (bytes, str)) else body
-    error = data.get("error") if isinstance(data, dict) else None
-    if not isinstance(error, dict):
-        return "", ""
-    return str(error.get("code") or ""), str(error.get("message") or "")
-
-
-def _failure(
-    request: Request, kind: Any, status: int | None, code: str, message: str
-) -> GraphFailure:
-    return GraphFailure(kind, request.subject, request.context, status, code, message)
-
-
-def _malformed(request: Request, message: str) -> GraphFailure:
-    return _failure(request, "malformed", None, "", message)
-
-
-def _is_credential_error(exc: Exception) -> bool:
-    module = type(exc).__module__
-    return isinstance(exc, AzureError) or module.startswith(("azure.", "kiota_authentication"))

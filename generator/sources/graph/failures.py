@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-Kind = Literal["http", "throttled", "malformed", "network", "token"]
+FailureKind = Literal["http", "throttled", "malformed", "network", "token"]
 # What a request was reading; decides which permission or setting the hint names.
 Context = Literal["groups", "members", "owners", "assignments"]
 
@@ -22,7 +23,7 @@ _BEARER = re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+")
 class GraphFailure(Exception):
     """A read that finally failed; turned into a SourceError at the source's boundary."""
 
-    kind: Kind
+    kind: FailureKind
     subject: str
     context: Context
     status: int | None = None
@@ -117,3 +118,25 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
 def _shorten(message: str, limit: int = 300) -> str:
     line = " ".join(message.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def parsed(body: Any) -> Any:
+    """A JSON body, or None when it is not JSON."""
+    try:
+        return json.loads(body)
+    except (ValueError, TypeError):
+        return None
+
+
+def error_of(body: Any) -> tuple[str, str]:
+    """Graph's error code and message from an error body, if it is one."""
+    data = parsed(body) if isinstance(body, (bytes, str)) else body
+    error = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(error, dict):
+        return "", ""
+    return str(error.get("code") or ""), str(error.get("message") or "")
+
+
+def is_credential_error(exc: Exception) -> bool:
+    """True for an error of the credential (azure-identity, azure-core), not of the network."""
+    return type(exc).__module__.startswith(("azure.", "kiota_authentication"))

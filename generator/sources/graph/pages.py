@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from generator.sources.graph.failures import Context
+from generator.sources.graph.failures import Context, FailureKind, GraphFailure
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,16 @@ class Request:
     def follow(self, link: str) -> Request:
         """The same read, continued at `@odata.nextLink`."""
         return replace(self, url=link)
+
+    def failed(
+        self, kind: FailureKind, status: int | None, code: str, message: str
+    ) -> GraphFailure:
+        """This read's failure, for the message people get."""
+        return GraphFailure(kind, self.subject, self.context, status, code, message)
+
+    def malformed(self, message: str) -> GraphFailure:
+        """This read's failure on an answer that is not what Graph documents."""
+        return self.failed("malformed", None, "", message)
 
 
 class Pages(Protocol):

@@ -9,7 +9,7 @@ from typing import Any
 
 from generator.directory import GROUP, USER, Directory, Group, Member, User
 from generator.sources import GroupSelector, Needs
-from generator.sources.graph.failures import READ_PERMISSIONS, GraphFailure
+from generator.sources.graph.failures import READ_PERMISSIONS
 from generator.sources.graph.pages import Pages, Request
 from generator.sources.graph.progress import Progress
 
@@ -162,13 +162,13 @@ class Reader:
             page = await self.pages.get(request)
             value = page.get("value")
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-                raise _malformed(request, "a page without a `value` list")
+                raise request.malformed("a page without a `value` list")
             rows.extend(value)
             link = page.get("@odata.nextLink")
             if link is None:
                 return rows
             if not isinstance(link, str) or not link:
-                raise _malformed(request, "an `@odata.nextLink` that is not a URL")
+                raise request.malformed("an `@odata.nextLink` that is not a URL")
             request = request.follow(link)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -261,7 +261,7 @@ def _name(group: Group) -> str:
 def _group(row: dict[str, Any], request: Request) -> Group:
     group_id = row.get("id")
     if not isinstance(group_id, str) or not group_id:
-        raise _malformed(request, "a group without an id")
+        raise request.malformed("a group without an id")
     return Group(
         id=group_id,
         display_name=str(row.get("displayName") or ""),
@@ -274,12 +274,8 @@ def _group(row: dict[str, Any], request: Request) -> Group:
 def _member(row: dict[str, Any], request: Request) -> Member:
     odata_type, object_id = row.get("@odata.type"), row.get("id")
     if not isinstance(odata_type, str) or not isinstance(object_id, str) or not object_id:
-        raise _malformed(request, "a directory object without `@odata.type` or `id`")
+        raise request.malformed("a directory object without `@odata.type` or `id`")
     return Member.from_odata(odata_type, object_id)
-
-
-def _malformed(request: Request, message: str) -> GraphFailure:
-    return GraphFailure("malformed", request.subject, request.context, message=message)
 
 
 async def _all(
