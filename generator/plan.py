@@ -10,10 +10,9 @@ from typing import Literal, NamedTuple
 
 from generator.errors import Refusal
 from generator.policy import Safety, Users
-from generator.state import DesiredState, Kind, LiteLLMUser, Membership, Organization, Team
+from generator.state import DesiredState, Kind, LiteLLMUser, Membership, Scoped, Team
 
 MemberAction = Literal["added", "removed", "role"]
-Scoped = Organization | Team
 # Said once for every guard: the removals are what to review, --allow-removals accepts them.
 ALLOW_REMOVALS = "--allow-removals"
 _REVIEW = "Review the removals; if they are intended, run again with --allow-removals."

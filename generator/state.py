@@ -126,6 +126,10 @@ class Team:
     members: tuple[Membership, ...] = ()
 
 
+# Either kind of object that holds members.
+Scoped = Organization | Team
+
+
 @dataclass(frozen=True)
 class DesiredState:
     """Everything entraform manages in LiteLLM, sorted by id."""

@@ -23,6 +23,8 @@ import yaml
 from tests import installed
 from tests.conftest import EXAMPLES, ROOT
 
+pytestmark = pytest.mark.integration  # starts servers, programs or builds
+
 ACTION: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 STEPS: list[dict[str, Any]] = ACTION["runs"]["steps"]
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")

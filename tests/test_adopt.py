@@ -87,6 +87,7 @@ def _adopt(fake: FakeLiteLLM, out: Path, *extra: str, key: str = API_KEY) -> Res
     return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
 
 
+@pytest.mark.integration
 def test_imports_only_the_rendered_objects_litellm_already_has(
     fake: FakeLiteLLM, tmp_path: Path
 ) -> None:
@@ -120,6 +121,7 @@ def test_imports_only_the_rendered_objects_litellm_already_has(
     assert "wrote 11 import block(s)" in result.output
 
 
+@pytest.mark.integration
 def test_file_is_deterministic_fmt_clean_and_left_alone_by_generate(
     fake: FakeLiteLLM, tmp_path: Path
 ) -> None:
@@ -142,6 +144,7 @@ def test_file_is_deterministic_fmt_clean_and_left_alone_by_generate(
     assert again.exit_code == 0 and "no file changed" in again.output
 
 
+@pytest.mark.integration
 def test_imports_file_passes_terraform_fmt(
     fake: FakeLiteLLM, tmp_path: Path, terraform: str
 ) -> None:
@@ -151,6 +154,7 @@ def test_imports_file_passes_terraform_fmt(
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+@pytest.mark.integration
 def test_imports_parse_as_hcl(fake: FakeLiteLLM, tmp_path: Path) -> None:
     hcl2 = pytest.importorskip("hcl2")
     assert _adopt(fake, tmp_path).exit_code == 0
@@ -158,6 +162,7 @@ def test_imports_parse_as_hcl(fake: FakeLiteLLM, tmp_path: Path) -> None:
     assert len(parsed["import"]) == 11
 
 
+@pytest.mark.integration
 def test_report_names_what_apply_will_not_change(fake: FakeLiteLLM, tmp_path: Path) -> None:
     result = _adopt(fake, tmp_path)
     out = result.output
@@ -168,6 +173,7 @@ def test_report_names_what_apply_will_not_change(fake: FakeLiteLLM, tmp_path: Pa
     assert "created by terraform apply: 3 organizations" in out
 
 
+@pytest.mark.integration
 def test_unmanaged_member_counts_leave_out_the_proxy_admin(
     fake: FakeLiteLLM, tmp_path: Path
 ) -> None:
@@ -178,6 +184,7 @@ def test_unmanaged_member_counts_leave_out_the_proxy_admin(
     assert (unmanaged["id"], unmanaged["members"]) == (UNSELECTED, 1)
 
 
+@pytest.mark.integration
 def test_warns_that_unrestricted_sso_teams_cannot_move_into_an_organization_in_one_apply(
     fake: FakeLiteLLM, tmp_path: Path
 ) -> None:
@@ -188,6 +195,7 @@ def test_warns_that_unrestricted_sso_teams_cannot_move_into_an_organization_in_o
     )
 
 
+@pytest.mark.integration
 def test_warns_that_moving_a_team_adds_its_other_members_to_the_organization(
     fake: FakeLiteLLM, tmp_path: Path
 ) -> None:
@@ -198,6 +206,7 @@ def test_warns_that_moving_a_team_adds_its_other_members_to_the_organization(
     ) in out
 
 
+@pytest.mark.integration
 def test_without_an_enterprise_licence_teams_are_still_adopted(
     fake: FakeLiteLLM, tmp_path: Path
 ) -> None:
@@ -214,6 +223,7 @@ def test_without_an_enterprise_licence_teams_are_still_adopted(
     assert "Teams are adopted all the same" in result.output
 
 
+@pytest.mark.integration
 def test_without_an_enterprise_licence_team_admins_are_called_out(
     fake: FakeLiteLLM, tmp_path: Path
 ) -> None:
@@ -223,6 +233,7 @@ def test_without_an_enterprise_licence_team_admins_are_called_out(
     assert "give team admins the role user in the policy" in out
 
 
+@pytest.mark.integration
 def test_yaml_format_uses_the_module_addresses(fake: FakeLiteLLM, tmp_path: Path) -> None:
     result = _adopt(fake, tmp_path, "--format", "yaml")
     assert result.exit_code == 0, result.output
@@ -233,6 +244,7 @@ def test_yaml_format_uses_the_module_addresses(fake: FakeLiteLLM, tmp_path: Path
     assert f'id = "{RESEARCH_ML}:{NESTOR}"' in text
 
 
+@pytest.mark.integration
 def test_pages_through_the_team_list_and_reads_details_only_for_rendered_teams(
     fake: FakeLiteLLM, tmp_path: Path
 ) -> None:
@@ -246,6 +258,7 @@ def test_pages_through_the_team_list_and_reads_details_only_for_rendered_teams(
     assert sorted(t for t in fake.paths() if t == "/team/info") == ["/team/info"] * 3
 
 
+@pytest.mark.integration
 def test_old_proxies_without_v2_team_list_are_read_from_team_list(
     fake: FakeLiteLLM, tmp_path: Path
 ) -> None:
@@ -256,6 +269,7 @@ def test_old_proxies_without_v2_team_list_are_read_from_team_list(
     assert len(json.loads(result.output)["imports"]) == 11
 
 
+@pytest.mark.integration
 def test_only_reads_and_never_prints_the_key(fake: FakeLiteLLM, tmp_path: Path) -> None:
     result = _adopt(fake, tmp_path)
     assert {method for method, _ in fake.requests} == {"GET"}
@@ -263,6 +277,7 @@ def test_only_reads_and_never_prints_the_key(fake: FakeLiteLLM, tmp_path: Path) 
     assert API_KEY not in (tmp_path / "imports.tf").read_text(encoding="utf-8")
 
 
+@pytest.mark.integration
 def test_dry_run_prints_the_blocks_and_writes_nothing(fake: FakeLiteLLM, tmp_path: Path) -> None:
     result = _adopt(fake, tmp_path, "--dry-run")
     assert result.exit_code == 0
@@ -271,6 +286,7 @@ def test_dry_run_prints_the_blocks_and_writes_nothing(fake: FakeLiteLLM, tmp_pat
     assert not (tmp_path / "imports.tf").exists()
 
 
+@pytest.mark.integration
 def test_refuses_to_replace_an_imports_file_it_did_not_write(
     fake: FakeLiteLLM, tmp_path: Path
 ) -> None:
@@ -281,6 +297,7 @@ def test_refuses_to_replace_an_imports_file_it_did_not_write(
     assert (tmp_path / "imports.tf").read_text(encoding="utf-8") == "# mine\n"
 
 
+@pytest.mark.integration
 def test_a_rejected_key_is_a_runtime_error_that_says_what_to_check(
     fake: FakeLiteLLM, tmp_path: Path
 ) -> None:
@@ -291,6 +308,7 @@ def test_a_rejected_key_is_a_runtime_error_that_says_what_to_check(
     assert not (tmp_path / "imports.tf").exists()
 
 
+@pytest.mark.integration
 def test_an_unreachable_litellm_is_a_runtime_error(tmp_path: Path) -> None:
     closed = FakeLiteLLM()
     with closed.serving():
@@ -300,6 +318,7 @@ def test_an_unreachable_litellm_is_a_runtime_error(tmp_path: Path) -> None:
     assert f"cannot reach LiteLLM at {url}" in result.output
 
 
+@pytest.mark.integration
 def test_a_missing_key_is_a_usage_error(fake: FakeLiteLLM, tmp_path: Path) -> None:
     result = _adopt(fake, tmp_path, key="")
     assert result.exit_code == 2

@@ -66,6 +66,7 @@ def test_a_map_changes_level_only_when_it_doubles_past_or_halves_below_its_range
     assert chunk_level(size, previous) == level
 
 
+@pytest.mark.integration
 def test_the_chunk_of_a_key_is_what_terraforms_sha1_gives_for_hostile_keys(
     terraform: str, tmp_path: Path
 ) -> None:
@@ -126,6 +127,7 @@ def _locals_only(main_tf: str) -> str:
     return main_tf[start : main_tf.index("\n}\n", start) + 3]
 
 
+@pytest.mark.integration
 def test_the_yaml_route_splits_memberships_the_way_its_keys_hash_inrun_terraform(
     terraform: str, tmp_path: Path
 ) -> None:
@@ -157,6 +159,7 @@ def _plan_actions(terraform: str, rendered: Path, stand: Path) -> dict[str, tupl
     }
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("output_format", ["terraform", "yaml"])
 def test_terraform_moves_members_when_a_map_splits_and_joins_again_destroying_none(
     tmp_path: Path, terraform: str, output_format: Format
@@ -189,6 +192,7 @@ def test_terraform_moves_members_when_a_map_splits_and_joins_again_destroying_no
     assert len(gone) == 3 * CHUNK - 10  # the people who left, and only they
 
 
+@pytest.mark.integration
 def test_moved_blocks_whose_source_is_declared_again_are_dropped_when_no_new_move_comes(
     tmp_path: Path, terraform: str
 ) -> None:

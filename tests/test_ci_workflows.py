@@ -24,6 +24,8 @@ from click.testing import CliRunner
 
 from generator.cli import cli
 
+pytestmark = pytest.mark.integration  # starts servers, programs or builds
+
 ROOT = Path(__file__).resolve().parent.parent
 CI = ROOT / "examples" / "ci"
 ACTION = ROOT / "action.yml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import subprocess
@@ -9,10 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
-from generator.cli import cli
+from generator.cli import COMMANDS, cli
 from generator.workspace import writes as files
 from tests.conftest import EXAMPLES, ROOT
 from tests.rendering import read_tree
@@ -343,33 +345,39 @@ def test_python_dash_m_generator_is_the_same_cli() -> None:
     assert run.stdout.startswith("Usage: entraform [OPTIONS] COMMAND [ARGS]...")
 
 
-def test_help_and_snapshot_runs_do_not_import_msgraph(work: Path) -> None:
+def _loaded(args: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    """The modules of the given packages a command line has loaded once it is done."""
     script = (
         "import sys; from generator.cli import cli\n"
-        "try:\n    cli(sys.argv[1:], standalone_mode=False)\nfinally:\n"
-        "    heavy = any(m.startswith(('msgraph', 'azure')) for m in sys.modules)\n"
-        "    print('MSGRAPH' if heavy else 'CLEAN')"
+        "try:\n    cli(sys.argv[2:], standalone_mode=False)\nfinally:\n"
+        "    print(sorted(m for m in sys.modules if m.startswith(tuple(sys.argv[1].split(',')))))"
     )
-    for args in (
-        ["--help"],
-        [
-            "generate",
-            "-c",
-            str(work / "entraform.yaml"),
-            "--snapshot",
-            str(work / "tenant.json"),
-            "-o",
-            str(work / "out"),
-        ],
-    ):
-        run = subprocess.run(
-            [sys.executable, "-c", script, *args],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        )
-        assert run.stdout.strip().endswith("CLEAN"), run.stdout
+    run = subprocess.run(
+        [sys.executable, "-c", script, ",".join(prefixes), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    found: list[str] = json.loads(run.stdout.strip().splitlines()[-1].replace("'", '"'))
+    return sorted({m.split(".")[0] for m in found} if prefixes == HEAVY else found)
+
+
+HEAVY = ("msgraph", "azure", "kiota", "httpx", "jsonschema", "jinja2", "yaml")  # by prefix
+
+
+def test_help_loads_no_command_and_none_of_their_dependencies() -> None:
+    assert _loaded(["--help"], HEAVY) == []
+    assert _loaded(["--help"], ("generator.cli.",)) == ["generator.cli.options"]
+
+
+def test_validate_and_snapshot_runs_load_neither_graph_nor_http(work: Path) -> None:
+    policy, tenant = str(work / "entraform.yaml"), str(work / "tenant.json")
+    network = {"msgraph", "azure", "kiota_http", "httpx"}
+    assert not network & set(_loaded(["validate", "-c", policy], HEAVY))
+    out = str(work / "out")
+    generate_args = ["generate", "-c", policy, "--snapshot", tenant, "-o", out]
+    assert not network & set(_loaded(generate_args, HEAVY))
 
 
 def test_adding_an_unrelated_group_changes_no_existing_address(work: Path) -> None:
@@ -462,3 +470,12 @@ def test_a_first_run_that_selects_nothing_says_to_check_the_selectors(work: Path
     write(work / "tenant.json", tenant([group("Unrelated")], USERS))
     result = generate(work)
     assert "check its selectors" in result.stderr and "remove everything" not in result.stderr
+
+
+def test_each_summary_the_help_lists_is_its_commands_own_first_paragraph() -> None:
+    context = click.Context(cli)
+    for name, listed in COMMANDS.items():
+        command = cli.get_command(context, name)
+        assert command is not None and command.name == name
+        paragraph = inspect.cleandoc(command.help or "").split("\n\n")[0]
+        assert listed.summary == " ".join(paragraph.split()), name

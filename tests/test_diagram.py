@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from generator import plan
 from generator.report import diagram
 from generator.report.mermaid import MAX_BOXES, MAX_CHARS, Chart, label, short
@@ -53,6 +55,7 @@ def _chunks(names: tuple[str, ...], size: int) -> list[tuple[str, ...]]:
     return [names[i : i + size] for i in range(0, len(names), size)]
 
 
+@pytest.mark.integration
 def test_every_hostile_name_parses_and_reads_back_as_written(mermaid: Parser) -> None:
     chunks = _chunks(HOSTILE, 70)
     texts = []
@@ -75,6 +78,7 @@ def test_every_hostile_name_parses_and_reads_back_as_written(mermaid: Parser) ->
         assert sorted(_texts(n) for n in parsed["nodes"]) == sorted(expected), chunk
 
 
+@pytest.mark.integration
 def test_hostile_names_in_change_notes_and_links_read_back_as_written(mermaid: Parser) -> None:
     chunks = _chunks(HOSTILE, 40)
     texts = []
@@ -133,6 +137,7 @@ def _change_states() -> tuple[DesiredState, DesiredState]:
     return old, new
 
 
+@pytest.mark.integration
 def test_each_kind_of_change_is_styled_and_said_in_words(mermaid: Parser) -> None:
     old, new = _change_states()
     text = diagram.changes(old, new, plan.diff(old, new)).text()
@@ -154,6 +159,7 @@ def test_each_kind_of_change_is_styled_and_said_in_words(mermaid: Parser) -> Non
     assert set(parsed["classes"]) == {s.name for s in diagram.PRECEDENCE}
 
 
+@pytest.mark.integration
 def test_a_changed_team_hangs_under_its_organization_and_a_moved_one_from_the_old_too(
     mermaid: Parser,
 ) -> None:
@@ -172,6 +178,7 @@ def test_a_changed_team_hangs_under_its_organization_and_a_moved_one_from_the_ol
     )
 
 
+@pytest.mark.integration
 def test_the_legend_shows_only_the_kinds_of_change_that_happened(mermaid: Parser) -> None:
     old = DesiredState((), (Team("t", "T", "G"),))
     new = DesiredState((), (Team("t", "T", "G"), Team("u", "U", "H")))
@@ -203,6 +210,7 @@ def test_an_organization_with_too_many_teams_is_not_drawn() -> None:
     assert diagram.organization(DesiredState((org,), teams), org).text() is None
 
 
+@pytest.mark.integration
 def test_the_largest_organization_drawn_still_parses(mermaid: Parser) -> None:
     org = Organization("o", "O", "O")
     teams = tuple(Team(f"t{n:04}", f"T{n}", f"G{n}", "o") for n in range(MAX_BOXES // 2 - 1))

@@ -489,6 +489,7 @@ def test_every_yaml_block_of_the_docs_is_a_policy_an_excerpt_or_plainly_somethin
     } < shown
 
 
+@pytest.mark.integration
 def test_the_terraform_of_every_shown_policy_is_terraform_fmt_clean(
     terraform: str, tmp_path: Path
 ) -> None:

@@ -54,6 +54,7 @@ def _drift(fake: FakeLiteLLM, *extra: str, tenant: Path = TENANT) -> Result:
     return CliRunner().invoke(cli, [*args, *extra], env=env, catch_exceptions=False)
 
 
+@pytest.mark.integration
 def test_no_drift_when_litellm_holds_the_desired_state(fake: FakeLiteLLM) -> None:
     result = _drift(fake)
     assert result.exit_code == 0, result.output
@@ -62,6 +63,7 @@ def test_no_drift_when_litellm_holds_the_desired_state(fake: FakeLiteLLM) -> Non
     assert {method for method, _ in fake.requests} == {"GET"}
 
 
+@pytest.mark.integration
 def test_every_kind_of_drift_is_reported_sorted_and_exits_1(fake: FakeLiteLLM) -> None:
     ml = fake.teams[RESEARCH_ML]
     ml["members_with_roles"].remove(fake.member(RESEARCH_ML, NESTOR))
@@ -103,6 +105,7 @@ def test_every_kind_of_drift_is_reported_sorted_and_exits_1(fake: FakeLiteLLM) -
     assert orgs == [0, 1, 2], "organizations first, then teams, each sorted by id"
 
 
+@pytest.mark.integration
 def test_the_proxy_admin_counts_when_nobody_is_ignored(fake: FakeLiteLLM) -> None:
     result = _drift(fake, "--ignore-user", "")
     assert result.exit_code == 5
@@ -111,6 +114,7 @@ def test_the_proxy_admin_counts_when_nobody_is_ignored(fake: FakeLiteLLM) -> Non
     )
 
 
+@pytest.mark.integration
 def test_without_an_enterprise_licence_only_teams_are_compared(fake: FakeLiteLLM) -> None:
     fake.licensed = False
     del fake.organizations[RESEARCH]
@@ -124,6 +128,7 @@ def test_without_an_enterprise_licence_only_teams_are_compared(fake: FakeLiteLLM
     assert result.stdout.startswith("team 'Research-ML'")
 
 
+@pytest.mark.integration
 def test_json_output_lists_differences_with_messages(fake: FakeLiteLLM) -> None:
     fake.member(RESEARCH_ML, ISAIAH)["role"] = "user"
     result = _drift(fake, "--json")
@@ -137,6 +142,7 @@ def test_json_output_lists_differences_with_messages(fake: FakeLiteLLM) -> None:
     assert difference["message"].startswith("team 'Research-ML'")
 
 
+@pytest.mark.integration
 def test_a_failing_litellm_is_a_runtime_error(fake: FakeLiteLLM) -> None:
     args = ["drift", "-c", str(POLICY), "--snapshot", str(TENANT), "--litellm-url", fake.url]
     env = {"LITELLM_API_KEY": "sk-test-wrong-key", "LITELLM_API_BASE": None}
@@ -145,6 +151,7 @@ def test_a_failing_litellm_is_a_runtime_error(fake: FakeLiteLLM) -> None:
     assert "LiteLLM rejected the key (401)" in result.output
 
 
+@pytest.mark.integration
 def test_a_burst_of_429_and_503_gives_the_same_result_as_none(fake: FakeLiteLLM) -> None:
     fake.teams[RESEARCH_ML]["members_with_roles"].pop(0)
     expected = _drift(fake, "--json")
@@ -155,6 +162,7 @@ def test_a_burst_of_429_and_503_gives_the_same_result_as_none(fake: FakeLiteLLM)
     assert len(fake.throttled()) == 8
 
 
+@pytest.mark.integration
 def test_one_request_at_a_time_gives_the_same_result(fake: FakeLiteLLM) -> None:
     fake.teams[RESEARCH_ML]["members_with_roles"].pop(0)
     expected = _drift(fake, "--json")
@@ -184,6 +192,7 @@ def _sso_team(fake: FakeLiteLLM) -> None:
     fake.add_team(UNSELECTED, "Engineering-Interns", members=people)
 
 
+@pytest.mark.integration
 def test_teams_the_policy_does_not_render_are_listed_but_are_not_drift(fake: FakeLiteLLM) -> None:
     _sso_team(fake)
     result = _drift(fake)
@@ -195,6 +204,7 @@ def test_teams_the_policy_does_not_render_are_listed_but_are_not_drift(fake: Fak
     ]
 
 
+@pytest.mark.integration
 def test_strict_counts_teams_the_policy_does_not_render_as_drift(fake: FakeLiteLLM) -> None:
     _sso_team(fake)
     result = _drift(fake, "--strict")
@@ -206,6 +216,7 @@ def test_strict_counts_teams_the_policy_does_not_render_as_drift(fake: FakeLiteL
     )
 
 
+@pytest.mark.integration
 def test_json_output_carries_the_unmanaged_section(fake: FakeLiteLLM) -> None:
     _sso_team(fake)
     result = _drift(fake, "--json")
@@ -217,12 +228,14 @@ def test_json_output_carries_the_unmanaged_section(fake: FakeLiteLLM) -> None:
     assert team["message"].startswith("team 'Engineering-Interns'")
 
 
+@pytest.mark.integration
 def test_unmanaged_member_counts_leave_out_the_proxy_admin(fake: FakeLiteLLM) -> None:
     _sso_team(fake)
     [team] = json.loads(_drift(fake, "--json").stdout)["unmanaged"]
     assert team["members"] == 1
 
 
+@pytest.mark.integration
 def test_the_last_line_points_missing_objects_to_terraform_apply(fake: FakeLiteLLM) -> None:
     del fake.teams[MARKETING]
     last = _drift(fake).stderr.splitlines()[-1]
@@ -230,6 +243,7 @@ def test_the_last_line_points_missing_objects_to_terraform_apply(fake: FakeLiteL
     assert "remove members" not in last
 
 
+@pytest.mark.integration
 def test_the_last_line_says_to_remove_members_the_policy_leaves_out(fake: FakeLiteLLM) -> None:
     added = {"user_id": STRANGER, "user_email": "x@y.z", "role": "user"}
     fake.teams[RESEARCH_ML]["members_with_roles"].append(added)
@@ -240,6 +254,7 @@ def test_the_last_line_says_to_remove_members_the_policy_leaves_out(fake: FakeLi
     assert last.endswith("(see the README, section Running beside LiteLLM's SSO)")
 
 
+@pytest.mark.integration
 def test_a_display_name_in_another_normal_form_is_not_drift(tmp_path: Path) -> None:
     name = "Research-\u212bngstro\u0308m"  # ANGSTROM SIGN, then o + combining diaeresis
     tenant = json.loads(TENANT.read_text(encoding="utf-8"))
@@ -266,6 +281,7 @@ def test_models_and_metadata_values_are_compared_in_nfc() -> None:
     assert drift.compare(DesiredState(teams=(team,)), live) == ()
 
 
+@pytest.mark.integration
 def test_without_an_enterprise_licence_team_admins_are_called_out(fake: FakeLiteLLM) -> None:
     fake.licensed = False
     result = _drift(fake)
@@ -273,6 +289,7 @@ def test_without_an_enterprise_licence_team_admins_are_called_out(fake: FakeLite
     assert "Set LITELLM_LICENSE on the proxy, or give team admins the role user" in result.stderr
 
 
+@pytest.mark.integration
 def test_json_output_carries_the_licence_notes(fake: FakeLiteLLM) -> None:
     fake.licensed = False
     data = json.loads(_drift(fake, "--json").stdout)

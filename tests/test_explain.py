@@ -450,6 +450,7 @@ def fake() -> Iterator[FakeGraph]:
     yield from serve(Tenant(example()[1]))
 
 
+@pytest.mark.integration
 def test_explaining_from_graph_says_what_explaining_from_the_snapshot_says(fake: FakeGraph) -> None:
     env = {"ENTRAFORM_GRAPH_URL": fake.base_url, "ENTRAFORM_GRAPH_TOKEN": "fake-token-for-tests"}
     live = invoke("explain", "IsaiahL@contoso.com", "-c", POLICY_PATH, "--json", "-q", env=env)

@@ -11,6 +11,8 @@ from generator.live.client import Client, LiteLLMError
 from generator.state import Settings
 from tests.fakelitellm import API_KEY, TEAM_ADMIN_NOT_PREMIUM, FakeLiteLLM
 
+pytestmark = pytest.mark.integration  # starts servers, programs or builds
+
 ORG, TEAM = "org-1", "team-1"
 
 

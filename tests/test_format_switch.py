@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from generator.cli import cli
 from tests.conftest import ROOT
@@ -56,6 +57,7 @@ def _root(folder: Path, rendered: Path) -> None:
             shutil.copy(path, folder / path.name)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("first", "second"), [("terraform", "yaml"), ("yaml", "terraform")])
 def test_terraform_plans_no_destroy_after_a_format_switch(
     first: Format, second: Format, tmp_path: Path, terraform: str
@@ -99,3 +101,58 @@ def test_the_summary_lists_each_moved_organization_and_team(tmp_path: Path) -> N
     )
     assert len(team_moves) == 9
     assert re.search(r"^- and \d+ membership\(s\), one block each$", summary, re.M)
+
+
+def _cli(folder: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_a_run_without_format_keeps_the_folders_format_whatever_the_policy_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    policy = (GOLDEN / "entraform.yaml").read_text(encoding="utf-8")
+    policy = policy[: policy.index("output:")] + "output: {format: terraform}\n"
+    Path("entraform.yaml").write_text(policy, encoding="utf-8")
+    shutil.copy(GOLDEN / "tenant.json", "tenant.json")
+    args = ["generate", "-c", "entraform.yaml", "--snapshot", "tenant.json", "-o", "out"]
+    assert _cli(tmp_path, *args).exit_code == 0
+    switched = _cli(tmp_path, *args, "--format", "yaml", "--summary", "-")
+    assert switched.exit_code == 0
+    assert "The output format switched from terraform to yaml" in switched.stdout
+    before = read_tree(tmp_path / "out")
+    kept = _cli(tmp_path, *args, "--check")
+    assert kept.exit_code == 0, kept.stderr
+    assert (
+        "output.format in the policy is terraform, but out holds yaml: kept yaml (run once "
+        "with --format terraform to switch" in kept.stderr
+    )
+    assert read_tree(tmp_path / "out") == before
+    back = _cli(tmp_path, *args, "--format", "terraform", "--check")
+    assert back.exit_code == 1  # asked for explicitly: the tested migration, with moved blocks
+    assert "would create out/moved.tf" not in back.stderr  # moved.tf stays: it is updated
+    assert "would update out/moved.tf" in back.stderr
+
+
+def test_the_header_names_the_command_that_reproduces_the_folder_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    policy = (GOLDEN / "entraform.yaml").read_text(encoding="utf-8")
+    Path("entraform.yaml").write_text(policy[: policy.index("output:")], encoding="utf-8")
+    shutil.copy(GOLDEN / "tenant.json", "tenant.json")
+    args = ["generate", "-c", "entraform.yaml", "--snapshot", "tenant.json", "-o", "out"]
+    assert _cli(tmp_path, *args, "--format", "yaml").exit_code == 0
+    tree = read_tree(tmp_path / "out")
+    headers = {
+        text.split("\n", 2)[1] for name, text in tree.items() if name.endswith((".tf", ".yaml"))
+    }
+    assert headers == {
+        "# Regenerate with: entraform generate --config entraform.yaml --snapshot tenant.json "
+        "--out out --format yaml --layout single"
+    }
+    command = shlex.split(headers.pop().removeprefix("# Regenerate with: "))
+    assert command[:2] == ["entraform", "generate"]
+    again = _cli(tmp_path, *command[1:], "--check")
+    assert again.exit_code == 0, again.stderr
+    assert read_tree(tmp_path / "out") == tree

@@ -54,6 +54,7 @@ def test_rendered_output_matches_the_committed_files(
     )
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "folder",
     [_folder(CASES[case][2], output_format, layout) for case, output_format, layout in VARIANTS],

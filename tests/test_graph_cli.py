@@ -14,6 +14,8 @@ from tests.conftest import EXAMPLES
 from tests.fakegraph import FakeGraph, Tenant, serve
 from tests.rendering import read_tree
 
+pytestmark = pytest.mark.integration  # starts servers, programs or builds
+
 TOKEN = "fake-token-for-tests"
 POLICY = EXAMPLES / "entraform.yaml"
 

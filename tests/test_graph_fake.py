@@ -11,6 +11,8 @@ import pytest
 
 from tests.fakegraph import Budget, FakeGraph, serve, synthetic_tenant
 
+pytestmark = pytest.mark.integration  # starts servers, programs or builds
+
 MEMBERS = "/groups/{}/members?$select=id&$top=999"  # 3 RU, less 1 for $select
 
 

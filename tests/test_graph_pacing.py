@@ -16,6 +16,8 @@ from generator.sources.graph import GraphSettings, GraphSource, Progress
 from tests.fakegraph import Budget, FakeGraph, Tenant, serve, synthetic_tenant
 from tests.test_graph_source import FakeClock
 
+pytestmark = pytest.mark.integration  # starts servers, programs or builds
+
 ALL = Needs(selectors=(GroupSelector(regex=".*"),))
 # Graph's 10 s window and its budget scaled down together, so that a throttled read takes about
 # half a second; the tenant is small enough that reading it unthrottled takes a fraction of that,

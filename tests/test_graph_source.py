@@ -152,6 +152,7 @@ ALL = Needs(selectors=(GroupSelector(regex=".*"),))
 DIRECT_ENG = Needs(selectors=(GroupSelector(names=("eng",)),), transitive=False)
 
 
+@pytest.mark.integration
 def test_members_of_every_type_guests_and_disabled_users_are_read(fake: FakeGraph) -> None:
     directory = read(
         fake,
@@ -172,6 +173,7 @@ def test_members_of_every_type_guests_and_disabled_users_are_read(fake: FakeGrap
     assert directory.app_assigned is None
 
 
+@pytest.mark.integration
 def test_nested_groups_are_resolved_locally_and_a_cycle_is_read_once(fake: FakeGraph) -> None:
     directory = read(fake, names("eng"))
     assert set(directory.groups) == {ENG.id, PLATFORM.id, DEEP.id}
@@ -181,6 +183,7 @@ def test_nested_groups_are_resolved_locally_and_a_cycle_is_read_once(fake: FakeG
     assert fake.count("/transitiveMembers") == 0
 
 
+@pytest.mark.integration
 def test_direct_mode_keeps_a_nested_groups_row_but_does_not_read_its_members(
     fake: FakeGraph,
 ) -> None:
@@ -193,6 +196,7 @@ def test_direct_mode_keeps_a_nested_groups_row_but_does_not_read_its_members(
     assert fake.count(f"/groups/{DEEP.id}/members") == 0
 
 
+@pytest.mark.integration
 def test_a_direct_mode_snapshot_says_which_members_were_not_read(fake: FakeGraph) -> None:
     text = snapshot.dumps(read(fake, DIRECT_ENG))
     rows = {g["id"]: g for g in json.loads(text)["groups"]}
@@ -200,6 +204,7 @@ def test_a_direct_mode_snapshot_says_which_members_were_not_read(fake: FakeGraph
     assert snapshot.dumps(snapshot.loads(text)) == text
 
 
+@pytest.mark.integration
 def test_members_that_were_not_read_are_refused_not_resolved_as_none(fake: FakeGraph) -> None:
     directory = read(fake, DIRECT_ENG)
     assert directory.user_members(ENG.id, "direct").users == {ALICE.id, BOB.id, CAROL.id, DAVE.id}
@@ -207,6 +212,7 @@ def test_members_that_were_not_read_are_refused_not_resolved_as_none(fake: FakeG
         directory.user_members(ENG.id, "transitive")
 
 
+@pytest.mark.integration
 def test_a_group_with_2500_members_is_read_whole_in_three_pages(fake: FakeGraph) -> None:
     directory = read(fake, names("big"))
     assert directory.groups[BIG.id].members == BIG.members
@@ -215,6 +221,7 @@ def test_a_group_with_2500_members_is_read_whole_in_three_pages(fake: FakeGraph)
     assert all("$top=999" in r for r in fake.requests)
 
 
+@pytest.mark.integration
 def test_multi_page_groups_and_members_are_followed_to_the_end(fake: FakeGraph) -> None:
     directory = read(fake, Needs(selectors=(GroupSelector(prefix="eng"),)), page_size=2)
     assert set(directory.groups) == {ENG.id, PLATFORM.id, DEEP.id}
@@ -225,6 +232,7 @@ def test_multi_page_groups_and_members_are_followed_to_the_end(fake: FakeGraph) 
     assert all(r.startswith("/groups") for r in fake.requests)
 
 
+@pytest.mark.integration
 def test_graph_and_snapshot_give_the_same_directory() -> None:
     synthetic = synthetic_tenant(40, 300, 12, 2)
     for fake in serve(synthetic):
@@ -233,6 +241,7 @@ def test_graph_and_snapshot_give_the_same_directory() -> None:
         assert snapshot.loads(snapshot.dumps(directory)) == directory
 
 
+@pytest.mark.integration
 def test_owners_are_read_only_when_asked_and_only_for_selected_groups(fake: FakeGraph) -> None:
     directory = read(fake, names("eng"))
     assert directory.groups[ENG.id].owners is None and fake.count("/owners") == 0
@@ -243,6 +252,7 @@ def test_owners_are_read_only_when_asked_and_only_for_selected_groups(fake: Fake
     assert fake.count("/owners") == 1
 
 
+@pytest.mark.integration
 def test_app_role_assignments_restrict_the_candidates_and_are_recorded(fake: FakeGraph) -> None:
     needs = Needs(selectors=(GroupSelector(regex="."),), service_principal_id=SP, transitive=False)
     directory = read(fake, needs)
@@ -251,12 +261,14 @@ def test_app_role_assignments_restrict_the_candidates_and_are_recorded(fake: Fak
     assert fake.count(f"/servicePrincipals/{SP}/appRoleAssignedTo") == 1
 
 
+@pytest.mark.integration
 def test_assigned_groups_are_filtered_by_the_selectors_too(fake: FakeGraph) -> None:
     needs = Needs(selectors=(GroupSelector(prefix="E"),), service_principal_id=SP, transitive=False)
     groups = read(fake, needs).groups.values()
     assert {g.id for g in groups if g.members_read} == {ENG.id}  # eng-platform: a nested row
 
 
+@pytest.mark.integration
 def test_only_assignments_of_groups_that_were_read_are_kept(fake: FakeGraph) -> None:
     needs = Needs(selectors=(GroupSelector(prefix="E"),), service_principal_id=SP)
     directory = read(fake, needs)
@@ -265,6 +277,7 @@ def test_only_assignments_of_groups_that_were_read_are_kept(fake: FakeGraph) -> 
     assert snapshot.loads(snapshot.dumps(directory)) == directory
 
 
+@pytest.mark.integration
 def test_selectors_become_graph_filters_anded_with_the_group_filter(fake: FakeGraph) -> None:
     needs = Needs(
         selectors=(
@@ -281,6 +294,7 @@ def test_selectors_become_graph_filters_anded_with_the_group_filter(fake: FakeGr
     assert fake.count("startswith(displayName,'eng-d')") == 1
 
 
+@pytest.mark.integration
 def test_an_advanced_group_filter_is_sent_with_consistency_level(fake: FakeGraph) -> None:
     needs = Needs(
         selectors=(GroupSelector(prefix="s"),), group_filter="not(securityEnabled eq true)"
@@ -289,11 +303,13 @@ def test_an_advanced_group_filter_is_sent_with_consistency_level(fake: FakeGraph
     assert fake.count("$count=true") == 1
 
 
+@pytest.mark.integration
 def test_no_selectors_read_no_groups(fake: FakeGraph) -> None:
     assert read(fake, Needs(selectors=())).groups == {}
     assert fake.requests == []
 
 
+@pytest.mark.integration
 def test_members_with_limited_information_are_kept_and_reported(fake: FakeGraph) -> None:
     stream = io.StringIO()
     directory = read(fake, names("eng"), stream)
@@ -302,6 +318,7 @@ def test_members_with_limited_information_are_kept_and_reported(fake: FakeGraph)
     assert "User.Read.All" in stream.getvalue()
 
 
+@pytest.mark.integration
 def test_throttled_requests_wait_for_retry_after_then_succeed(fake: FakeGraph) -> None:
     fake.fault(f"/groups/{DEEP.id}/members", 429, retry_after="1", times=2)
     clock, stream = FakeClock(), io.StringIO()
@@ -312,6 +329,7 @@ def test_throttled_requests_wait_for_retry_after_then_succeed(fake: FakeGraph) -
     assert stream.getvalue().count("graph: pausing 1 s (429 TooManyRequests)") == 2
 
 
+@pytest.mark.integration
 def test_throttled_requests_inside_a_batch_are_retried_after_one_shared_pause(
     fake: FakeGraph,
 ) -> None:
@@ -326,6 +344,7 @@ def test_throttled_requests_inside_a_batch_are_retried_after_one_shared_pause(
     assert clock.t == pytest.approx(1.0, abs=0.01)
 
 
+@pytest.mark.integration
 def test_transient_503s_are_retried(fake: FakeGraph) -> None:
     fake.fault(f"/groups/{ENG.id}/members", 503, retry_after="0", times=2)
     directory = read(fake, names("eng"))
@@ -352,6 +371,7 @@ def test_concurrent_throttling_pauses_all_work_once() -> None:
         pacer.pause(20.0, explained=True)
 
 
+@pytest.mark.integration
 def test_throttling_beyond_the_wait_budget_fails_saying_what_was_read(fake: FakeGraph) -> None:
     fake.fault(f"/groups/{ENG.id}/members", 429, retry_after="400", times=None)
     with pytest.raises(SourceError) as error:
@@ -364,6 +384,7 @@ def test_throttling_beyond_the_wait_budget_fails_saying_what_was_read(fake: Fake
     assert "--graph-max-wait" in message
 
 
+@pytest.mark.integration
 def test_unavailability_is_retried_past_any_attempt_count_until_the_wait_budget(
     fake: FakeGraph,
 ) -> None:
@@ -373,6 +394,7 @@ def test_unavailability_is_retried_past_any_attempt_count_until_the_wait_budget(
     assert fake.count(f"/groups/{ENG.id}/members") > 6  # no attempt count gives up first
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("batch_size", [1, 20])
 def test_a_permanent_403_fails_naming_the_group_code_and_permission(
     fake: FakeGraph, batch_size: int
@@ -387,6 +409,7 @@ def test_a_permanent_403_fails_naming_the_group_code_and_permission(
     assert fake.count(f"/groups/{BIG.id}/members") == 1  # not retried
 
 
+@pytest.mark.integration
 def test_a_403_on_app_role_assignments_names_application_read_all(fake: FakeGraph) -> None:
     fake.fault("/appRoleAssignedTo", 403, times=None)
     needs = Needs(selectors=(GroupSelector(regex="."),), service_principal_id=SP)
@@ -394,12 +417,14 @@ def test_a_403_on_app_role_assignments_names_application_read_all(fake: FakeGrap
         read(fake, needs)
 
 
+@pytest.mark.integration
 def test_an_unknown_service_principal_says_which_id_to_use(fake: FakeGraph) -> None:
     needs = Needs(selectors=(GroupSelector(regex="."),), service_principal_id="not-an-sp")
     with pytest.raises(SourceError, match=r"404 Request_ResourceNotFound.*object id"):
         read(fake, needs)
 
 
+@pytest.mark.integration
 def test_a_group_deleted_mid_run_fails_the_run(fake: FakeGraph) -> None:
     fake.fault(f"/groups/{DEEP.id}/members", 404, times=None)
     with pytest.raises(
@@ -408,12 +433,14 @@ def test_a_group_deleted_mid_run_fails_the_run(fake: FakeGraph) -> None:
         read(fake, names("eng"))
 
 
+@pytest.mark.integration
 def test_a_rejected_group_filter_names_the_filter(fake: FakeGraph) -> None:
     needs = Needs(selectors=(GroupSelector(prefix="e"),), group_filter="bogusField eq 1")
     with pytest.raises(SourceError, match=r"group list.*400 Request_BadRequest.*group filter"):
         read(fake, needs)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("batch_size", [1, 20])
 def test_a_page_that_is_not_json_fails(fake: FakeGraph, batch_size: int) -> None:
     fake.fault(f"/groups/{SALES.id}/members", kind="notjson", times=None)
@@ -421,24 +448,28 @@ def test_a_page_that_is_not_json_fails(fake: FakeGraph, batch_size: int) -> None
         read(fake, ALL, batch_size=batch_size)
 
 
+@pytest.mark.integration
 def test_a_page_without_a_value_list_fails(fake: FakeGraph) -> None:
     fake.fault("/groups?", kind="malformed", times=None)
     with pytest.raises(SourceError, match=r"the group list.*without a `value` list"):
         read(fake, ALL)
 
 
+@pytest.mark.integration
 def test_a_single_connection_reset_is_retried(fake: FakeGraph) -> None:
     fake.fault(f"/groups/{ENG.id}/members", kind="reset", times=1)
     directory = read(fake, names("eng"), batch_size=1)
     assert directory.groups[ENG.id].members == ENG.members
 
 
+@pytest.mark.integration
 def test_connection_resets_that_persist_fail_the_run(fake: FakeGraph) -> None:
     fake.fault(f"/groups/{ENG.id}/members", kind="reset", times=None)
     with pytest.raises(SourceError, match=r"'eng'.*the connection to Graph failed.*network"):
         read(fake, names("eng"), batch_size=1)
 
 
+@pytest.mark.integration
 def test_a_token_that_cannot_be_acquired_fails_before_any_request(fake: FakeGraph) -> None:
     settings = GraphSettings(base_url=fake.base_url, client_secret="fake-secret-value")
     source = GraphSource(settings, credential=FailingCredential())  # type: ignore[arg-type]
@@ -450,6 +481,7 @@ def test_a_token_that_cannot_be_acquired_fails_before_any_request(fake: FakeGrap
     assert fake.http_requests == 0
 
 
+@pytest.mark.integration
 def test_an_unreadable_certificate_fails_as_a_credential_error(fake: FakeGraph) -> None:
     settings = GraphSettings(
         base_url=fake.base_url,
@@ -462,11 +494,13 @@ def test_an_unreadable_certificate_fails_as_a_credential_error(fake: FakeGraph) 
     assert fake.http_requests == 0
 
 
+@pytest.mark.integration
 def test_a_rejected_token_fails_with_graphs_code(fake: FakeGraph) -> None:
     with pytest.raises(SourceError, match=r"401 InvalidAuthenticationToken.*token was rejected"):
         read(fake, names("eng"), token="expired-fake-token")
 
 
+@pytest.mark.integration
 def test_tokens_and_secrets_never_appear_in_logs_or_errors(fake: FakeGraph) -> None:
     fake.fault(f"/groups/{ENG.id}/members", 403, times=None)
     stream = io.StringIO()
@@ -477,6 +511,7 @@ def test_tokens_and_secrets_never_appear_in_logs_or_errors(fake: FakeGraph) -> N
         assert TOKEN not in text and "fake-secret-value" not in text
 
 
+@pytest.mark.integration
 def test_a_base_url_with_a_trailing_slash_works(fake: FakeGraph) -> None:
     directory = read(fake, names("sales"), base_url=fake.base_url + "/")
     assert set(directory.groups) == {SALES.id}
@@ -494,6 +529,7 @@ def test_importing_the_graph_source_does_not_import_msgraph() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.integration
 def test_a_group_id_with_reserved_characters_reaches_graph_intact() -> None:
     odd = Group("g/1 #ü?&'", "odd", members=(u(ALICE),), owners=(u(ALICE),))
     for fake in serve(Tenant(Directory.of([odd], [ALICE]), token=TOKEN)):

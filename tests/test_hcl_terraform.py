@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from generator.render import hcl
 from tests.console import string_list
 from tests.hostile import CORPUS, nfc, random_strings
+
+pytestmark = pytest.mark.integration  # starts servers, programs or builds
 
 
 def _as_terraform_reads(terraform: str, folder: Path, strings: list[str]) -> list[str]:

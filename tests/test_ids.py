@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from generator.cli import cli
@@ -24,6 +25,7 @@ def _generate(policy: Path, out: Path, *extra: str) -> Result:
     return CliRunner().invoke(cli, args, catch_exceptions=False)
 
 
+@pytest.mark.integration
 def test_prefixed_terraform_ids_read_back_by_terraform_are_prefix_and_group_id(
     terraform: str, tmp_path: Path
 ) -> None:
@@ -39,6 +41,7 @@ def test_prefixed_terraform_ids_read_back_by_terraform_are_prefix_and_group_id(
     assert f"entraform-{FINANCE}" in ids
 
 
+@pytest.mark.integration
 def test_prefixed_yaml_keys_and_placements_read_back_by_terraform(
     terraform: str, tmp_path: Path
 ) -> None:

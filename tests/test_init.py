@@ -208,6 +208,7 @@ def test_the_starters_organization_example_validates_once_uncommented() -> None:
 # Drawn from a live LiteLLM
 
 
+@pytest.mark.integration
 def test_generate_and_adopt_after_init_create_nothing_and_import_every_resource(
     fake: FakeLiteLLM, snapshot: Path, tmp_path: Path
 ) -> None:
@@ -217,6 +218,7 @@ def test_generate_and_adopt_after_init_create_nothing_and_import_every_resource(
     assert imported == set(_resources(out))
 
 
+@pytest.mark.integration
 def test_rendered_teams_and_organizations_hold_what_litellm_has(
     fake: FakeLiteLLM, snapshot: Path, tmp_path: Path
 ) -> None:
@@ -256,6 +258,7 @@ def _assert_settings(rendered: dict[str, Any], row: dict[str, Any], budget: dict
     assert rendered.get("metadata", {}) == row["metadata"]
 
 
+@pytest.mark.integration
 def test_rendered_memberships_keep_the_roles_litellm_has(
     fake: FakeLiteLLM, snapshot: Path, tmp_path: Path
 ) -> None:
@@ -270,6 +273,7 @@ def test_rendered_memberships_keep_the_roles_litellm_has(
             assert entry["role"] == fake.member(team_id, user_id)["role"]
 
 
+@pytest.mark.integration
 def test_drift_finds_nothing_after_init(fake: FakeLiteLLM, snapshot: Path, tmp_path: Path) -> None:
     policy = tmp_path / "entraform.yaml"
     assert _init(fake, snapshot, policy).exit_code == 0
@@ -285,6 +289,7 @@ def test_drift_finds_nothing_after_init(fake: FakeLiteLLM, snapshot: Path, tmp_p
     }
 
 
+@pytest.mark.integration
 def test_init_selects_exactly_the_groups_of_litellm_teams_by_id_with_comments_naming_them(
     fake: FakeLiteLLM, snapshot: Path, tmp_path: Path
 ) -> None:
@@ -298,6 +303,7 @@ def test_init_selects_exactly_the_groups_of_litellm_teams_by_id_with_comments_na
         assert f'"{oid("group/" + name)}"   # group {name}\n' in text
 
 
+@pytest.mark.integration
 def test_init_from_graph_writes_what_init_from_its_snapshot_writes(
     fake: FakeLiteLLM, snapshot: Path, tmp_path: Path
 ) -> None:
@@ -316,6 +322,7 @@ def test_init_from_graph_writes_what_init_from_its_snapshot_writes(
     assert online.read_text(encoding="utf-8") == offline.read_text(encoding="utf-8")
 
 
+@pytest.mark.integration
 def test_teams_sharing_settings_share_one_rule(
     fake: FakeLiteLLM, snapshot: Path, tmp_path: Path
 ) -> None:
@@ -328,6 +335,7 @@ def test_teams_sharing_settings_share_one_rule(
     assert shared[0].settings == SHARED
 
 
+@pytest.mark.integration
 def test_an_alias_that_differs_from_the_group_name_is_kept_literally_braces_included(
     fake: FakeLiteLLM, snapshot: Path, tmp_path: Path
 ) -> None:
@@ -338,6 +346,7 @@ def test_an_alias_that_differs_from_the_group_name_is_kept_literally_braces_incl
     assert state.teams_by_id[oid("group/" + RESEARCH)].alias == RESEARCH
 
 
+@pytest.mark.integration
 def test_an_alias_equal_to_the_group_name_follows_renames_in_entra(
     fake: FakeLiteLLM, snapshot: Path, tmp_path: Path
 ) -> None:
@@ -349,6 +358,7 @@ def test_an_alias_equal_to_the_group_name_follows_renames_in_entra(
     assert state.teams_by_id[oid("group/" + RESEARCH)].alias == "LLM-Research-Renamed"
 
 
+@pytest.mark.integration
 def test_teams_entraform_cannot_manage_are_listed_with_the_reason(
     fake: FakeLiteLLM, snapshot: Path, tmp_path: Path
 ) -> None:
@@ -364,11 +374,13 @@ def test_teams_entraform_cannot_manage_are_listed_with_the_reason(
     )
 
 
+@pytest.mark.integration
 def test_init_only_reads_litellm(fake: FakeLiteLLM, snapshot: Path, tmp_path: Path) -> None:
     assert _init(fake, snapshot, tmp_path / "entraform.yaml").exit_code == 0
     assert {method for method, _ in fake.requests} == {"GET"}
 
 
+@pytest.mark.integration
 def test_init_warns_about_live_admins_the_policy_would_demote(
     fake: FakeLiteLLM, snapshot: Path, tmp_path: Path
 ) -> None:
@@ -379,6 +391,7 @@ def test_init_warns_about_live_admins_the_policy_would_demote(
     assert "default_user_id" not in result.stderr
 
 
+@pytest.mark.integration
 def test_init_draws_user_ids_from_the_attribute_litellm_uses(tmp_path: Path) -> None:
     data = _snapshot()
     server = FakeLiteLLM()
@@ -390,6 +403,7 @@ def test_init_draws_user_ids_from_the_attribute_litellm_uses(tmp_path: Path) -> 
     assert load_policy(tmp_path / "entraform.yaml").identity.user_id == "userPrincipalName"
 
 
+@pytest.mark.integration
 def test_init_with_no_team_made_from_a_group_writes_nothing(snapshot: Path, tmp_path: Path) -> None:
     server = FakeLiteLLM()
     server.add_team("team-by-hand", "Made by hand")
@@ -400,6 +414,7 @@ def test_init_with_no_team_made_from_a_group_writes_nothing(snapshot: Path, tmp_
     assert not (tmp_path / "entraform.yaml").exists()
 
 
+@pytest.mark.integration
 def test_a_drawn_policy_that_breaks_litellms_rules_is_not_written(
     snapshot: Path, tmp_path: Path
 ) -> None:
@@ -415,6 +430,7 @@ def test_a_drawn_policy_that_breaks_litellms_rules_is_not_written(
     assert not (tmp_path / "entraform.yaml").exists()
 
 
+@pytest.mark.integration
 def test_init_without_a_key_is_a_usage_error(
     fake: FakeLiteLLM, snapshot: Path, tmp_path: Path
 ) -> None:
@@ -476,6 +492,7 @@ def test_the_starter_policy_matches_its_golden_file(update_golden: bool) -> None
     _golden("starter.yaml", _run("init", "-o", "-").stdout, update_golden)
 
 
+@pytest.mark.integration
 def test_the_policy_drawn_beside_the_example_tenant_matches_its_golden_files(
     tmp_path: Path, update_golden: bool
 ) -> None:
@@ -490,6 +507,7 @@ def test_the_policy_drawn_beside_the_example_tenant_matches_its_golden_files(
     _golden("drawn.txt", report, update_golden)
 
 
+@pytest.mark.integration
 def test_generate_and_adopt_beside_the_example_tenant_create_nothing(tmp_path: Path) -> None:
     server = FakeLiteLLM()
     _example_litellm(server)

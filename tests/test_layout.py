@@ -138,6 +138,7 @@ def test_a_layout_migration_waits_for_pending_moved_blocks(tmp_path: Path, polic
         report.finish()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("first", "second"), [("single", "per-organization"), ("per-organization", "single")]
 )
@@ -163,6 +164,7 @@ def test_a_layout_migration_imports_everything_and_destroys_nothing(
     assert _forgotten(terraform, stand, first) == {a.split("[")[0] for a in applied}
 
 
+@pytest.mark.integration
 def test_a_team_changing_organization_is_imported_there_and_forgotten_here(
     tmp_path: Path, policy: Path, terraform: str
 ) -> None:
@@ -190,6 +192,7 @@ def test_a_team_changing_organization_is_imported_there_and_forgotten_here(
     assert not [a for a, acts in new.items() if "create" in acts and "team" in a.split("__")[0]]
 
 
+@pytest.mark.integration
 def test_a_deleted_organization_keeps_its_root_until_apply_has_emptied_it(
     tmp_path: Path, policy: Path, terraform: str
 ) -> None:
@@ -250,6 +253,7 @@ def _kept_destroyed(terraform: str, out: Path, stand: Path) -> dict[str, list[st
     return found
 
 
+@pytest.mark.integration
 def test_a_team_moved_back_after_its_transfer_was_applied_plans_in_every_root_destroying_none(
     tmp_path: Path, policy: Path, terraform: str
 ) -> None:
@@ -263,6 +267,7 @@ def test_a_team_moved_back_after_its_transfer_was_applied_plans_in_every_root_de
     assert set(destroyed) == set(_roots(out)) and not any(destroyed.values())
 
 
+@pytest.mark.integration
 def test_a_member_leaving_a_transferred_team_before_apply_leaves_every_root_plannable(
     tmp_path: Path, policy: Path, terraform: str
 ) -> None:

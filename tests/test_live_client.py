@@ -13,6 +13,8 @@ from generator.live.reading import read_live
 from generator.state import Settings
 from tests.fakelitellm import API_KEY, FakeLiteLLM
 
+pytestmark = pytest.mark.integration  # starts servers, programs or builds
+
 TEAMS = [f"team-{n:04d}" for n in range(250)]  # three pages of the team list
 WANTED = TEAMS[::2]  # the other half is read from the list only
 ORGANIZATIONS = ["org-a", "org-b"]

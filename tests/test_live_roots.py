@@ -34,6 +34,8 @@ from tests.example_ids import (
 )
 from tests.fakelitellm import API_KEY, FakeLiteLLM
 
+pytestmark = pytest.mark.integration  # starts servers, programs or builds
+
 POLICY = EXAMPLES / "entraform.yaml"
 TENANT = EXAMPLES / "tenant.json"
 LAYOUT = ("--layout", "per-organization")

@@ -36,6 +36,7 @@ def _first_lines(parsed: dict[str, object]) -> set[str]:
     return {shown(n["text"]).split("<br>")[0] for n in nodes}
 
 
+@pytest.mark.integration
 def test_the_summary_folds_a_diagram_of_the_changes_that_mermaid_parses(
     work: Path, mermaid: Parser
 ) -> None:
@@ -47,6 +48,7 @@ def test_the_summary_folds_a_diagram_of_the_changes_that_mermaid_parses(
     assert {"Org-A", "Team-X", "added"} <= _first_lines(parsed)
 
 
+@pytest.mark.integration
 def test_the_summary_draws_only_what_changed(work: Path, mermaid: Parser) -> None:
     assert generate(work).exit_code == 0
     more = [*groups(), group("Team-Y", ("ann",))]
@@ -86,6 +88,7 @@ def test_map_lists_the_teams_of_an_organization_too_large_to_draw(work: Path) ->
     assert "\n- Team-000 (" in result.stdout and "\n- Team-079 (" in result.stdout
 
 
+@pytest.mark.integration
 def test_a_name_holding_a_code_fence_cannot_close_the_diagram_early(
     work: Path, mermaid: Parser
 ) -> None:
@@ -101,6 +104,7 @@ def test_a_name_holding_a_code_fence_cannot_close_the_diagram_early(
     assert name in _first_lines(parsed)
 
 
+@pytest.mark.integration
 def test_map_draws_one_diagram_per_organization_and_one_for_standalone_teams(
     mermaid: Parser,
 ) -> None:
@@ -151,6 +155,7 @@ def fake() -> Iterator[FakeGraph]:
     yield from serve(Tenant(directory))
 
 
+@pytest.mark.integration
 def test_map_from_graph_draws_what_the_snapshot_draws(fake: FakeGraph) -> None:
     env = {"ENTRAFORM_GRAPH_URL": fake.base_url, "ENTRAFORM_GRAPH_TOKEN": "fake-token-for-tests"}
     live = CliRunner(env=env).invoke(

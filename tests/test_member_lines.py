@@ -6,6 +6,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from generator import run
 from generator.policy.load import parse_policy
 from generator.report.outcome import Report
@@ -63,6 +65,7 @@ def test_a_line_keeps_a_user_id_that_is_not_the_key(tmp_path: Path) -> None:
     assert re.search(r"^  user_id    = each.value.user_id$", text, re.M)
 
 
+@pytest.mark.integration
 def test_an_empty_member_map_is_one_line_that_terraform_fmt_accepts(
     tmp_path: Path, terraform: str
 ) -> None:
@@ -74,6 +77,7 @@ def test_an_empty_member_map_is_one_line_that_terraform_fmt_accepts(
     assert members["for_each"] == {}
 
 
+@pytest.mark.integration
 def test_yaml_members_go_by_email_and_main_tf_restores_the_user_id(
     tmp_path: Path, terraform: str
 ) -> None:

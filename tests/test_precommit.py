@@ -23,6 +23,8 @@ import yaml
 
 from tests.conftest import EXAMPLES, ROOT
 
+pytestmark = pytest.mark.integration  # starts servers, programs or builds
+
 MANIFEST = ROOT / ".pre-commit-hooks.yaml"
 HOOKS: dict[str, dict[str, Any]] = {
     hook["id"]: hook for hook in yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))

@@ -98,6 +98,7 @@ def _expected_aliases(data: dict[str, Any]) -> dict[str, str]:
     return {g["id"]: nfc(g["displayName"]) for g in data["groups"]}
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("output_format", ["terraform", "yaml"])
 def test_a_regex_over_every_group_renders_thousands_of_hostile_names(
     output_format: Format, tmp_path: Path, terraform: str

@@ -44,6 +44,7 @@ def _hcl_strings(folder_files: dict[str, str]) -> dict[str, str]:
     return found
 
 
+@pytest.mark.integration
 def test_hostile_names_come_back_as_literal_text_through_terraform(
     terraform: str, tmp_path: Path
 ) -> None:
@@ -141,7 +142,7 @@ def test_templates_are_found_from_a_checkout() -> None:
     assert templates.templates_dir() == ROOT / "templates"
 
 
-@pytest.mark.slow
+@pytest.mark.integration
 def test_templates_ship_in_the_wheel_and_render_the_same(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from generator import mapping
@@ -25,6 +26,8 @@ from tests.example_ids import (
     STRANGER,
 )
 from tests.fakelitellm import API_KEY, FakeLiteLLM
+
+pytestmark = pytest.mark.integration  # starts servers, programs or builds
 
 POLICY = EXAMPLES / "entraform.yaml"
 TENANT = EXAMPLES / "tenant.json"

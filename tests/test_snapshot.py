@@ -350,6 +350,7 @@ def graph() -> Iterator[FakeGraph]:
     yield from serve(tenant)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "read",
     [

@@ -25,6 +25,7 @@ def _rendered_addresses(output_format: Format) -> set[str]:
     return {address for _, address in at.of(result.outcome.state)}
 
 
+@pytest.mark.integration
 def test_the_golden_outputs_plan_at_the_rendered_addresses(tmp_path: Path, terraform: str) -> None:
     # Both formats side by side: one tree, one root module per folder.
     tree = tmp_path / "rendered"
@@ -137,6 +138,7 @@ def test_a_resource_becomes_terraform_data_with_its_arguments_as_input() -> None
     assert "a comment" not in text
 
 
+@pytest.mark.integration
 def test_the_sample_stand_in_validates(tmp_path: Path, terraform: str) -> None:
     (tmp_path / "main.tf").write_text(stand_in(SAMPLE), encoding="utf-8")
     run_terraform(terraform, tmp_path, "init", "-input=false")

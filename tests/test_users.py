@@ -198,6 +198,7 @@ def test_a_forgotten_user_in_the_yaml_route_stops_the_plan_and_says_how_to_forge
     assert f'terraform state rm \'litellm\\_user.this\\["{NESTOR}"' in summary.markdown(result)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("output_format", ["terraform", "yaml"])
 def test_hostile_emails_reach_terraform_exactly_from_the_rendered_users(
     tmp_path: Path, terraform: str, output_format: Format
@@ -262,6 +263,7 @@ def _live(fake: FakeLiteLLM, command: str, out: Path, *extra: str) -> Result:
     return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
 
 
+@pytest.mark.integration
 def test_adopt_imports_the_users_litellm_has_and_leaves_an_unnamed_proxy_admin_alone(
     fake: FakeLiteLLM, tmp_path: Path
 ) -> None:
@@ -285,6 +287,7 @@ def test_adopt_imports_the_users_litellm_has_and_leaves_an_unnamed_proxy_admin_a
     assert {p for m, p in zip(fake.requests, fake.paths(), strict=True) if m[0] != "GET"} == set()
 
 
+@pytest.mark.integration
 def test_drift_reports_a_proxy_admin_the_plan_would_demote(
     fake: FakeLiteLLM, tmp_path: Path
 ) -> None:
@@ -303,6 +306,7 @@ def test_drift_reports_a_proxy_admin_the_plan_would_demote(
     assert "users.admins" in result.stderr
 
 
+@pytest.mark.integration
 def test_drift_reports_a_user_litellm_lost(fake: FakeLiteLLM, tmp_path: Path) -> None:
     state = _build(POLICY, _tenant(), tmp_path).outcome.state
     fake.mirror(state)
@@ -317,6 +321,7 @@ def test_drift_reports_a_user_litellm_lost(fake: FakeLiteLLM, tmp_path: Path) ->
     )
 
 
+@pytest.mark.integration
 def test_every_user_is_read_across_pages_of_the_user_list(fake: FakeLiteLLM) -> None:
     for n in range(250):
         fake.add_user(f"user-{n:04d}", f"u{n}@contoso.test")
@@ -326,6 +331,7 @@ def test_every_user_is_read_across_pages_of_the_user_list(fake: FakeLiteLLM) -> 
     assert fake.paths().count("/user/list") == 3
 
 
+@pytest.mark.integration
 def test_the_fake_refuses_a_second_user_with_an_existing_id_or_email(fake: FakeLiteLLM) -> None:
     fake.add_user(ADELE, "AdeleV@contoso.com")
     assert fake.post("/user/new", {"user_id": ADELE, "auto_create_key": False})[0] == 409
@@ -333,6 +339,7 @@ def test_the_fake_refuses_a_second_user_with_an_existing_id_or_email(fake: FakeL
     assert fake.post("/user/new", same_email)[0] == 409
 
 
+@pytest.mark.integration
 def test_the_fake_creates_a_missing_user_when_it_is_added_to_a_team(fake: FakeLiteLLM) -> None:
     fake.add_team("t-1", "T")
     member = {"user_id": NESTOR, "user_email": "NestorW@contoso.com", "role": "user"}
@@ -357,6 +364,7 @@ def test_a_format_switch_moves_every_user_to_its_address_in_the_other_format(
     }
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("output_format", ["terraform", "yaml"])
 def test_terraform_plans_every_membership_with_its_users_id(
     tmp_path: Path, terraform: str, output_format: Format

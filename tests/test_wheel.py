@@ -15,6 +15,8 @@ import pytest
 from tests import installed
 from tests.conftest import EXAMPLES, ROOT
 
+pytestmark = pytest.mark.integration  # starts servers, programs or builds
+
 EXAMPLE = [
     "generate",
     "--config",

@@ -14,6 +14,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from generator.render import legacy, yamltext
 from generator.report.outcome import Report
 from generator.state import DesiredState, Membership
@@ -59,6 +61,7 @@ def _distinct_in_nfc(strings: list[str]) -> list[str]:
     return list({nfc(s): s for s in strings}.values())
 
 
+@pytest.mark.integration
 def test_every_corpus_string_comes_back_from_yamldecode_as_its_nfc_form(
     terraform: str, tmp_path: Path
 ) -> None:
@@ -66,6 +69,7 @@ def test_every_corpus_string_comes_back_from_yamldecode_as_its_nfc_form(
     assert found == {str(i): nfc(s) for i, s in enumerate(CORPUS)}
 
 
+@pytest.mark.integration
 def test_every_corpus_string_as_a_map_key_comes_back_as_its_nfc_form(
     terraform: str, tmp_path: Path
 ) -> None:
@@ -74,6 +78,7 @@ def test_every_corpus_string_as_a_map_key_comes_back_as_its_nfc_form(
     assert found == {str(i): nfc(s) for i, s in enumerate(keys)}
 
 
+@pytest.mark.integration
 def test_a_decomposed_name_comes_back_composed_because_terraform_normalises_to_nfc(
     terraform: str, tmp_path: Path
 ) -> None:
@@ -81,6 +86,7 @@ def test_a_decomposed_name_comes_back_composed_because_terraform_normalises_to_n
     assert found == {"0": "Jos\u00e9", "1": "\u00c5ngstr\u00f6m"}
 
 
+@pytest.mark.integration
 def test_thousands_of_random_hostile_strings_come_back_exactly_in_nfc(
     terraform: str, tmp_path: Path
 ) -> None:
@@ -89,6 +95,7 @@ def test_thousands_of_random_hostile_strings_come_back_exactly_in_nfc(
     assert found == {str(i): nfc(s) for i, s in enumerate(strings)}
 
 
+@pytest.mark.integration
 def test_thousands_of_random_hostile_keys_come_back_exactly_in_nfc(
     terraform: str, tmp_path: Path
 ) -> None:
@@ -97,6 +104,7 @@ def test_thousands_of_random_hostile_keys_come_back_exactly_in_nfc(
     assert found == {str(i): nfc(s) for i, s in enumerate(keys)}
 
 
+@pytest.mark.integration
 def test_every_assigned_character_comes_back_at_the_start_after_an_escape_and_after_a_letter(
     terraform: str, tmp_path: Path
 ) -> None:
@@ -115,6 +123,7 @@ def test_every_assigned_character_comes_back_at_the_start_after_an_escape_and_af
     assert wrong == []
 
 
+@pytest.mark.integration
 def test_keys_too_long_for_an_implicit_key_are_read_back(terraform: str, tmp_path: Path) -> None:
     long = "k" * 5000
     data = {"block": {long: "v"}, "flow": yamltext.Flow({long: "w", "role": "user"})}
@@ -122,6 +131,7 @@ def test_keys_too_long_for_an_implicit_key_are_read_back(terraform: str, tmp_pat
     assert found == {"block": {long: "v"}, "flow": {long: "w", "role": "user"}}
 
 
+@pytest.mark.integration
 def test_numbers_booleans_null_and_empty_collections_keep_their_types(
     terraform: str, tmp_path: Path
 ) -> None:
@@ -234,6 +244,7 @@ def _expected(state: DesiredState) -> dict[str, Any]:
     }
 
 
+@pytest.mark.integration
 def test_a_tenant_with_hostile_names_reads_back_through_the_rendered_main_tf(
     terraform: str, tmp_path: Path
 ) -> None:

@@ -1,22 +1,18 @@
-"""The command line: one module per command; errors become exit codes here, and only here."""
+"""The command line: one module per command; errors become exit codes here, and only here.
+
+Commands are listed with their one-line summaries and imported when they run, so that
+`entraform --help` loads no command's dependencies (a test keeps each summary the command's own).
+"""
 
 from __future__ import annotations
 
 import gc
-from typing import Any
+import importlib
+from typing import Any, NamedTuple
 
 import click
 
-from generator.cli.adopt import adopt_command
-from generator.cli.drift import drift_command
-from generator.cli.explain import explain_command
-from generator.cli.generate import generate
-from generator.cli.init import init_command
-from generator.cli.map import map_structure
 from generator.cli.options import examples
-from generator.cli.schema import schema
-from generator.cli.snapshot import snapshot
-from generator.cli.validate import validate
 from generator.errors import ChangesFound, EntraformError
 
 EXAMPLES = examples(
@@ -32,8 +28,87 @@ EXAMPLES = examples(
 )
 
 
+class Command(NamedTuple):
+    """A command: its name (and module), its function, and its help's first paragraph."""
+
+    name: str
+    function: str
+    summary: str
+
+
+COMMANDS = {
+    c.name: c
+    for c in (
+        Command(
+            "init",
+            "init_command",
+            "Write a first policy file: a commented starter, or one drawn from a live LiteLLM.",
+        ),
+        Command(
+            "generate",
+            "generate",
+            "Render Terraform or YAML for LiteLLM into OUT from Graph or a snapshot.",
+        ),
+        Command(
+            "validate",
+            "validate",
+            "Check the policy file; errors name the file, key path and line.",
+        ),
+        Command(
+            "snapshot",
+            "snapshot",
+            "Read what the policy needs from Microsoft Graph and write it as a snapshot file.",
+        ),
+        Command(
+            "adopt",
+            "adopt_command",
+            "Write import blocks for every rendered object LiteLLM already has.",
+        ),
+        Command(
+            "drift",
+            "drift_command",
+            "Compare the desired state with live LiteLLM "
+            "(read-only); exit 1 on drift, 5 on security.",
+        ),
+        Command(
+            "explain",
+            "explain_command",
+            "Show every organization and team PERSON gets, "
+            "with the role and each path granting it.",
+        ),
+        Command(
+            "map", "map_structure", "Draw the whole structure as Mermaid diagrams in Markdown."
+        ),
+        Command(
+            "schema", "schema", "Print the policy file's JSON Schema (for editors: see the README)."
+        ),
+    )
+}
+
+
 class _Group(click.Group):
-    """Maps entraform's errors to exit codes: the one place that does."""
+    """Loads a command when it runs, and maps entraform's errors to exit codes: the one place."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = COMMANDS.get(cmd_name)
+        if found is None:
+            return None
+        module = importlib.import_module(f"generator.cli.{found.name}")
+        command: click.Command = getattr(module, found.function)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # As click writes them, from the summaries: no command is imported to list it.
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [
+            (n, click.Command(n, help=COMMANDS[n].summary).get_short_help_str(limit)) for n in names
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -57,20 +132,6 @@ def cli() -> None:
     config error, 3 runtime error (Graph, LiteLLM, I/O), 4 unsafe change refused, 5 drift
     found members in LiteLLM whom the policy leaves out (a security finding).
     """
-
-
-for _command in (
-    init_command,
-    generate,
-    validate,
-    snapshot,
-    adopt_command,
-    drift_command,
-    explain_command,
-    map_structure,
-    schema,
-):
-    cli.add_command(_command)
 
 
 def main() -> None:

@@ -57,13 +57,30 @@ def layout_option(f: F) -> F:
     )(f)
 
 
+class _Formats(click.Choice[str]):
+    """--format's choices: the names in render.FORMATS, looked up when the option is used."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from generator.render import FORMATS
+
+        return tuple(sorted(FORMATS))
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        """Choice's own constructor sets them; the table is what counts."""
+
+
 def output_options(f: F) -> F:
     """--format and --layout: over what the policy and the folder say."""
     f = layout_option(f)
     return click.option(
         "--format",
         "output_format",
-        type=click.Choice(["terraform", "yaml"]),
+        type=_Formats(),
         help="Output format (default: the folder's, else output.format in the policy, else "
         "terraform). Another format than the folder's is a switch that moves every object.",
     )(f)

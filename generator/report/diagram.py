@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from generator.plan import ChangeSet
 from generator.report.mermaid import Chart, Shape, Style, short
-from generator.state import DesiredState, Organization, Team
+from generator.state import DesiredState, Organization, Scoped, Team
 
 # In order of precedence: a box shows the first that applies, its words say every one.
 ADDED = Style("added", "fill:#dafbe1,stroke:#1a7f37,color:#1f2328", "added")
@@ -19,8 +19,6 @@ RENAMED = Style("renamed", "fill:#ddf4ff,stroke:#0969da,color:#1f2328", "renamed
 MEMBERS = Style("members", "fill:#fff8c5,stroke:#9a6700,color:#1f2328", "members changed")
 SETTINGS = Style("settings", "fill:#eaeef2,stroke:#57606a,color:#1f2328", "settings changed")
 PRECEDENCE = (ADDED, REMOVED, MOVED, RENAMED, MEMBERS, SETTINGS)
-
-Scoped = Organization | Team
 
 
 def organization(state: DesiredState, org: Organization) -> Chart:

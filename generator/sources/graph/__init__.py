@@ -64,4 +64,4 @@ class GraphSource:
             raise GraphFailure("token", "the tenant", "groups", message=message) from None
         progress.debug(f"graph: reading from {self.settings.root}")
         async with GraphSession(self.settings, credential, progress, self._clock) as session:
-            return await Reader(session, progress).read(needs)
+            return await Reader(session.urls, session, progress).read(needs)

@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
 from kiota_abstractions.method import Method
-from kiota_abstractions.request_information import RequestInformation
-from kiota_abstractions.response_handler import ResponseHandler
 from kiota_authentication_azure.azure_identity_authentication_provider import (
     AzureIdentityAuthenticationProvider,
 )
-from kiota_http.middleware.options import ResponseHandlerOption
 from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
 
+from generator.sources.graph import batch
 from generator.sources.graph.costs import cost
 from generator.sources.graph.failures import (
     FailureKind,
@@ -36,7 +33,7 @@ from generator.sources.graph.failures import (
 )
 from generator.sources.graph.pages import Request
 from generator.sources.graph.progress import Progress
-from generator.sources.graph.sdk import GraphUrls, http_client
+from generator.sources.graph.sdk import GraphUrls, http_client, send
 from generator.sources.graph.settings import GraphSettings
 from generator.sources.graph.throttle import (
     Clock,
@@ -48,8 +45,6 @@ from generator.sources.graph.throttle import (
 )
 
 RETRYABLE = frozenset({429, 503, 504})
-# Stands for a group id in a URL built once; unreserved characters, so no encoding changes it.
-GROUP_SLOT = "entraform-group-id"
 
 
 @dataclass(eq=False)
@@ -60,16 +55,6 @@ class _Pending:
 
 
 _Outcome = tuple[_Pending, int, dict[str, Any], Any]  # request, status, headers, body
-
-
-class _Native(ResponseHandler):
-    """Hands the httpx response back untouched: no model, no exception mapping."""
-
-    async def handle_response_async(self, response: Any, error_map: Any) -> Any:
-        return response
-
-
-_NATIVE = _Native()
 
 
 class GraphSession:
@@ -111,24 +96,6 @@ class GraphSession:
         await self._http.aclose()
         with contextlib.suppress(Exception):  # closing must not hide the run's own error
             await self._credential.close()
-
-    # The URLs of the first pages, through the SDK's request builders.
-
-    def groups(self, odata_filter: str | None, select: list[str], subject: str) -> Request:
-        """The first page of groups matching an OData filter (all groups when None)."""
-        return self.urls.groups(odata_filter, select, subject)
-
-    def members(self, group_id: str, select: list[str], subject: str) -> Request:
-        """The first page of a group's direct members."""
-        return self.urls.members(group_id, select, subject)
-
-    def owners(self, group_id: str, select: list[str], subject: str) -> Request:
-        """The first page of a group's owners."""
-        return self.urls.owners(group_id, select, subject)
-
-    def assignments(self, service_principal_id: str, subject: str) -> Request:
-        """The first page of principals assigned to an enterprise application."""
-        return self.urls.assignments(service_principal_id, subject)
 
     # Reading.
 
@@ -183,14 +150,7 @@ class GraphSession:
         self._settle(ticket, [outcome])
 
     async def _send_batch(self, pendings: list[_Pending]) -> None:
-        body = {
-            "requests": [
-                {"id": str(i), "method": "GET", "url": p.request.url}
-                | ({"headers": dict(p.request.headers)} if p.request.headers else {})
-                for i, p in enumerate(pendings)
-            ]
-        }
-        content = json.dumps(body).encode()
+        content = batch.body([p.request for p in pendings])
         ticket = await self._reserve(pendings)
         if ticket is None:
             return
@@ -201,28 +161,22 @@ class GraphSession:
             self._transport_failed(pendings, exc)
             return
         self.progress.add(requests=len(pendings))
-        headers = dict(response.headers)
         if response.status_code in RETRYABLE or not response.is_success:
-            status, content = response.status_code, response.content
-            self._settle(ticket, [(p, status, headers, content) for p in pendings])
+            status, headers = response.status_code, dict(response.headers)
+            self._settle(ticket, [(p, status, headers, response.content) for p in pendings])
             return
-        responses = parsed(response.content)
-        rows = responses.get("responses") if isinstance(responses, dict) else None
-        if not isinstance(rows, list):
+        found = batch.answers(response.content, len(pendings))
+        if found is None:
             self.pacer.observe(ticket, ticket.cost, 0, None)
             for p in pendings:
                 self._fail(p, p.request.malformed("the $batch response has no responses"))
             return
-        by_id = {str(r.get("id")): r for r in rows if isinstance(r, dict)}
         outcomes: list[_Outcome] = []
-        for i, p in enumerate(pendings):
-            row = by_id.get(str(i))
-            if row is None or not isinstance(row.get("status"), int):
+        for p, answer in zip(pendings, found, strict=True):
+            if answer is None:
                 self._fail(p, p.request.malformed("the $batch response lacks this request"))
-                continue
-            sub_headers = row.get("headers")
-            sub_headers = sub_headers if isinstance(sub_headers, dict) else {}
-            outcomes.append((p, int(row["status"]), sub_headers, row.get("body")))
+            else:
+                outcomes.append((p, *answer))
         self._settle(ticket, outcomes)
 
     async def _reserve(self, pendings: list[_Pending]) -> Ticket | None:
@@ -242,19 +196,8 @@ class GraphSession:
         headers: tuple[tuple[str, str], ...],
         content: bytes | None = None,
     ) -> httpx.Response:
-        info = RequestInformation()
-        info.http_method = method
-        info.url = url
-        info.headers.try_add("Accept", "application/json")
-        for name, value in headers:
-            info.headers.add(name, value)
-        if content is not None:
-            info.headers.add("Content-Type", "application/json")
-            info.content = content
-        info.add_request_options([ResponseHandlerOption(_NATIVE)])
         self.progress.add(round_trips=1)
-        response: httpx.Response = await self.adapter.send_primitive_async(info, "bytes", None)
-        return response
+        return await send(self.adapter, method, url, headers, content)
 
     def _settle(self, ticket: Ticket, outcomes: list[_Outcome]) -> None:
         """Resolve each request from its status and body, or schedule it again."""

@@ -32,8 +32,8 @@ class Request:
         return self.failed("malformed", None, "", message)
 
 
-class Pages(Protocol):
-    """Builds first-page requests and returns page JSON; raises GraphFailure when a read fails."""
+class FirstPages(Protocol):
+    """Builds the request for the first page of each list a read needs."""
 
     def groups(self, odata_filter: str | None, select: list[str], subject: str) -> Request:
         """The first page of groups matching an OData filter (all groups when None)."""
@@ -50,6 +50,10 @@ class Pages(Protocol):
     def assignments(self, service_principal_id: str, subject: str) -> Request:
         """The first page of principals assigned to an enterprise application."""
         ...
+
+
+class Pages(Protocol):
+    """Returns page JSON; raises GraphFailure when a read fails."""
 
     async def get(self, request: Request) -> dict[str, Any]:
         """The JSON object of one page."""

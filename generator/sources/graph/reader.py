@@ -10,7 +10,7 @@ from typing import Any
 from generator.directory import GROUP, USER, Directory, Group, Member, User
 from generator.sources import GroupSelector, Needs
 from generator.sources.graph.failures import READ_PERMISSIONS
-from generator.sources.graph.pages import Pages, Request
+from generator.sources.graph.pages import FirstPages, Pages, Request
 from generator.sources.graph.progress import Progress
 
 GROUP_FIELDS = ("id", "displayName", "description", "mail", "securityEnabled")
@@ -28,7 +28,8 @@ IN_LIMIT = 15  # values per `in (...)` clause Graph accepts
 class Reader:
     """Reads selected groups, their members (nested ones too), owners and users."""
 
-    def __init__(self, pages: Pages, progress: Progress) -> None:
+    def __init__(self, first: FirstPages, pages: Pages, progress: Progress) -> None:
+        self.first = first
         self.pages = pages
         self.progress = progress
         self._tasks: set[asyncio.Task[None]] = set()
@@ -73,7 +74,7 @@ class Reader:
         if service_principal_id is None:
             return None
         subject = f"the app role assignments of service principal {service_principal_id}"
-        rows = await self._collect(self.pages.assignments(service_principal_id, subject))
+        rows = await self._collect(self.first.assignments(service_principal_id, subject))
         assigned = frozenset(
             str(r["principalId"])
             for r in rows
@@ -92,7 +93,7 @@ class Reader:
         if assigned is not None and by_ids:
             queries = [_in("id", chunk) for chunk in _chunks(sorted(assigned))]
         queries = list(dict.fromkeys(_and(q, needs.group_filter) for q in queries))
-        requests = [self.pages.groups(q, list(GROUP_FIELDS), _groups_subject(q)) for q in queries]
+        requests = [self.first.groups(q, list(GROUP_FIELDS), _groups_subject(q)) for q in queries]
         results = await _all([self._collect(r) for r in requests])
         groups: dict[str, Group] = {}
         for request, rows in zip(requests, results, strict=True):
@@ -111,7 +112,7 @@ class Reader:
         self.progress.add(member_lists_expected=1)
         select = sorted(set(self._needs.user_fields) | set(GROUP_FIELDS))
         subject = f"the members of group {_name(group)}"
-        request = self.pages.members(group.id, select, subject)
+        request = self.first.members(group.id, select, subject)
         rows = await self._collect(request)
         members = []
         for row in rows:
@@ -135,7 +136,7 @@ class Reader:
     async def _read_owners(self, group: Group) -> None:
         select = sorted(set(self._needs.user_fields) | {"id"})
         subject = f"the owners of group {_name(group)}"
-        request = self.pages.owners(group.id, select, subject)
+        request = self.first.owners(group.id, select, subject)
         owners = []
         for row in await self._collect(request):
             owner = _member(row, request)

@@ -3,14 +3,18 @@ builders for the URLs of the pages a read asks for."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote, unquote
 
 import httpx
 from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_abstractions.method import Method
 from kiota_abstractions.request_information import RequestInformation
+from kiota_abstractions.response_handler import ResponseHandler
 from kiota_http.kiota_client_factory import KiotaClientFactory
 from kiota_http.middleware import RetryHandler
+from kiota_http.middleware.options import ResponseHandlerOption
+from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_request_adapter import options as graph_options
 from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory  # type: ignore[import-untyped]
@@ -126,3 +130,35 @@ def _relative(info: RequestInformation) -> str:
 def _for_group(template: str, group_id: str) -> str:
     """A URL built once for GROUP_SLOT, for this group: its id escaped as the SDK escapes it."""
     return template.replace(GROUP_SLOT, quote(group_id, safe=""), 1)
+
+
+class _Native(ResponseHandler):
+    """Hands the httpx response back untouched: no model, no exception mapping."""
+
+    async def handle_response_async(self, response: Any, error_map: Any) -> Any:
+        return response
+
+
+_NATIVE = _Native()
+
+
+async def send(
+    adapter: GraphRequestAdapter,
+    method: Method,
+    url: str,
+    headers: tuple[tuple[str, str], ...],
+    content: bytes | None = None,
+) -> httpx.Response:
+    """One HTTP request through the SDK's pipeline (auth, telemetry), its raw response back."""
+    info = RequestInformation()
+    info.http_method = method
+    info.url = url
+    info.headers.try_add("Accept", "application/json")
+    for name, value in headers:
+        info.headers.add(name, value)
+    if content is not None:
+        info.headers.add("Content-Type", "application/json")
+        info.content = content
+    info.add_request_options([ResponseHandlerOption(_NATIVE)])
+    response: httpx.Response = await adapter.send_primitive_async(info, "bytes", None)
+    return response
