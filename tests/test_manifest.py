@@ -1,0 +1,125 @@
+"""The manifest: everything the next run needs, written one entry per line and read back exactly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from generator.state import DesiredState, LiteLLMUser, Membership, Organization, Settings, Team
+from generator.workspace import manifest
+from generator.workspace.blocks import Import, Move
+from generator.workspace.labels import Forgotten, Labels
+from generator.workspace.manifest import Manifest
+from tests.hostile import CORPUS
+
+ANN = Membership("k-ann", "k-ann", "ann@contoso.test", "internal_user")
+BOB = Membership("k-bob", "bob@contoso.test", "bob@contoso.test", "user")
+SETTINGS = Settings(
+    models=("gpt-4o", "gpt-4o-mini"),
+    max_budget=12.5,
+    budget_duration="30d",
+    tpm_limit=1000,
+    rpm_limit=10,
+    metadata=(("${owner}", "%{ x }"), ("team", "ai")),
+)
+
+
+def _manifest() -> Manifest:
+    org = Organization("o-1", "Finance", "LLM-Org-Finance", SETTINGS, (ANN,))
+    team = Team("t-1", "Analysts", "LLM-Team-Analysts", "o-1", Settings(max_budget=100), (ANN, BOB))
+    lone = Team("t-2", "Sandbox", "LLM-Sandbox", None, Settings(), ())
+    users = (
+        LiteLLMUser("k-ann", "k-ann", "ann@contoso.test", "proxy_admin"),
+        LiteLLMUser("k-bob", "bob@contoso.test", "bob@contoso.test", "internal_user"),
+    )
+    labels = Labels(
+        {"o-1": "finance_o1"},
+        {"t-1": "analysts_t1", "t-2": "sandbox_t2"},
+        (
+            Forgotten("team", "gone_t9", root="org_finance_o1"),
+            Forgotten("team", "gone_t9", True, "a", "org_finance_o1"),
+            Forgotten("user", "old_user"),
+        ),
+        levels={("organization", "finance_o1"): 0, ("team", "analysts_t1"): 1},
+        roots={("organization", "finance_o1"): "org_finance_o1", ("team", "analysts_t1"): "teams"},
+        users={"k-ann": "ann_k", "bob@contoso.test": "bob_k"},
+    )
+    return Manifest(
+        "terraform",
+        "per-organization",
+        "prefixed:entraform-",
+        {"teams/teams.tf": "sha256:aa", "org_finance_o1/moved.tf": "sha256:bb"},
+        DesiredState((org,), (team, lone), users),
+        labels,
+        {"org_finance_o1": (Move("litellm_team.a", "litellm_team.b", "team"),)},
+        {"teams": (Import('litellm_team_member.x["k"]', "t-1:k", "team member"),)},
+    )
+
+
+def test_a_manifest_reads_back_as_everything_it_was_written_with() -> None:
+    written = _manifest()
+    assert manifest.loads(manifest.dumps(written)) == written
+
+
+def test_it_is_json_with_one_member_one_file_and_one_block_per_line() -> None:
+    text = manifest.dumps(_manifest())
+    data = json.loads(text)
+    assert data["version"] == manifest.VERSION == manifest.version(text)
+    lines = text.splitlines()
+    assert '      "k-bob": "user"' in lines
+    assert '    "org_finance_o1/moved.tf": "sha256:bb",' in lines
+    assert data["user_ids"] == {"k-bob": "bob@contoso.test"}  # only where it is not the key
+    assert text.endswith("}\n") and text == manifest.dumps(manifest.loads(text))
+
+
+@pytest.mark.parametrize("name", [n for n in CORPUS if n])
+def test_hostile_names_come_back_exactly(name: str) -> None:
+    member = Membership(name, name, name, "user")
+    state = DesiredState(teams=(Team(name, name, name, None, Settings(), (member,)),))
+    written = Manifest("yaml", "single", state=state, labels=Labels(teams={name: "t"}))
+    assert manifest.loads(manifest.dumps(written)) == written
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "[]",
+        '{"version": 1, "files": {}}',
+        '{"version": 2}',
+        '{"version": 2, "files": {}, "format": "terraform"}',
+        '{"version": 2, "files": [], "format": "terraform", "layout": "single", "ids": "g",'
+        ' "organizations": {}, "teams": {}, "users": {}, "emails": {}, "user_ids": {},'
+        ' "levels": {}, "forgotten": {"": ["team.x"]}, "moves": {}, "imports": {}}',
+    ],
+    ids=["empty", "a list", "version 1", "no files", "missing sections", "a bad address"],
+)
+def test_anything_but_a_manifest_of_this_version_is_refused_with_the_reason(text: str) -> None:
+    with pytest.raises(ValueError):
+        manifest.loads(text)
+
+
+def test_the_version_is_told_only_for_a_manifest() -> None:
+    assert manifest.version('{"version": 1, "files": {}}') == 1
+    assert manifest.version('{"version": 1}') is None
+    assert manifest.version('{"version": "1", "files": {}}') is None
+    assert manifest.version("[1]") is None
+    assert manifest.version("nope") is None
+
+
+def test_a_version_1_manifest_gives_its_digests_and_id_scheme() -> None:
+    text = '{"version": 1, "ids": "prefixed:x-", "files": {"teams.tf": "sha256:1"}}'
+    assert manifest.v1_files(text) == {"teams.tf": "sha256:1"}
+    assert manifest.v1_ids(text) == "prefixed:x-"
+    assert manifest.v1_ids('{"version": 1, "files": {}}') == manifest.DEFAULT_IDS
+    assert manifest.v1_ids('{"ids": 3}') == manifest.DEFAULT_IDS
+    assert manifest.v1_ids("[]") == manifest.DEFAULT_IDS
+    assert manifest.v1_files('{"files": []}') is None
+    assert manifest.v1_files("nope") is None
+
+
+def test_digests_are_the_sha256_of_the_utf8_text() -> None:
+    assert manifest.digest("é\n") == (
+        "sha256:" + __import__("hashlib").sha256("é\n".encode()).hexdigest()
+    )
