@@ -77,7 +77,7 @@ LAYERS = (
     ("render",),
     ("live",),
     ("report",),
-    ("run",),
+    ("run", "settings"),
     ("cli",),
     ("__main__",),
 )
