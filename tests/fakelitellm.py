@@ -24,9 +24,23 @@ Response shapes follow LiteLLM's proxy source (BerriAI/litellm, v1.108-era
 - POST /user/new {user_id, user_email, user_role, auto_create_key}: an existing user id, or an
   email another user has (case-insensitive), is 409; role must be one LiteLLM knows (422).
 - /team/member_add for an unknown user creates it (role internal_user, no email), as 1.108.7 does.
+- Each /user/list row carries `key_count`: the user's keys, personal and team ones, without the
+  UI's session keys (team `litellm-dashboard`), and `sso_user_id`, which only an SSO sign-in
+  sets (`internal_user_endpoints.py`, `ui_sso.py`).
+- GET /key/list?page&size&user_id&team_id&key_alias&return_full_object&sort_by&sort_order →
+  {keys, total_count, current_page, total_pages}; size is 1..100 (default 10, 422 otherwise);
+  keys are hashes unless return_full_object=true; sort_by is one of spend, max_budget,
+  created_at, updated_at, token, key_alias (400 otherwise), default newest first; the UI's
+  session keys are never listed. A key row has token (the hash), key_name (`sk-...` and the
+  secret's last four characters), key_alias, user_id, team_id, expires, blocked, created_at
+  and last_active (set when LiteLLM records spend on the key).
+- POST /key/generate {user_id, team_id, key_alias} → the new key with its secret, once.
+- POST /user/delete {user_ids} deletes the users, all their keys and their place in every team
+  and organization.
 - Errors: ProxyException → {"error": {"message", "type", "param", "code"}}; plain
-  HTTPException → {"detail": ...}; a bad key → 401. The only key is the master key, a proxy
-  admin.
+  HTTPException → {"detail": ...}; a bad key → 401. Two keys work: the master key (a proxy
+  admin) and VIEWER_KEY, a proxy_admin_viewer's, which reads everything and is refused every
+  write (403).
 
 Every request is recorded, so tests can prove entraform only reads. `latency` delays every
 answer as a network would; `fault` makes the next requests answer 429/503 with Retry-After (or any
@@ -36,6 +50,8 @@ client paced itself.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import threading
 import time
@@ -51,6 +67,9 @@ from urllib.parse import parse_qs, urlsplit
 from generator.state import DesiredState, Settings
 
 API_KEY = "sk-test-not-a-real-key"
+VIEWER_KEY = "sk-test-viewer-not-a-real-key"
+UI_SESSION_TEAM = "litellm-dashboard"  # LiteLLM's team for the UI's session keys
+KEY_SORTS = ("spend", "max_budget", "created_at", "updated_at", "token", "key_alias")
 NOT_PREMIUM = (
     "You must be a LiteLLM Enterprise user to use this feature. If you have a license please "
     "set `LITELLM_LICENSE` in your env."
@@ -90,6 +109,7 @@ class FakeLiteLLM:
     teams: dict[str, dict[str, Any]] = field(default_factory=dict)
     organizations: dict[str, dict[str, Any]] = field(default_factory=dict)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # by hash, as LiteLLM stores
     licensed: bool = True
     v2_team_list: bool = True
     requests: list[tuple[str, str]] = field(default_factory=list)
@@ -194,9 +214,14 @@ class FakeLiteLLM:
         return row
 
     def add_user(
-        self, user_id: str, user_email: str | None, user_role: str = "internal_user"
+        self,
+        user_id: str,
+        user_email: str | None,
+        user_role: str = "internal_user",
+        *,
+        sso: bool = False,
     ) -> dict[str, Any]:
-        """Add a user row as LiteLLM stores it (an SSO login: user id, email, role)."""
+        """Add a user row as LiteLLM stores it; `sso`: made at an SSO sign-in."""
         row: dict[str, Any] = {
             "user_id": user_id,
             "user_email": user_email,
@@ -207,8 +232,7 @@ class FakeLiteLLM:
             "max_budget": None,
             "spend": 0.0,
             "metadata": {},
-            "sso_user_id": None,
-            "key_count": 0,
+            "sso_user_id": user_id if sso else None,
             "created_at": f"{CREATED}#{len(self.users):06d}",
             "updated_at": CREATED,
         }
@@ -233,6 +257,48 @@ class FakeLiteLLM:
             )
         for user in state.users:
             self.add_user(user.user_id, user.user_email, user.role)
+
+    def add_key(
+        self,
+        user_id: str | None = None,
+        team_id: str | None = None,
+        alias: str | None = None,
+        *,
+        last_active: str | None = None,
+        expires: str | None = None,
+        blocked: bool = False,
+    ) -> str:
+        """Add a key row as LiteLLM stores it (the hash, never the secret); the secret."""
+        secret = f"sk-{hashlib.sha256(str(next(_SERIAL)).encode()).hexdigest()[:22]}"
+        token = hashlib.sha256(secret.encode()).hexdigest()
+        self.keys[token] = {
+            "token": token,
+            "key_name": f"sk-...{secret[-4:]}",
+            "key_alias": alias,
+            "user_id": user_id,
+            "team_id": team_id,
+            "organization_id": None,
+            "expires": expires,
+            "blocked": blocked or None,
+            "spend": 0.0,
+            "models": [],
+            "metadata": {},
+            "max_budget": None,
+            "created_at": f"{CREATED}#{len(self.keys):06d}",
+            "updated_at": CREATED,
+            "last_active": last_active,
+        }
+        return secret
+
+    def sign_in(self, user_id: str, email: str | None, direct_groups: Iterable[str] = ()) -> None:
+        """A Microsoft SSO sign-in (LiteLLM 1.108): the user is made if missing (sso_user_id set,
+        role internal_user_viewer without default_internal_user_params), a UI session key is
+        issued, and the user joins the existing teams that are their direct groups."""
+        if user_id not in self.users:
+            row = self.add_user(user_id, email, "internal_user_viewer", sso=True)
+            row["metadata"] = {"auth_provider": "microsoft"}
+        self.add_key(user_id, UI_SESSION_TEAM, expires="2026-01-01T12:00:00Z")
+        self.sso_login(user_id, direct_groups)
 
     def sso_login(self, user_id: str, direct_groups: Iterable[str]) -> list[str]:
         """What a Microsoft SSO login does (LiteLLM 1.108): add the user to every existing team
@@ -343,7 +409,8 @@ def _handler(fake: FakeLiteLLM) -> type[BaseHTTPRequestHandler]:
             self._send(status, {"detail": message}, headers)
 
         def _route(self) -> None:
-            if self.headers.get("Authorization") != f"Bearer {API_KEY}":
+            role = ROLES.get(self.headers.get("Authorization", "").removeprefix("Bearer "))
+            if role is None:
                 self._proxy_error(401, "Authentication Error, Invalid proxy server token passed.")
                 return
             parts = urlsplit(self.path)
@@ -351,8 +418,9 @@ def _handler(fake: FakeLiteLLM) -> type[BaseHTTPRequestHandler]:
             if routes is None:
                 self._send(404, {"detail": "Not Found"})
                 return
-            if parts.path.startswith("/organization/") and not fake.licensed:
-                self._proxy_error(403, NOT_PREMIUM)
+            refusal = _refusal(fake, role, self.command, parts.path)
+            if refusal is not None:
+                self._proxy_error(403, refusal)
                 return
             route = routes.get(self.command)
             if route is None:
@@ -392,6 +460,15 @@ def _handler(fake: FakeLiteLLM) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
     return Handler
+
+
+def _refusal(fake: FakeLiteLLM, role: str, command: str, path: str) -> str | None:
+    """Why the key may not call this route (403), or None."""
+    if path.startswith("/organization/") and not fake.licensed:
+        return NOT_PREMIUM
+    if role == "proxy_admin_viewer" and command != "GET":
+        return f"user not allowed to access this route, role= {role}. Trying to access: {path}"
+    return None
 
 
 def _next_fault(fake: FakeLiteLLM) -> tuple[int, Fault] | None:
@@ -514,13 +591,15 @@ def _user_list(h: Any, fake: FakeLiteLLM, q: Query) -> None:
     if page < 1 or not 1 <= size <= 100:
         h._send(422, {"detail": [{"loc": ["query", "page_size"], "msg": "out of range"}]})
         return
-    rows = list(fake.users.values())
+    rows = [u for u in fake.users.values() if q.get("role") in (None, u["user_role"])]
     if q.get("sort_by") in ("user_id", "user_email", "created_at"):
         key = q["sort_by"]
         rows.sort(key=lambda u: u[key] or "", reverse=q.get("sort_order") == "desc")
     else:
         rows.sort(key=lambda u: u["created_at"], reverse=True)
-    chunk = rows[(page - 1) * size : page * size]
+    chunk = [
+        {**u, "key_count": _key_count(fake, u["user_id"])} for u in rows[(page - 1) * size :][:size]
+    ]
     total_pages = -(-len(rows) // size)
     h._send(
         200,
@@ -596,6 +675,77 @@ def _add_to_organization(fake: FakeLiteLLM, org: dict[str, Any], team: dict[str,
             org["members"].append(_organization_member(org["organization_id"], m, "internal_user"))
 
 
+def _key_count(fake: FakeLiteLLM, user_id: str) -> int:
+    return sum(1 for k in _listed_keys(fake) if k["user_id"] == user_id)
+
+
+def _listed_keys(fake: FakeLiteLLM) -> list[dict[str, Any]]:
+    # LiteLLM leaves the UI's session keys out of every list and count.
+    return [k for k in fake.keys.values() if k["team_id"] != UI_SESSION_TEAM]
+
+
+def _key_list(h: Any, fake: FakeLiteLLM, q: Query) -> None:
+    page, size = int(q.get("page", 1)), int(q.get("size", 10))
+    if page < 1 or not 1 <= size <= 100:
+        h._send(422, {"detail": [{"loc": ["query", "size"], "msg": "out of range"}]})
+        return
+    sort_by = q.get("sort_by")
+    if sort_by is not None and sort_by not in KEY_SORTS:
+        valid = ", ".join(KEY_SORTS)
+        h._proxy_error(400, f"{{'error': 'Invalid sort column. Must be one of: {valid}'}}")
+        return
+    rows = [
+        k
+        for k in _listed_keys(fake)
+        if all(q.get(name) in (None, k[name]) for name in ("user_id", "team_id", "key_alias"))
+    ]
+    if sort_by is None:
+        rows.sort(key=lambda k: (k["created_at"], k["token"]), reverse=True)
+    else:
+        rows.sort(key=lambda k: k[sort_by] or "", reverse=q.get("sort_order", "desc") == "desc")
+    chunk = rows[(page - 1) * size :][:size]
+    full = q.get("return_full_object", "false").lower() == "true"
+    h._send(
+        200,
+        {
+            "keys": [dict(k) if full else k["token"] for k in chunk],
+            "total_count": len(rows),
+            "current_page": page,
+            "total_pages": -(-len(rows) // size),
+        },
+    )
+
+
+def _key_generate(h: Any, fake: FakeLiteLLM, body: dict[str, Any]) -> None:
+    user_id, team_id = body.get("user_id"), body.get("team_id")
+    if team_id is not None and team_id not in fake.teams:
+        h._send(400, {"detail": {"error": f"Team not found, passed team_id={team_id}"}})
+        return
+    secret = fake.add_key(user_id, team_id, body.get("key_alias"))
+    row = fake.keys[hashlib.sha256(secret.encode()).hexdigest()]
+    h._send(200, {**row, "key": secret})
+
+
+def _user_delete(h: Any, fake: FakeLiteLLM, body: dict[str, Any]) -> None:
+    gone = set(body.get("user_ids") or ())
+    if not gone:
+        h._send(400, {"detail": {"error": "No user id passed in"}})
+        return
+    for user_id in gone:
+        fake.users.pop(user_id, None)
+    fake.keys = {t: k for t, k in fake.keys.items() if k["user_id"] not in gone}
+    for team in fake.teams.values():
+        team["members_with_roles"] = [
+            m for m in team["members_with_roles"] if m["user_id"] not in gone
+        ]
+    for org in fake.organizations.values():
+        org["members"] = [m for m in org["members"] if m["user_id"] not in gone]
+    h._send(200, {"deleted_users": sorted(gone)})
+
+
+_SERIAL = itertools.count(1)
+ROLES = {API_KEY: "proxy_admin", VIEWER_KEY: "proxy_admin_viewer"}
+
 _ROUTES: dict[str, dict[str, Any]] = {
     "/v2/team/list": {"GET": _team_list_v2},
     "/team/list": {"GET": _team_list},
@@ -604,6 +754,9 @@ _ROUTES: dict[str, dict[str, Any]] = {
     "/team/update": {"POST": _team_update},
     "/user/list": {"GET": _user_list},
     "/user/new": {"POST": _user_new},
+    "/user/delete": {"POST": _user_delete},
+    "/key/list": {"GET": _key_list},
+    "/key/generate": {"POST": _key_generate},
     "/organization/list": {"GET": _organization_list},
     "/organization/info": {"GET": _organization_info},
 }

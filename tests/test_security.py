@@ -82,8 +82,18 @@ def test_a_guest_who_joined_at_login_is_a_security_finding_with_exit_5(tmp_path:
         "identity.include_guests: false)"
     )
     assert lines[2].startswith(f"  team 'LLM-Sandbox' ({SANDBOX}): sam.rivera_fabrikam")
-    assert len(lines) == 3, "the guest is the only difference"
-    assert "2 security finding(s); no drift" in result.stderr
+    # The user the login's member_add made is listed apart: policy does not manage users.
+    assert lines[3:5] == [
+        "",
+        "Users not managed by the policy: 1 (reported, not drift without --strict):",
+    ]
+    assert lines[5].startswith(
+        f"  user sam.rivera_fabrikam.com#EXT#@contoso.onmicrosoft.com "
+        f"({SAM}), internal_user, 0 key(s): not granted by the policy: "
+        "guest excluded"
+    )
+    assert len(lines) == 6, "the guest is the only difference"
+    assert "2 security finding(s); no drift; 1 user not managed by the policy" in result.stderr
 
 
 def test_the_json_report_lists_security_findings_apart_from_differences(tmp_path: Path) -> None:
@@ -145,6 +155,8 @@ def test_each_reason_comes_from_the_directory_the_run_read(tmp_path: Path) -> No
         result = _drift(fake, POLICY, "--json", tenant=changed)
     reasons = {(f["object_id"], f["subject"]): f["reason"] for f in _findings(result)}
     assert reasons == {
+        # Her LiteLLM user is a finding of its own: disabled, with keys that would still work.
+        (MIRIAM, MIRIAM): "disabled",
         (ANALYSTS, MIRIAM): "disabled",
         (SANDBOX, STRANGER): "not selected",
         (SANDBOX, ADELE): "not a member",

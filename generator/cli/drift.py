@@ -17,11 +17,12 @@ from generator.cli.options import (
     root_option,
     source_options,
 )
-from generator.errors import ChangesFound, SecurityFindings
-from generator.live import drift, security
 from generator.live.reading import read_for
 from generator.policy.load import load_policy
+from generator.render import legacy
+from generator.report import comparison
 from generator.sources import SourceOptions, open_source
+from generator.workspace import folder
 from generator.workspace.roots import Roots
 
 
@@ -30,8 +31,9 @@ from generator.workspace.roots import Roots
     epilog=examples(
         "export LITELLM_API_KEY=...   # a proxy admin key; entraform only reads with it",
         "entraform drift -c entraform.yaml --litellm-url https://litellm.example.com --json",
-        "entraform drift ... --strict   # teams the policy does not render count as drift",
-        "entraform drift ...; [ $? -eq 5 ] && echo 'members the policy leaves out'",
+        "entraform drift ... --strict   # teams and users the policy does not render count",
+        "entraform drift ... -o infra/litellm   # names users whose offboarding is not applied",
+        "entraform drift ...; [ $? -eq 5 ] && echo 'members or users the policy leaves out'",
     ),
 )
 @config_option
@@ -41,14 +43,15 @@ from generator.workspace.roots import Roots
     "-o",
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder of `entraform generate`, whose labels name its roots; needed with --root.",
+    help="Output folder of `entraform generate`: its labels name the roots (needed with "
+    "--root), and the users it records tell offboarding not applied yet apart.",
 )
 @layout_option
 @click.option(
     "--strict",
     is_flag=True,
-    help="Count teams and organizations the policy does not render (created at SSO login for "
-    "unselected groups, or by hand) as drift too.",
+    help="Count teams, organizations and users the policy does not render (created at SSO "
+    "login for unselected groups and people, or by hand) as drift too.",
 )
 @source_options
 def drift_command(
@@ -73,6 +76,12 @@ def drift_command(
     team member resources never read the server, so terraform plan cannot see membership
     drift; this can. Teams LiteLLM has that the policy does not render are listed in their
     own section and count as drift only with --strict.
+
+    Every LiteLLM user the policy grants nothing is listed with their key count and the
+    reason (left the tenant, disabled, not selected, made at sign-in, created outside
+    entraform, ...): with users.manage as security findings, without it as unmanaged users
+    (findings when disabled or gone from the tenant). Keys whose owner the policy does not
+    grant are listed by alias, owner and last use, never their secret.
     """
     policy = load_policy(config_path)
     client = litellm_client(litellm_url, litellm_concurrency)
@@ -80,51 +89,35 @@ def drift_command(
     if root_name is None:
         outcome = mapping.apply(policy, directory)
         part = outcome.state
+        # The users entraform rendered last, when the output folder is given.
+        recorded = folder.read(out, legacy.read).state.users if out is not None else ()
     elif out is None:
         raise click.UsageError("--root needs -o/--out: the output folder names the roots")
     else:
         report = run.generate(policy, directory, run.Options(out, layout=layout))
         outcome = report.outcome
         part = Roots(report.layout, report.labels).part(outcome.state, root_name)
-    state = outcome.state
-    live = read_for(client, part)
-    differences, findings = security.separate(
-        drift.compare(part, live, ignore_users), outcome, directory, policy.identity
+        recorded = report.previous.users
+    live = read_for(client, part, everyone=True)
+    result = comparison.compare(
+        policy,
+        directory,
+        outcome,
+        part,
+        live,
+        ignore_users=ignore_users,
+        recorded=[u.user_id for u in recorded],
+        strict=strict,
     )
-    # Objects of the other roots are managed too: only what no root renders is unmanaged.
-    unmanaged = drift.find_unmanaged(state, live, ignore_users)
-    note = live.organizations_note if state.organizations else None
-    warnings = drift.licence_warnings(state, live)
     if as_json:
-        data = {
-            "security": security.as_dicts(findings),
-            "differences": drift.as_dicts(differences),
-            "unmanaged": drift.unmanaged_dicts(unmanaged),
-            "organizations_note": note,
-            "warnings": warnings,
-        }
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-    elif findings or differences or unmanaged:
-        lines = security.describe(findings)
-        ordinary = drift.describe(differences, unmanaged, strict)
-        click.echo("\n".join(lines + ([""] if lines and ordinary else []) + ordinary))
-    for line in ([f"{note}; only teams were compared"] if note else []) + warnings:
+        click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+    elif lines := result.lines():
+        click.echo("\n".join(lines))
+    note = result.organizations_note
+    for line in ([f"{note}; only teams were compared"] if note else []) + list(result.warnings):
         click.echo(f"entraform drift: warning: {line}", err=True)
-    counted = len(differences) + (len(unmanaged) if strict else 0)
     if not source.quiet:
-        found = f"{len(differences)} difference(s)" if differences else "no drift"
-        if findings:
-            found = f"{len(findings)} security finding(s); {found}"
-        if unmanaged:
-            found += f"; {drift.count_kinds(unmanaged)} not managed by the policy"
-        click.echo(f"entraform drift: {litellm_url}: {found}", err=True)
-    if findings:
-        raise SecurityFindings(
-            f"security: {len(findings)} member(s) in LiteLLM whom the policy leaves out: "
-            f"{security.ADVICE}"
-            + (f"; also {drift.advice(differences, len(unmanaged), strict)}" if counted else "")
-        )
-    if counted:
-        raise ChangesFound(
-            f"drift found ({counted}): {drift.advice(differences, len(unmanaged), strict)}"
-        )
+        click.echo(f"entraform drift: {litellm_url}: {result.status()}", err=True)
+    failure = result.failure()
+    if failure is not None:
+        raise failure

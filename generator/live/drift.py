@@ -159,7 +159,9 @@ def licence_warnings(state: DesiredState, live: LiveState) -> list[str]:
     ]
 
 
-def advice(differences: tuple[Difference, ...], unmanaged: int, strict: bool) -> str:
+def advice(
+    differences: tuple[Difference, ...], unmanaged: int, strict: bool, users: int = 0
+) -> str:
     """What to do about a drift result (members the policy leaves out apart), as one sentence."""
     steps = []
     if any(d.what == "user_role" and d.live in ADMIN_ROLES for d in differences):
@@ -170,6 +172,8 @@ def advice(differences: tuple[Difference, ...], unmanaged: int, strict: bool) ->
         steps.append("run terraform plan and apply to create or restore what the policy renders")
     if strict and unmanaged:
         steps.append("select the unmanaged teams in the policy, or delete them in LiteLLM")
+    if strict and users:
+        steps.append("delete the unmanaged users in LiteLLM, or select a group of theirs")
     return "; ".join(steps) + f" (see the {README})"
 
 

@@ -4,6 +4,7 @@ Follows the proxy management API as in LiteLLM's `team_endpoints.py` and
 `organization_endpoints.py` (v1.108-era shapes): `/v2/team/list` pages at most 100 teams,
 `/team/list` (older proxies) returns every team at once, `/team/info` and `/organization/info`
 carry the members, and every `/organization/*` route answers 403 without an Enterprise licence.
+`/user/list` pages at most 100 users, each with LiteLLM's count of their keys (`key_count`).
 """
 
 from __future__ import annotations
@@ -21,17 +22,22 @@ from generator.live.client import (
     StatusError,
 )
 from generator.live.holdings import LiveMember, LiveOrganization, LiveState, LiveTeam, LiveUser
+from generator.live.keys import read_keys
 from generator.state import DesiredState, Settings
 
 
-def read_for(client: Client, state: DesiredState) -> LiveState:
-    """What LiteLLM holds of a desired state's teams and organizations (its users too)."""
+def read_for(client: Client, state: DesiredState, *, everyone: bool = False) -> LiveState:
+    """What LiteLLM holds of a desired state's teams and organizations (its users too).
+
+    With `everyone`, every user and every key as well, whatever the state renders.
+    """
     with client:
         return read_live(
             client,
             (t.id for t in state.teams),
             (o.id for o in state.organizations),
-            users=bool(state.users),
+            users=everyone or bool(state.users),
+            keys=everyone,
         )
 
 
@@ -41,8 +47,9 @@ def read_live(
     organization_ids: Iterable[str],
     *,
     users: bool = False,
+    keys: bool = False,
 ) -> LiveState:
-    """Read every team, the members of the teams and organizations asked for, and users."""
+    """Read every team, the members of the teams and organizations asked for, users and keys."""
     wanted = set(team_ids)
     try:
         listed = _list_teams(client)
@@ -50,6 +57,7 @@ def read_live(
         detailed = dict(zip(ids, client.each(lambda i: _team_info(client, i), ids), strict=True))
         organizations, note = _organizations(client, set(organization_ids))
         people = _users(client) if users else None
+        held = read_keys(client) if keys else None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         # One place for every answer of a shape this client does not know.
         raise LiteLLMError(
@@ -58,7 +66,7 @@ def read_live(
         ) from None
     teams = [detailed.get(t.id, t) for t in listed]
     found = [t for t in teams if t is not None]  # None: deleted between the list and its read
-    return LiveState(tuple(sorted(found, key=lambda t: t.id)), organizations, note, people)
+    return LiveState(tuple(sorted(found, key=lambda t: t.id)), organizations, note, people, held)
 
 
 def _users(client: Client) -> tuple[LiveUser, ...]:
@@ -66,13 +74,7 @@ def _users(client: Client) -> tuple[LiveUser, ...]:
     first = _user_page(client, 1)
     pages = min(int(first.get("total_pages") or 0), MAX_PAGES) if first["users"] else 0
     answers = [first, *client.each(lambda page: _user_page(client, page), range(2, pages + 1))]
-    found = {
-        str(u["user_id"]): LiveUser(
-            str(u["user_id"]), u.get("user_email"), str(u.get("user_role") or "")
-        )
-        for data in answers
-        for u in data["users"]
-    }
+    found = {str(u["user_id"]): _user(u) for data in answers for u in data["users"]}
     totals = [data["total"] for data in answers if isinstance(data.get("total"), int)]
     if totals and len(found) < max(totals):
         raise LiteLLMError(
@@ -80,6 +82,17 @@ def _users(client: Client) -> tuple[LiveUser, ...]:
             "while reading, run again"
         )
     return tuple(sorted(found.values()))
+
+
+def _user(row: Mapping[str, Any]) -> LiveUser:
+    count = row.get("key_count")
+    return LiveUser(
+        str(row["user_id"]),
+        row.get("user_email"),
+        str(row.get("user_role") or ""),
+        count if isinstance(count, int) and not isinstance(count, bool) else None,
+        bool(row.get("sso_user_id")),
+    )
 
 
 def _user_page(client: Client, page: int) -> Mapping[str, Any]:

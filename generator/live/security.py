@@ -7,12 +7,13 @@ taken from the directory the run read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from generator import mapping
 from generator.directory import Directory
-from generator.live.drift import Difference, nfc
+from generator.live.drift import Difference
+from generator.live.people import People
 from generator.policy import Identity
 
 GUEST_EXCLUDED = "guest excluded"
@@ -96,19 +97,10 @@ class _Reasons:
 
     def __init__(self, outcome: mapping.Outcome, directory: Directory, identity: Identity) -> None:
         self.findings = outcome.findings
-        self.users = users = directory.users
-        attribute = mapping.GRAPH_ATTRIBUTES[identity.user_id]
-        self.by_id = _index(users, lambda key: getattr(users[key], attribute))
-        # LiteLLM may hold another id than the policy's (a deployment changed its SSO settings).
-        self.by_email = _index(
-            users,
-            lambda key: (users[key].user_principal_name or "").casefold(),
-            lambda key: (users[key].mail or "").casefold(),
-        )
+        self.people = People(directory, identity)
 
     def who(self, extra: Difference) -> str:
-        user = self.users.get(self._key(extra) or "")
-        return (user and (user.user_principal_name or user.mail)) or extra.live
+        return self.people.name(self._key(extra)) or extra.live
 
     def of(self, extra: Difference) -> str:
         key = self._key(extra)
@@ -120,17 +112,7 @@ class _Reasons:
         return ADMIN_ONLY if key in self.findings.admin_only else NOT_MEMBER
 
     def _key(self, extra: Difference) -> str | None:
-        return self.by_id.get(nfc(extra.subject)) or self.by_email.get(nfc(extra.live).casefold())
-
-
-def _index(keys: Iterable[str], *values: Callable[[str], str | None]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for key in keys:
-        for value_of in values:
-            value = value_of(key)
-            if value:
-                found.setdefault(nfc(value), key)
-    return found
+        return self.people.key(extra.subject, extra.live)
 
 
 def describe(findings: tuple[Finding, ...]) -> list[str]:
