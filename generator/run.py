@@ -50,9 +50,9 @@ class Options:
 
 def generate(policy: Policy, directory: Directory, options: Options) -> Report:
     """Map, render and plan a run; nothing is written."""
-    previous = folder.read(options.out, legacy.read)
-    settled = settle(policy, Asked(options.out, options.format, options.layout), previous.manifest)
     state = (outcome := mapping.apply(policy, directory)).state
+    previous = folder.read(options.out, legacy.read, state.memberships())
+    settled = settle(policy, Asked(options.out, options.format, options.layout), previous.manifest)
     last_labels, last_state = previous.under(settled.ids_from, settled.ids)
     labels, moving = _labels(policy, settled, last_labels, state)
     command = shlex.join(
@@ -63,7 +63,7 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
     at = settled.format.addresses(labels)
     moved = _moves(settled, last_labels, last_state, state, at)
     record = _record(previous, policy, settled, state, at, files, output, moved, moving)
-    files[manifest.NAME] = manifest.dumps(record)
+    files[manifest.NAME] = previous.manifest_text(record)
     digests = {name: manifest.digest(text) for name, text in files.items()}
     previous.refuse_foreign(files)
     changes = plan.make(last_state, state, policy.safety, policy.users)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from generator.errors import PolicyError
 
@@ -78,9 +78,12 @@ class Settings:
         return data
 
 
-@dataclass(frozen=True, order=True, slots=True)
-class Membership:
-    """One user in a team or organization, keyed by the Entra user object id."""
+class Membership(NamedTuple):
+    """One user in a team or organization, keyed by the Entra user object id.
+
+    A named tuple: a large tenant holds half a million, and comparing two states compares them
+    all, which a tuple does in C.
+    """
 
     key: str
     user_id: str
@@ -138,6 +141,13 @@ class DesiredState:
     teams: tuple[Team, ...] = ()
     # Empty unless the policy manages users (users.manage).
     users: tuple[LiteLLMUser, ...] = ()
+
+    def memberships(self) -> Iterator[Membership]:
+        """Every membership of every organization and team."""
+        for organization in self.organizations:
+            yield from organization.members
+        for team in self.teams:
+            yield from team.members
 
     @cached_property
     def users_by_key(self) -> Mapping[str, LiteLLMUser]:

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from generator.errors import OutputError
 from generator.policy.ids import Ids
-from generator.state import DesiredState
+from generator.state import DesiredState, Membership
 from generator.workspace import manifest, roots
 from generator.workspace.blocks import Block, Import, Move, still_there
 from generator.workspace.labels import Forgotten, Labels
@@ -54,8 +54,9 @@ class Previous:
     manifest: Manifest | None = None
     # Every file of ours in the folder, the manifest too, by digest.
     digests: Mapping[str, str] = field(default_factory=dict)
-    # The manifest as the last run wrote it.
+    # The manifest as the last run wrote it, and whether this release wrote it.
     recorded: Manifest | None = None
+    current: bool = False
 
     def text(self, name: str) -> str:
         """The text of one file of ours."""
@@ -113,6 +114,13 @@ class Previous:
         """The root modules the folder holds Terraform files in."""
         return {roots.root_of(n) for n in self.digests if n.endswith(".tf")}
 
+    def manifest_text(self, record: Manifest) -> str:
+        """The manifest's text for a run's record: the folder's own when it records the same."""
+        # Writing half a million members again costs a second; the same record has the same text.
+        if self.current and record == self.recorded:
+            return self.text(manifest.NAME)
+        return manifest.dumps(record)
+
     def as_written(self, record: Manifest) -> Manifest:
         """A run's manifest, in which a file of blocks the run leaves as it is keeps its entry.
 
@@ -151,15 +159,18 @@ def _restore(entries: dict[str, Entry], key: str, value: Entry | None) -> None:
         entries[key] = value
 
 
-def read(out: Path, legacy: Legacy) -> Previous:
-    """Read what the last run wrote into `out`, refusing any file of ours changed by hand."""
+def read(out: Path, legacy: Legacy, known: Iterable[Membership] = ()) -> Previous:
+    """Read what the last run wrote into `out`, refusing any file of ours changed by hand.
+
+    `known` are this run's members: the last run's equal ones come back as the same objects.
+    """
     written = text_of(out / manifest.NAME) if (out / manifest.NAME).is_file() else None
     found = None if written is None else manifest.version(written)
     recorded: Manifest | None = None
     vouched: Mapping[str, str] | None = None  # what the manifest says of each file, if anything
     if written is not None and found == manifest.VERSION:
         try:
-            recorded = manifest.loads(written)
+            recorded = manifest.loads(written, known)
         except ValueError as exc:
             raise _not_ours(out, exc) from exc
         vouched = recorded.files
@@ -175,7 +186,7 @@ def read(out: Path, legacy: Legacy) -> Previous:
         recorded = legacy(out, digests, written)
     if written is not None:
         digests[manifest.NAME] = manifest.digest(written)
-    previous = Previous(out, recorded, digests, recorded)
+    previous = Previous(out, recorded, digests, recorded, found == manifest.VERSION)
     return previous if recorded is None else replace(previous, manifest=_pruned(previous, recorded))
 
 
