@@ -62,9 +62,9 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
     files = render.render(state, labels, settled.format, output, settled.layout, previous.roots)
     at = settled.format.addresses(labels)
     moved = _moves(settled, last_labels, last_state, state, at)
-    record = _record(previous, policy, settled, state, at, files, output, moved, moving)
+    record, digests = _record(previous, policy, settled, state, at, files, output, moved, moving)
     files[manifest.NAME] = previous.manifest_text(record)
-    digests = {name: manifest.digest(text) for name, text in files.items()}
+    digests[manifest.NAME] = manifest.digest(files[manifest.NAME])
     previous.refuse_foreign(files)
     changes = plan.make(last_state, state, policy.safety, policy.users)
     allowing = [plan.ALLOW_REMOVALS] if options.allow_removals else []
@@ -150,8 +150,8 @@ def _record(
     output: RenderOptions,
     moved: dict[str, tuple[Move, ...]],
     moving: tuple[Transfer, ...],
-) -> Manifest:
-    """Write each root's blocks into the files, and the manifest that records this run."""
+) -> tuple[Manifest, dict[str, str]]:
+    """Write each root's blocks into the files; return this run's manifest and their digests."""
     labels = at.labels
     parts = Roots(settled.layout, labels).split(state)
 
@@ -178,7 +178,7 @@ def _record(
     written = Manifest(
         settled.format.name, settled.layout, ids, digests, state, labels, kept_moved, kept_imported
     )
-    return previous.as_written(written)
+    return previous.as_written(written), digests
 
 
 def _roots(placement: Roots, state: DesiredState) -> dict[tuple[Kind, str], str]:

@@ -67,7 +67,7 @@ def test_it_is_json_with_one_member_one_file_and_one_block_per_line() -> None:
     data = json.loads(text)
     assert data["version"] == manifest.VERSION == manifest.version(text)
     lines = text.splitlines()
-    assert '      "k-bob": "user"' in lines
+    assert '        "k-bob"' in lines  # one member per line, under its role
     assert '    "org_finance_o1/moved.tf": "sha256:bb",' in lines
     assert data["user_ids"] == {"k-bob": "bob@contoso.test"}  # only where it is not the key
     assert text.endswith("}\n") and text == manifest.dumps(manifest.loads(text))

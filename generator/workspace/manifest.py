@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,41 +85,7 @@ def v1_ids(text: str) -> str:
 def dumps(manifest: Manifest) -> str:
     """The manifest's text: sorted, one file, member, user and block per line."""
     state, labels = manifest.state, manifest.labels
-    people: dict[str, Membership | LiteLLMUser] = {u.key: u for u in state.users}
-    people |= {m.key: m for m in state.memberships()}
-    sections = {
-        "files": _lines(manifest.files),
-        "organizations": _objects(
-            {o.id: _object(o, labels, "organization") for o in state.organizations}
-        ),
-        "teams": _objects({t.id: _object(t, labels, "team") for t in state.teams}),
-        "users": _objects(
-            {u.key: _json({"label": labels.users[u.user_id], "role": u.role}) for u in state.users}
-        ),
-        "emails": _lines({k: p.user_email for k, p in people.items()}),
-        "user_ids": _lines({k: p.user_id for k, p in people.items() if p.user_id != k}),
-        "levels": _objects({k: _lines(v, 6, 4) for k, v in _levels(labels).items()}),
-        "forgotten": _objects(
-            {
-                r: _json(sorted(a))
-                for r, a in _by_root((t.root, t.address) for t in labels.tombstones)
-            }
-        ),
-        "moves": _objects(
-            {
-                r: _json([[m.source, m.target, m.kind] for m in found])
-                for r, found in manifest.moves.items()
-                if found
-            }
-        ),
-        "imports": _objects(
-            {
-                r: _json([[i.address, i.id, i.kind] for i in found])
-                for r, found in manifest.imports.items()
-                if found
-            }
-        ),
-    }
+    emails, user_ids = _people(state)
     head = {
         "generated_by": _NOTE,
         "version": VERSION,
@@ -127,9 +93,42 @@ def dumps(manifest: Manifest) -> str:
         "layout": manifest.layout,
         "ids": manifest.ids,
     }
-    body = [f"  {_json(k)}: {_json(v)}" for k, v in head.items()]
-    body += [f"  {_json(k)}: {text}" for k, text in sections.items()]
-    return "{\n" + ",\n".join(body) + "\n}\n"
+    # Pieces of one text, joined once: the members of a large tenant make tens of megabytes.
+    out = ["{\n", *(f"  {_json(k)}: {_json(v)},\n" for k, v in head.items())]
+    out += ['  "files": ', _lines(manifest.files), ",\n"]
+    out += [
+        '  "organizations": ',
+        *_objects(_object(o, labels, "organization") for o in state.organizations),
+    ]
+    out += [',\n  "teams": ', *_objects(_object(t, labels, "team") for t in state.teams)]
+    users = ((u.key, {"label": labels.users[u.user_id], "role": u.role}) for u in state.users)
+    out += [',\n  "users": ', *_objects((key, _json(value)) for key, value in users)]
+    out += [',\n  "emails": ', _lines(emails), ',\n  "user_ids": ', _lines(user_ids)]
+    levels = ((kind, _lines(found, 6, 4)) for kind, found in _levels(labels).items())
+    out += [',\n  "levels": ', *_objects(levels)]
+    forgotten = _by_root((t.root, t.address) for t in labels.tombstones)
+    out += [',\n  "forgotten": ', *_objects((r, _json(sorted(a))) for r, a in forgotten)]
+    moves = (
+        (r, [[m.source, m.target, m.kind] for m in found])
+        for r, found in sorted(manifest.moves.items())
+        if found
+    )
+    out += [',\n  "moves": ', *_objects((r, _json(found)) for r, found in moves)]
+    imports = (
+        (r, [[i.address, i.id, i.kind] for i in found])
+        for r, found in sorted(manifest.imports.items())
+        if found
+    )
+    out += [',\n  "imports": ', *_objects((r, _json(found)) for r, found in imports), "\n}\n"]
+    return "".join(out)
+
+
+def _people(state: DesiredState) -> tuple[dict[str, str], dict[str, str]]:
+    """Each person's email, and their user id where it is not their key."""
+    people: dict[str, Membership | LiteLLMUser] = {m.key: m for m in state.memberships()}
+    people |= {u.key: u for u in state.users}
+    emails = {key: p.user_email for key, p in people.items()}
+    return emails, {key: p.user_id for key, p in people.items() if p.user_id != key}
 
 
 def loads(text: str, known: Iterable[Membership] = ()) -> Manifest:
@@ -151,21 +150,22 @@ def _manifest(data: dict[str, Any], known: Iterable[Membership]) -> Manifest:
     emails: dict[str, str] = data["emails"]
     user_ids: dict[str, str] = data["user_ids"]
     # One Membership per person and role, as the mapping makes them: a large tenant has half a
-    # million memberships and a fraction of that in people.
+    # million memberships and a fraction of that in people. The known ones are the mapping's
+    # own objects, shared already: each distinct object is looked at once.
     shared: dict[str, dict[str, Membership]] = {}
-    for m in known:
+    for m in {id(m): m for m in known}.values():
         if m.user_id == user_ids.get(m.key, m.key) and m.user_email == emails.get(m.key):
             shared.setdefault(m.role, {})[m.key] = m
 
     def members(roster: Mapping[str, list[str]]) -> tuple[Membership, ...]:
-        found = []
+        found: list[Membership] = []
         for role, keys in roster.items():
             pool = shared.setdefault(role, {})
+            get = pool.get
             for key in keys:
-                member = pool.get(key)
+                member = get(key)
                 if member is None:
-                    member = Membership(key, user_ids.get(key, key), emails[key], role)
-                    pool[key] = member
+                    member = pool[key] = Membership(key, user_ids.get(key, key), emails[key], role)
                 found.append(member)
         # Each role's keys are sorted; only members of several roles need merging.
         return tuple(found) if len(roster) < 2 else tuple(sorted(found))
@@ -214,7 +214,7 @@ def _manifest(data: dict[str, Any], known: Iterable[Membership]) -> Manifest:
     )
 
 
-def _object(scoped: Organization | Team, labels: Labels, kind: Kind) -> str:
+def _object(scoped: Organization | Team, labels: Labels, kind: Kind) -> tuple[str, str]:
     label = labels.organizations[scoped.id] if kind == "organization" else labels.teams[scoped.id]
     fields: dict[str, Any] = {"label": label, "alias": scoped.alias, "group": scoped.group_name}
     if root := labels.roots.get((kind, label)):
@@ -222,21 +222,18 @@ def _object(scoped: Organization | Team, labels: Labels, kind: Kind) -> str:
     if isinstance(scoped, Team):
         fields["organization"] = scoped.organization_id
     fields["settings"] = scoped.settings.as_dict()
-    return _json(fields)[:-1] + f', "members": {_roster(scoped.members)}}}'
+    return scoped.id, _json(fields)[:-1] + f', "members": {_roster(scoped.members)}}}'
 
 
-def _roster(members: Iterable[Membership]) -> str:
+def _roster(members: Sequence[Membership]) -> str:
     """Member keys by role, one per line: lists of strings read back several times faster."""
-    by_role: dict[str, list[str]] = {}
-    for m in members:
-        by_role.setdefault(m.role, []).append(m.key)
-    if not by_role:
-        return "{}"
+    roles = sorted({m.role for m in members})
     rows = []
-    for role in sorted(by_role):
-        keys = json.dumps(sorted(by_role[role]), ensure_ascii=False, separators=(",\n        ", ""))
-        rows.append(f"      {_json(role)}: [\n        {keys[1:-1]}\n      ]")
-    return "{\n" + ",\n".join(rows) + "\n    }"
+    for role in roles:
+        keys = sorted(m.key for m in members if len(roles) == 1 or m.role == role)
+        text = json.dumps(keys, ensure_ascii=False, separators=(",\n        ", ""))
+        rows.append(f"      {_json(role)}: [\n        {text[1:-1]}\n      ]")
+    return "{\n" + ",\n".join(rows) + "\n    }" if rows else "{}"
 
 
 def _settings(found: Mapping[str, Any]) -> Settings:
@@ -270,9 +267,7 @@ def _lines(entries: Mapping[str, Any], inner: int = 4, outer: int = 2) -> str:
     return "{\n" + " " * inner + body[1:-1] + "\n" + " " * outer + "}"
 
 
-def _objects(entries: Mapping[str, str]) -> str:
-    """A JSON object whose values are JSON texts already, one entry per line."""
-    if not entries:
-        return "{}"
-    rows = (f"    {_json(key)}: {entries[key]}" for key in sorted(entries))
-    return "{\n" + ",\n".join(rows) + "\n  }"
+def _objects(entries: Iterable[tuple[str, str]]) -> list[str]:
+    """The pieces of a JSON object whose values are JSON texts already, one entry per line."""
+    rows = [f"    {_json(key)}: {text}" for key, text in sorted(entries)]
+    return ["{\n", ",\n".join(rows), "\n  }"] if rows else ["{}"]
