@@ -45,7 +45,7 @@ Response shapes follow LiteLLM's proxy source (BerriAI/litellm, v1.108-era
 Every request is recorded, so tests can prove entraform only reads. `latency` delays every
 answer as a network would; `fault` makes the next requests answer 429/503 with Retry-After (or any
 status, or a redirect) before the proxy recovers; `answers` and `most_in_flight` show how a
-client paced itself.
+client paced itself; `churn` changes a list between two of its pages.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -115,6 +115,9 @@ class FakeLiteLLM:
     requests: list[tuple[str, str]] = field(default_factory=list)
     url: str = ""
     latency: float = 0.0  # seconds before each answer
+    # List route -> a change made once, just before its second page is served: as a sign-in or
+    # an admin would, between two pages of a read.
+    churn: dict[str, Callable[[FakeLiteLLM], None]] = field(default_factory=dict)
     answers: list[Answer] = field(default_factory=list)
     most_in_flight: int = 0
     _faults: list[Fault] = field(default_factory=list)
@@ -427,7 +430,10 @@ def _handler(fake: FakeLiteLLM) -> type[BaseHTTPRequestHandler]:
                 self._send(405, {"detail": "Method Not Allowed"})
                 return
             if self.command == "GET":
-                route(self, fake, {k: v[0] for k, v in parse_qs(parts.query).items()})
+                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                if query.get("page") == "2" and parts.path in fake.churn:
+                    fake.churn.pop(parts.path)(fake)
+                route(self, fake, query)
                 return
             length = int(self.headers.get("Content-Length") or 0)
             try:

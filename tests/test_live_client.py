@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -146,3 +147,32 @@ def test_an_answer_of_an_unknown_shape_is_a_runtime_error_not_a_traceback() -> N
     unknown = pytest.raises(LiteLLMError, match="shape entraform does not understand")
     with server.serving(), Client(server.url, API_KEY) as client, unknown:
         read_live(client, [], ["o-x"])
+
+
+def _first(rows: dict[str, Any], by: str) -> str:
+    return min(rows, key=lambda k: rows[k][by])
+
+
+CHURNS = {
+    "a team deleted": ("/v2/team/list", lambda f: f.teams.pop(_first(f.teams, "team_id"))),
+    "a user deleted": ("/user/list", lambda f: f.users.pop(_first(f.users, "user_id"))),
+    "a user signing in": ("/user/list", lambda f: f.add_user("a-newcomer", None, sso=True)),
+    "a key deleted": ("/key/list", lambda f: f.keys.pop(_first(f.keys, "token"))),
+}
+
+
+@pytest.mark.parametrize("churn", sorted(CHURNS))
+def test_a_list_that_changes_between_its_pages_stops_the_read_rather_than_miss_a_row(
+    fake: FakeLiteLLM, churn: str
+) -> None:
+    for n in range(150):  # two pages of users and of keys
+        fake.add_user(f"u-{n:03d}", f"u{n}@contoso.test")
+        fake.add_key(user_id=f"u-{n:03d}")
+    path, change = CHURNS[churn]
+    with Client(fake.url, API_KEY) as client:
+        whole = read_live(client, WANTED, ORGANIZATIONS, users=True, keys=True)
+        fake.churn[path] = change
+        with pytest.raises(LiteLLMError, match=r"list ended early .* changed while reading, run"):
+            read_live(client, WANTED, ORGANIZATIONS, users=True, keys=True)
+    assert not fake.churn  # the change was made, between the pages
+    assert (len(whole.teams), len(whole.users or ()), len(whole.keys or ())) == (250, 150, 150)

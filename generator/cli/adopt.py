@@ -11,6 +11,7 @@ from generator import render, run
 from generator.cli.options import (
     config_option,
     examples,
+    folder_option,
     litellm_client,
     litellm_options,
     output_options,
@@ -36,12 +37,8 @@ from generator.workspace.folder import ADOPTED
     ),
 )
 @config_option
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Output folder of `entraform generate`: its labels name the import addresses, and "
+@folder_option(
+    "Output folder of `entraform generate`: its labels name the import addresses, and "
     f"{adopt.FILE_NAME} is written there.",
 )
 @output_options

@@ -11,6 +11,7 @@ from generator import mapping, run
 from generator.cli.options import (
     config_option,
     examples,
+    folder_option,
     layout_option,
     litellm_client,
     litellm_options,
@@ -39,12 +40,10 @@ from generator.workspace.roots import Roots
 @config_option
 @litellm_options
 @root_option
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder of `entraform generate`: its labels name the roots (needed with "
+@folder_option(
+    "Output folder of `entraform generate`: its labels name the roots (needed with "
     "--root), and the users it records tell offboarding not applied yet apart.",
+    required=False,
 )
 @layout_option
 @click.option(

@@ -9,7 +9,13 @@ from pathlib import Path
 import click
 
 from generator import plan, run
-from generator.cli.options import config_option, examples, output_options, source_options
+from generator.cli.options import (
+    config_option,
+    examples,
+    folder_option,
+    output_options,
+    source_options,
+)
 from generator.policy.load import load_policy
 from generator.report import facts, summary
 from generator.report.outcome import Report
@@ -27,12 +33,8 @@ from generator.workspace import folder, writes
     )
 )
 @config_option
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Output folder; only files carrying entraform's header are ever changed.",
+@folder_option(
+    "Output folder; only files carrying entraform's header are ever changed.",
 )
 @output_options
 @click.option(

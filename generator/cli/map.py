@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from generator import mapping
-from generator.cli.options import config_option, examples, source_options
+from generator.cli.options import config_option, examples, file_option, source_options
 from generator.policy.load import load_policy
 from generator.report.structure import structure
 from generator.sources import SourceOptions, open_source
@@ -24,15 +24,12 @@ from generator.workspace import writes
     ),
 )
 @config_option
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(dir_okay=False, allow_dash=True),
-    required=True,
-    help="Markdown file to write ('-' for stdout); a file entraform did not write is refused.",
+@file_option(
+    "Markdown file to write ('-' for stdout); a file entraform did not write is refused.",
+    dash=True,
 )
 @source_options
-def map_structure(config_path: Path, out: str, source: SourceOptions) -> None:
+def map_structure(config_path: Path, out: Path, source: SourceOptions) -> None:
     """Draw the whole structure as Mermaid diagrams in Markdown.
 
     One diagram per organization and one for the standalone teams, each team linked to the
@@ -42,10 +39,10 @@ def map_structure(config_path: Path, out: str, source: SourceOptions) -> None:
     state = mapping.apply(policy, open_source(source).read(policy.needs())).state
     words = ["entraform", "map", "--config", str(config_path)]
     words += ["--snapshot", str(source.snapshot)] if source.snapshot else []
-    text = structure(state, shlex.join([*words, "--out", out]))
-    if out == "-":
+    text = structure(state, shlex.join([*words, "--out", str(out)]))
+    if str(out) == "-":
         click.echo(text, nl=False)
         return
-    writes.write_generated(Path(out), text)
+    writes.write_generated(out, text)
     if not source.quiet:
         click.echo(f"entraform: wrote {out}", err=True)

@@ -38,6 +38,28 @@ def config_option(f: F) -> F:
     )(f)
 
 
+def folder_option(help: str, *, required: bool = True) -> Callable[[F], F]:
+    """-o/--out: the output folder `entraform generate` writes."""
+    return click.option(
+        "-o",
+        "--out",
+        type=click.Path(file_okay=False, path_type=Path),
+        required=required,
+        help=help,
+    )
+
+
+def file_option(help: str, *, dash: bool = False) -> Callable[[F], F]:
+    """-o/--out: the one file a command writes (with `dash`, '-' for stdout)."""
+    return click.option(
+        "-o",
+        "--out",
+        type=click.Path(dir_okay=False, allow_dash=dash, path_type=Path),
+        required=True,
+        help=help,
+    )
+
+
 def snapshot_option(f: F) -> F:
     """--snapshot: read the tenant from a snapshot file instead of Graph."""
     return click.option(

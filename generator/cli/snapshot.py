@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from generator.cli.options import config_option, examples, source_options
+from generator.cli.options import config_option, examples, file_option, source_options
 from generator.policy.load import load_policy
 from generator.sources import SourceOptions, open_source
 from generator.sources import snapshot as snapshot_file
@@ -21,13 +21,7 @@ from generator.workspace import writes
     )
 )
 @config_option
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Snapshot file to write (replaced atomically, only when the read succeeded).",
-)
+@file_option("Snapshot file to write (replaced atomically, only when the read succeeded).")
 @source_options
 def snapshot(config_path: Path, out: Path, source: SourceOptions) -> None:
     """Read what the policy needs from Microsoft Graph and write it as a snapshot file.

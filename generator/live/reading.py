@@ -13,17 +13,14 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from generator.live.client import (
-    MAX_PAGES,
-    ORGANIZATIONS_UNAVAILABLE,
-    PAGE_SIZE,
-    Client,
-    LiteLLMError,
-    StatusError,
-)
+from generator.live.client import ORGANIZATIONS_UNAVAILABLE, Client, LiteLLMError, StatusError
 from generator.live.holdings import LiveMember, LiveOrganization, LiveState, LiveTeam, LiveUser
 from generator.live.keys import read_keys
+from generator.live.pages import Listing, read_all
 from generator.state import DesiredState, Settings
+
+TEAMS = Listing("/v2/team/list", "teams", "total", "team_id")
+USERS = Listing("/user/list", "users", "total", "user_id")
 
 
 def read_for(client: Client, state: DesiredState, *, everyone: bool = False) -> LiveState:
@@ -71,17 +68,7 @@ def read_live(
 
 def _users(client: Client) -> tuple[LiveUser, ...]:
     # Every user, not only the rendered ones: /user/list filters one id by substring.
-    first = _user_page(client, 1)
-    pages = min(int(first.get("total_pages") or 0), MAX_PAGES) if first["users"] else 0
-    answers = [first, *client.each(lambda page: _user_page(client, page), range(2, pages + 1))]
-    found = {str(u["user_id"]): _user(u) for data in answers for u in data["users"]}
-    totals = [data["total"] for data in answers if isinstance(data.get("total"), int)]
-    if totals and len(found) < max(totals):
-        raise LiteLLMError(
-            f"the user list ended early ({len(found)} of {max(totals)} users); users changed "
-            "while reading, run again"
-        )
-    return tuple(sorted(found.values()))
+    return tuple(sorted(_user(row) for row in read_all(client, USERS)))
 
 
 def _user(row: Mapping[str, Any]) -> LiveUser:
@@ -95,23 +82,9 @@ def _user(row: Mapping[str, Any]) -> LiveUser:
     )
 
 
-def _user_page(client: Client, page: int) -> Mapping[str, Any]:
-    # Sorted by id: the default (newest first) shifts pages when a login creates a user.
-    params: dict[str, str | int] = {
-        "page": page,
-        "page_size": PAGE_SIZE,
-        "sort_by": "user_id",
-        "sort_order": "asc",
-    }
-    data = client.get("/user/list", params)
-    if not isinstance(data, dict) or not isinstance(data.get("users"), list):
-        raise LiteLLMError("GET /user/list did not answer {users: [...]}")
-    return data
-
-
 def _list_teams(client: Client) -> list[LiveTeam]:
     try:
-        return [_team(t) for t in _team_pages(client)]
+        return [_team(t) for t in read_all(client, TEAMS)]
     except StatusError as exc:
         if exc.status != 404:
             raise
@@ -120,39 +93,6 @@ def _list_teams(client: Client) -> list[LiveTeam]:
     if not isinstance(data, list):
         raise LiteLLMError("GET /team/list did not answer a list of teams")
     return [_team(t) for t in data]
-
-
-def _team_pages(client: Client) -> list[Mapping[str, Any]]:
-    first = _team_page(client, 1)
-    if len(first["teams"]) >= PAGE_SIZE and not first.get("total_pages"):
-        raise LiteLLMError("GET /v2/team/list answered a full page without total_pages")
-    pages = min(int(first.get("total_pages") or 0), MAX_PAGES) if first["teams"] else 0
-    answers = [first, *client.each(lambda page: _team_page(client, page), range(2, pages + 1))]
-    found: dict[str, Mapping[str, Any]] = {}
-    for data in answers:
-        for team in data["teams"]:
-            found[str(team["team_id"])] = team
-    totals = [data["total"] for data in answers if isinstance(data.get("total"), int)]
-    if totals and len(found) < max(totals):
-        raise LiteLLMError(
-            f"the team list ended early ({len(found)} of {max(totals)} teams); teams changed "
-            "while reading, run again"
-        )
-    return list(found.values())
-
-
-def _team_page(client: Client, page: int) -> Mapping[str, Any]:
-    # Sorted by id: the default (newest first) shifts pages when a login creates a team.
-    params: dict[str, str | int] = {
-        "page": page,
-        "page_size": PAGE_SIZE,
-        "sort_by": "team_id",
-        "sort_order": "asc",
-    }
-    data = client.get("/v2/team/list", params)
-    if not isinstance(data, dict) or not isinstance(data.get("teams"), list):
-        raise LiteLLMError("GET /v2/team/list did not answer {teams: [...]}")
-    return data
 
 
 def _team_info(client: Client, team_id: str) -> LiveTeam | None:

@@ -23,7 +23,8 @@ ADMIN_ONLY = "admin-only group member"
 NOT_MEMBER = "not a member"
 NOT_SELECTED = "not selected"
 
-_FROM_MAPPING = {
+# What the mapping called a person it left out, as a finding names it.
+EXCLUDED = {
     mapping.GUEST: GUEST_EXCLUDED,
     mapping.DISABLED: DISABLED,
     mapping.NO_IDENTITY: NO_EMAIL,
@@ -108,7 +109,7 @@ class _Reasons:
             return NOT_SELECTED
         left_out = self.findings.left_out.get((extra.kind, extra.object_id), {})
         if key in left_out:
-            return _FROM_MAPPING[left_out[key]]
+            return EXCLUDED[left_out[key]]
         return ADMIN_ONLY if key in self.findings.admin_only else NOT_MEMBER
 
     def _key(self, extra: Difference) -> str | None:

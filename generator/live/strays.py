@@ -17,7 +17,14 @@ from generator import mapping
 from generator.live.drift import nfc
 from generator.live.holdings import LiveState, LiveUser
 from generator.live.people import People, domain
-from generator.live.security import ADMIN_ONLY, DISABLED, GUEST_EXCLUDED, NO_EMAIL, NOT_SELECTED
+from generator.live.security import (
+    ADMIN_ONLY,
+    DISABLED,
+    EXCLUDED,
+    GUEST_EXCLUDED,
+    NO_EMAIL,
+    NOT_SELECTED,
+)
 from generator.policy import Identity
 from generator.state import ADMIN_ROLES, DesiredState, Organization, Team
 
@@ -26,11 +33,6 @@ OUTSIDE = "created outside entraform"
 SIGNED_IN = "made at sign-in"
 NOT_APPLIED = "offboarding not applied"
 OTHER_ID = "granted under another id"
-_FROM_MAPPING = {
-    mapping.GUEST: GUEST_EXCLUDED,
-    mapping.DISABLED: DISABLED,
-    mapping.NO_IDENTITY: NO_EMAIL,
-}
 DETAIL = {
     LEFT: "no user of the tenant read has this id or email, yet the account was the tenant's "
     "(LiteLLM's SSO made it, its email is in the tenant's domain, or the output folder records "
@@ -185,7 +187,7 @@ def _reason(
         return DISABLED  # whatever identity.include_disabled says: they cannot sign in
     excluded = mapping.excluded_because(person, identity)
     if excluded is not None:
-        return _FROM_MAPPING[excluded]
+        return EXCLUDED[excluded]
     if key in grants.keys:
         return OTHER_ID
     return _unselected(user, key in outcome.findings.admin_only, uid in recorded)
