@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
-# Exit codes are part of the public contract (README, CI recipes).
+# Exit codes are part of the public contract (README, docs/ci.md).
 EXIT_DRIFT = 1
 EXIT_USAGE = 2
 EXIT_RUNTIME = 3

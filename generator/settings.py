@@ -135,6 +135,6 @@ def _ids_refusal(out: Path, old: Ids, new: Ids) -> Refusal:
         "ncecere/litellm provider, so terraform apply would delete every team and "
         "organization (their keys with them) and create them again under the new ids",
         MIGRATE_IDS,
-        f"If that migration is intended, run again with {MIGRATE_IDS} (README, Running beside "
-        "LiteLLM's SSO); otherwise restore ids: in the policy.",
+        f"If that migration is intended, run again with {MIGRATE_IDS} (see docs/sso.md); "
+        "otherwise restore ids: in the policy.",
     )

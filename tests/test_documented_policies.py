@@ -1,4 +1,4 @@
-"""Every policy the README shows or links, and `init`'s starter, generated end to end."""
+"""Every policy the README and docs/ show or link, and `init`'s starter, generated end to end."""
 
 from __future__ import annotations
 
@@ -21,11 +21,11 @@ from tests.tenants import group, oid, tenant, user
 ROOT = Path(__file__).resolve().parent.parent
 # Where policies are shown: the README and any documentation pages beside it.
 DOCS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md")))
-# Tenants the README shows or links: their group names are the vocabulary the policies select.
+# Tenants the docs show or link: their group names are the vocabulary the policies select.
 TENANT_FILES = (ROOT / "examples" / "tenant.json", ROOT / "tests" / "golden" / "tenant.json")
 NICKS = ("ann", "bob", "cy", "dee", "eve", "fay", "gus")
 # An excerpt (a policy without `version`) is generated inside this policy, its keys replacing
-# these; the teams rule selects the README's `LLM-Team-` groups.
+# these; the teams rule selects the docs' `LLM-Team-` groups.
 BASE_POLICY: dict[str, Any] = {
     "version": 1,
     "teams": [{"rule": "documented-teams", "select": {"prefix": "LLM-Team-"}}],
@@ -36,7 +36,7 @@ FORMATS = ("terraform", "yaml")
 LAYOUTS = ("as-set", "per-organization")
 # A fenced block: indentation, the fence (``` or longer), the language, the body.
 FENCE = re.compile(r"^( *)(`{3,})(\w*)[^\n]*\n(.*?)^\1\2(?!`)", re.S | re.M)
-HEADING = re.compile(r"^#{2,6} +(.+)$", re.M)
+HEADING = re.compile(r"^#{1,6} +(.+)$", re.M)
 
 
 def invoke(*args: str | Path) -> Result:
@@ -127,7 +127,7 @@ def linked_policy_files() -> list[Path]:
 
 
 def shown_policies() -> list[Shown]:
-    readme = [
+    blocks = [
         Shown(b.anchor, b.text, kind_of(b.data) == "excerpt")
         for b in yaml_blocks()
         if kind_of(b.data) in ("policy", "excerpt")
@@ -136,7 +136,7 @@ def shown_policies() -> list[Shown]:
         Shown(p.relative_to(ROOT).as_posix(), p.read_text(encoding="utf-8"))
         for p in linked_policy_files()
     ]
-    return [*readme, *files, Shown("entraform-init", None)]
+    return [*blocks, *files, Shown("entraform-init", None)]
 
 
 SHOWN = shown_policies()

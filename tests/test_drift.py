@@ -251,7 +251,7 @@ def test_the_last_line_says_to_remove_members_the_policy_leaves_out(fake: FakeLi
     assert last.startswith("entraform: security: 1 member(s) in LiteLLM whom the policy leaves")
     assert "remove them in LiteLLM" in last
     assert "terraform plan" not in last
-    assert last.endswith("(see the README, section Running beside LiteLLM's SSO)")
+    assert last.endswith("(see docs/sso.md)")
 
 
 @pytest.mark.integration

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from generator.cli import cli
 from tests.conftest import EXAMPLES, ROOT
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+EDITORS = (ROOT / "docs" / "editors.md").read_text(encoding="utf-8")
 SCHEMA_LINE = re.compile(r"# yaml-language-server: \$schema=(\S+)")
 ENTRAFORM = Path(sys.executable).parent / "entraform"
 
@@ -57,10 +57,10 @@ def test_the_example_policy_is_valid_under_the_schema_it_names() -> None:
     jsonschema.Draft202012Validator(schema).validate(yaml.safe_load(text))
 
 
-def test_the_readme_shows_the_schema_line_for_a_checkout_and_an_installed_package() -> None:
-    assert "# yaml-language-server: $schema=../generator/policy.schema.json" in README
-    assert "entraform schema > entraform.schema.json" in README
-    assert "# yaml-language-server: $schema=entraform.schema.json" in README
+def test_the_docs_show_the_schema_line_for_a_checkout_and_an_installed_package() -> None:
+    assert "# yaml-language-server: $schema=../generator/policy.schema.json" in EDITORS
+    assert "entraform schema > entraform.schema.json" in EDITORS
+    assert "# yaml-language-server: $schema=entraform.schema.json" in EDITORS
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_click_writes_a_completion_script_for_each_documented_shell(
 ) -> None:
     script = _complete(_ENTRAFORM_COMPLETE=f"{shell}_source").stdout
     assert marker in script
-    assert f"_ENTRAFORM_COMPLETE={shell}_source entraform" in README
+    assert f"_ENTRAFORM_COMPLETE={shell}_source entraform" in EDITORS
 
 
 def test_completion_offers_the_commands_that_match_what_was_typed() -> None:
@@ -83,4 +83,4 @@ def test_completion_offers_the_commands_that_match_what_was_typed() -> None:
 def test_the_version_option_prints_the_package_version_and_is_documented() -> None:
     result = CliRunner().invoke(cli, ["--version"])
     assert result.output == f"entraform, version {metadata.version('entraform')}\n"
-    assert "`entraform --version`" in README
+    assert "`entraform --version`" in EDITORS

@@ -459,10 +459,10 @@ def test_explaining_from_graph_says_what_explaining_from_the_snapshot_says(fake:
     assert json.loads(live.stdout) == json.loads(offline.stdout)
 
 
-def test_the_readme_examples_are_what_the_command_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_docs_examples_are_what_the_command_prints(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    shown = re.findall(r"```console\n\$ (entraform explain [^\n]*)\n(.*?)```", readme, re.S)
+    page = (ROOT / "docs" / "explain.md").read_text(encoding="utf-8")
+    shown = re.findall(r"```console\n\$ (entraform explain [^\n]*)\n(.*?)```", page, re.S)
     assert len(shown) >= 2
     for command, output in shown:
         result = invoke(*shlex.split(command)[1:])

@@ -447,7 +447,7 @@ def test_a_snapshot_without_a_litellm_url_is_a_usage_error(snapshot: Path, tmp_p
     assert not (tmp_path / "p.yaml").exists()
 
 
-# The bundled example: the worked example in the README, kept as golden files
+# The bundled example: the worked example in docs/init.md, kept as golden files
 
 GOLDEN = ROOT / "tests" / "golden" / "init"
 EXAMPLE_TENANT = EXAMPLES / "tenant.json"
@@ -518,13 +518,13 @@ def test_generate_and_adopt_beside_the_example_tenant_create_nothing(tmp_path: P
     assert {i["address"] for i in adoption["imports"]} == set(_resources(out))
 
 
-def test_the_readme_shows_the_golden_report_and_policy() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert (GOLDEN / "drawn.txt").read_text(encoding="utf-8") in readme
-    shown = readme.split("The policy it wrote", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+def test_the_docs_show_the_golden_report_and_policy() -> None:
+    page = (ROOT / "docs" / "init.md").read_text(encoding="utf-8")
+    assert (GOLDEN / "drawn.txt").read_text(encoding="utf-8") in page
+    shown = page.split("The policy it wrote", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     drawn = iter((GOLDEN / "drawn.yaml").read_text(encoding="utf-8").splitlines())
     for line in filter(None, shown.splitlines()):
-        assert line in drawn, f"the README shows {line!r}, which drawn.yaml does not have there"
+        assert line in drawn, f"docs/init.md shows {line!r}, which drawn.yaml does not have there"
 
 
 # Hostile names

@@ -29,7 +29,7 @@ MANIFEST = ROOT / ".pre-commit-hooks.yaml"
 HOOKS: dict[str, dict[str, Any]] = {
     hook["id"]: hook for hook in yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
 }
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+CI_PAGE = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
 
 
 def _run_hook(hook_id: str, repo: Path, files: list[str]) -> subprocess.CompletedProcess[str]:
@@ -114,9 +114,9 @@ def test_the_check_hook_fails_and_names_the_fix_when_the_snapshot_changed(repo: 
     assert "update them with: entraform generate" in run.stderr
 
 
-def test_the_readme_shows_a_pre_commit_config_using_these_hooks() -> None:
-    block = re.search(r"```yaml\n(repos:\n.*?)```", README, re.DOTALL)
-    assert block, "a .pre-commit-config.yaml example in the README"
+def test_the_docs_show_a_pre_commit_config_using_these_hooks() -> None:
+    block = re.search(r"```yaml\n(repos:\n.*?)```", CI_PAGE, re.DOTALL)
+    assert block, "a .pre-commit-config.yaml example in docs/ci.md"
     (repo_entry,) = yaml.safe_load(block.group(1))["repos"]
     assert re.fullmatch(r"[0-9a-f]{40}", repo_entry["rev"]), "pinned like the workflows"
     assert {hook["id"] for hook in repo_entry["hooks"]} == set(HOOKS)

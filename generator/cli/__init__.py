@@ -80,7 +80,9 @@ COMMANDS = {
             "map", "map_structure", "Draw the whole structure as Mermaid diagrams in Markdown."
         ),
         Command(
-            "schema", "schema", "Print the policy file's JSON Schema (for editors: see the README)."
+            "schema",
+            "schema",
+            "Print the policy file's JSON Schema (for editors: see docs/editors.md).",
         ),
     )
 }

@@ -35,7 +35,9 @@ from generator.sources import SourceOptions, open_source
     metavar="NAME|ID",
     help="Say why PERSON is or is not in this organization (alias, group name or object id).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for tools (shape in the README).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON for tools (shape in docs/explain.md)."
+)
 @source_options
 def explain_command(
     person: str,

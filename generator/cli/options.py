@@ -34,7 +34,7 @@ def config_option(f: F) -> F:
         type=click.Path(exists=True, dir_okay=False, path_type=Path),
         default="entraform.yaml",
         show_default=True,
-        help="Policy file (see README).",
+        help="Policy file (see docs/policy.md).",
     )(f)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from generator.live.holdings import LiveMember, LiveState
 from generator.state import ADMIN_ROLES, DesiredState, Membership, Settings
 
-README = "README, section Live drift"
+DOCS = "docs/drift.md"
 
 
 def nfc(text: str) -> str:
@@ -174,7 +174,7 @@ def advice(
         steps.append("select the unmanaged teams in the policy, or delete them in LiteLLM")
     if strict and users:
         steps.append("delete the unmanaged users in LiteLLM, or select a group of theirs")
-    return "; ".join(steps) + f" (see the {README})"
+    return "; ".join(steps) + f" (see {DOCS})"
 
 
 def describe(

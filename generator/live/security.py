@@ -42,7 +42,7 @@ WHAT = "member extra"
 ADVICE = (
     "remove them in LiteLLM, and keep login from adding them back: an SSO login adds each user "
     "to every team whose id is one of their direct groups, so use `ids: {scheme: prefixed}` or "
-    "change their groups in Entra (see the README, section Running beside LiteLLM's SSO)"
+    "change their groups in Entra (see docs/sso.md)"
 )
 
 

@@ -58,7 +58,7 @@ USERS_ADVICE = (
     "delete them in LiteLLM (POST /user/delete with a proxy admin key; it deletes their keys "
     "too), and keep LiteLLM's SSO from making them again: require assignment on LiteLLM's "
     "enterprise application in Entra, with only the groups the policy selects assigned (see "
-    "the README, section Running beside LiteLLM's SSO)"
+    "docs/sso.md)"
 )
 # Without users.manage entraform renders no users; these still mean keys nobody should hold.
 GONE = frozenset({DISABLED, LEFT})

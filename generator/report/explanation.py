@@ -34,7 +34,7 @@ def text(explanation: Explanation) -> str:
 
 
 def report(explanation: Explanation) -> dict[str, Any]:
-    """The explanation as JSON data for tools (see the README for the shape)."""
+    """The explanation as JSON data for tools (see docs/explain.md for the shape)."""
     person = explanation.person
     asked = explanation.asked
     return {

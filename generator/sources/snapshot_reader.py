@@ -27,8 +27,7 @@ SECTION_OF = {USER: "users", GROUP: "groups"}
 SECTIONS = ("version", "groups", "users", "appRoleAssignedTo")
 _ALLOWED: dict[str, tuple[type, ...]] = {TEXT: (str, type(None)), FLAG: (bool, type(None))}
 REDO = (
-    "take the snapshot again with `entraform snapshot`, or correct the file "
-    '(README, "The snapshot file")'
+    "take the snapshot again with `entraform snapshot`, or correct the file (see docs/snapshot.md)"
 )
 
 JsonPath = tuple[str | int, ...]
