@@ -63,6 +63,7 @@ CORPUS = tuple(
             "\u1100\u1161\u11a8",  # Hangul jamo that NFC composes into one syllable
             "a\u0323\u0302\u0301",  # marks NFC reorders and composes
             "\u0301" * 50,  # more marks in a row than Go's normaliser lets stand
+            "\u0301" * 61,  # and twice over
             "\u00e9" + "\u0301" * 30,
             "a" + "\u0323\u0301" * 20,
             "x" * 100_000,

@@ -86,6 +86,15 @@ def test_member_changes_are_sorted_by_email_and_carry_the_new_alias_and_user_id(
     )
 
 
+def test_member_changes_follow_the_email_not_the_key() -> None:
+    zed, amy = (
+        Membership("k1", "k1", "zed@x.test", "user"),
+        Membership("k2", "k2", "amy@x.test", "user"),
+    )
+    changes = plan.diff(_state(_team(1)), _state(_team(1, (zed, amy))), FATES)
+    assert [m.user_email for m in changes.members] == ["amy@x.test", "zed@x.test"]
+
+
 def test_members_of_an_added_object_are_added_and_of_a_removed_one_are_not_listed() -> None:
     changes = plan.diff(_state(_team(1, range(2))), _state(_org(2, range(1))), FATES)
     assert [(o.kind, o.id, o.action) for o in changes.objects] == [
@@ -230,11 +239,11 @@ def test_users_come_and_go_in_email_order_whatever_the_case() -> None:
     before = (_user("1", "Zed@x.test"), _user("2", "amy@x.test"))
     after = (_user("3", "Bea@x.test"), _user("2", "amy@x.test"), _user("4", "bea@x.test"))
     changes = plan.diff(_state(users=before), _state(users=after), FATES)
-    assert [(o.id, o.action, o.detail) for o in changes.objects] == [
-        ("3", "added", ""),
-        ("4", "added", ""),
-        ("1", "removed", "deleted"),
-    ]
+    assert changes.objects == (
+        ObjectChange("user", "3", "Bea@x.test", "added"),
+        ObjectChange("user", "4", "bea@x.test", "added"),
+        ObjectChange("user", "1", "Zed@x.test", "removed", "deleted"),
+    )
 
 
 def test_a_removed_user_takes_the_users_fate() -> None:
@@ -266,6 +275,8 @@ def test_selecting_nothing_after_something_is_refused_as_removing_everything() -
     found = _refusals(_state(_team(1)), _state(), Safety(max_removed=100))
     assert found == ["the policy selects no groups at all: refusing to remove everything"]
     found = _refusals(_state(_org(1)), _state(), Safety(max_removed=100))
+    assert found == ["the policy selects no groups at all: refusing to remove everything"]
+    found = _refusals(_state(_org(1), _team(2)), _state(), Safety(max_removed=100))
     assert found == ["the policy selects no groups at all: refusing to remove everything"]
 
 

@@ -12,7 +12,7 @@ _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # reviewer sees them; Terraform reads back the same text.
 _INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
 _ATTRIBUTE = re.compile(r'^(\s*)((?:"(?:[^"\\]|\\.)*")|[A-Za-z_][\w-]*)\s*=\s*(.*)$')
-_UNESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.))|\$\$\{|%%\{", re.DOTALL)
+_UNESCAPE = re.compile(r'\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([nrt\\"]))|\$\$\{|%%\{')
 _SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"'}
 # Go's normaliser keeps text stream-safe: a joiner before the 31st non-starter in a row.
 _MAX_NON_STARTERS = 30
@@ -67,7 +67,7 @@ def unquote(literal: str) -> str:
         if m.group(1) or m.group(2):
             return chr(int(m.group(1) or m.group(2), 16))
         if m.group(3) is not None:
-            return _SIMPLE.get(m.group(3), m.group(3))
+            return _SIMPLE[m.group(3)]
         return m.group(0)[1:]
 
     return _UNESCAPE.sub(one, inner)
