@@ -5,9 +5,9 @@
 Needs `pip install -e '.[test,mutation]'`. Each module runs in a throwaway copy of the checkout
 (the files git tracks or would track, as they are in the work tree), with a `[tool.mutmut]`
 table appended to the copy's pyproject.toml: the checkout itself is never written to. Only the
-module is mutated, and only the unit-layer tests listed for it run. The score is killed /
-(total - skipped); a timeout, a suspicious result or a mutant no test reaches counts against it,
-as a survivor would.
+module is mutated, and the unit layer (what a plain `pytest` runs) must kill each mutant. The
+score is killed / (total - skipped); a timeout, a suspicious result or a mutant no test reaches
+counts against it, as a survivor would.
 """
 
 from __future__ import annotations
@@ -24,64 +24,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-@dataclass(frozen=True)
-class Target:
-    """A module to mutate, the test files that exercise it, and parts of it to report apart."""
-
-    path: str
-    tests: tuple[str, ...]
-    # Part name -> top-level functions or classes; the rest of the module is reported as "rest".
-    parts: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-# Edit here when modules or tests move. Each module's tests are the unit-layer files whose tests
-# reach its code; a mutant runs only those of them that reach the mutated function. The
-# integration layer (Terraform, Node, servers) is left out by pytest's own default selection.
-SAFETY = (
-    "tests/test_safety_core.py",
-    "tests/test_summary.py",
-    "tests/test_users.py",
-    "tests/test_previous_state.py",
-    "tests/test_upgrade.py",
-    "tests/test_cli.py",
-)
-READER = (
-    "tests/test_previous_state.py",
-    "tests/test_manifest.py",
-    "tests/test_blocks.py",
-    "tests/test_upgrade.py",
-    "tests/test_chunks.py",
-    "tests/test_layout.py",
-    "tests/test_format_switch.py",
-    "tests/test_users.py",
-    "tests/test_render.py",
-)
-TARGETS: dict[str, Target] = {
-    "plan": Target("generator/plan.py", SAFETY),
-    "hcl": Target(
-        "generator/render/hcl.py",
-        (
-            "tests/test_hcl.py",
-            "tests/test_yaml_terraform.py",
-            "tests/test_render.py",
-            "tests/test_chunks.py",
-            "tests/test_member_lines.py",
-            "tests/test_golden.py",
-        ),
-    ),
-    "yamltext": Target(
-        "generator/render/yamltext.py",
-        (
-            "tests/test_yamltext.py",
-            "tests/test_yaml_terraform.py",
-            "tests/test_render.py",
-            "tests/test_golden.py",
-        ),
-    ),
-    "folder": Target("generator/workspace/folder.py", READER),
-    "manifest": Target("generator/workspace/manifest.py", READER),
-    "blocks": Target("generator/workspace/blocks.py", READER),
+# Every mutant faces the whole unit layer (what a plain `pytest` runs): mutmut runs, of it, the
+# tests that reach the mutated function. The integration layer (Terraform, Node, servers) is
+# left out by pytest's own default selection.
+TESTS = ("tests",)
+TARGETS = {
+    "plan": "generator/plan.py",
+    "hcl": "generator/render/hcl.py",
+    "yamltext": "generator/render/yamltext.py",
+    "folder": "generator/workspace/folder.py",
+    "manifest": "generator/workspace/manifest.py",
+    "blocks": "generator/workspace/blocks.py",
 }
 
 STATUSES = ("killed", "survived", "timeout", "suspicious", "no tests", "skipped")
@@ -92,7 +45,7 @@ class Outcome:
     """The statuses of one module's mutants, by mutant name, and the run's wall time."""
 
     name: str
-    target: Target
+    path: str
     status: dict[str, str]
     seconds: float
     diffs: dict[str, str] = field(default_factory=dict)
@@ -116,13 +69,13 @@ def main() -> None:
     table(outcomes)
 
 
-def run(checkout: Path, name: str, target: Target, jobs: int, diffs: bool, keep: bool) -> Outcome:
+def run(checkout: Path, name: str, path: str, jobs: int, diffs: bool, keep: bool) -> Outcome:
     """Mutate one module in a fresh copy and collect every mutant's status."""
     copy = Path(tempfile.mkdtemp(prefix=f"mutation-{name}-"))
     try:
         copy_checkout(checkout, copy)
-        configure(copy, target)
-        print(f"{name}: mutmut on {target.path} in {copy}", file=sys.stderr, flush=True)
+        configure(copy, path)
+        print(f"{name}: mutmut on {path} in {copy}", file=sys.stderr, flush=True)
         start = time.monotonic()
         log = copy / "mutmut.log"
         done = mutmut(copy, log, "run", f"--max-children={jobs}")
@@ -132,7 +85,7 @@ def run(checkout: Path, name: str, target: Target, jobs: int, diffs: bool, keep:
             tail = log.read_text(encoding="utf-8", errors="replace")[-4000:]
             raise SystemExit(f"{name}: mutmut run failed ({done.returncode}):\n{tail}")
         status = results(copy)
-        outcome = Outcome(name, target, status, seconds)
+        outcome = Outcome(name, path, status, seconds)
         if diffs:
             for mutant in sorted(m for m, s in status.items() if s != "killed"):
                 outcome.diffs[mutant] = mutmut(copy, None, "show", mutant).stdout
@@ -160,21 +113,24 @@ def copy_checkout(checkout: Path, copy: Path) -> None:
             shutil.copy2(source, copy / relative)
 
 
-def configure(copy: Path, target: Target) -> None:
+def configure(copy: Path, path: str) -> None:
     """Append mutmut's settings for this module to the copy's pyproject.toml."""
     pyproject = copy / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8")
     if "[tool.mutmut]" in text:
         raise SystemExit("pyproject.toml has a [tool.mutmut] table: merge it into configure()")
-    package = target.path.split("/")[0]
+    package = path.split("/", maxsplit=1)[0]
     # mutmut copies only the source paths and also_copy into mutants/, where pytest runs:
     # the tests need the templates, examples and the rest of the top level beside them.
     others = sorted(p.name for p in copy.iterdir() if p.name not in (package, "mutants"))
     settings = {
         "source_paths": [package],
-        "only_mutate": [target.path],
+        "only_mutate": [path],
         "also_copy": others,
-        "pytest_add_cli_args_test_selection": list(target.tests),
+        "pytest_add_cli_args_test_selection": list(TESTS),
+        # The project's own shape tests read the source, which mutmut rewrites; they guard no
+        # behaviour a mutant could change.
+        "pytest_add_cli_args": ["--ignore=tests/test_project.py"],
         # The copy is no git checkout; results are never reused between runs anyway.
         "use_git_change_detection": False,
     }
@@ -217,30 +173,14 @@ def function_of(mutant: str) -> str:
     return ".".join(mangled.split("ǁ")[1:])
 
 
-def part_of(target: Target, mutant: str) -> str:
-    """The part of the module a mutant falls in (the whole module when it has no parts)."""
-    owner = function_of(mutant).split(".")[0]
-    named = [part for part, members in target.parts.items() if owner in members]
-    return named[0] if named else "rest" if target.parts else ""
-
-
 def table(outcomes: list[Outcome]) -> None:
-    """Print one row per module, and one per part of a module that has parts."""
+    """Print one row per module."""
     print(
         f"{'module':<34} {'total':>6} {'killed':>6} {'surv':>5} {'tmout':>5} {'susp':>5} "
         f"{'notest':>6} {'skip':>5} {'other':>5} {'score':>7} {'wall s':>7}"
     )
     for outcome in outcomes:
-        groups = [("", outcome.status)]
-        for part in [*outcome.target.parts, "rest"] if outcome.target.parts else []:
-            mutants = {
-                m: s for m, s in outcome.status.items() if part_of(outcome.target, m) == part
-            }
-            groups.append((part, mutants))
-        for part, status in groups:
-            label = outcome.target.path + (f" [{part}]" if part else "")
-            seconds = f"{outcome.seconds:7.0f}" if not part else ""
-            print(row(label, Counter(status.values())) + seconds)
+        print(row(outcome.path, Counter(outcome.status.values())) + f"{outcome.seconds:7.0f}")
 
 
 def row(label: str, counts: Counter[str]) -> str:
@@ -262,9 +202,9 @@ def show(outcome: Outcome) -> None:
     for mutant in outcome.diffs:
         by_function.setdefault(function_of(mutant), []).append(mutant)
     for function, mutants in sorted(by_function.items()):
-        print(f"\n## {outcome.target.path}: {function} ({len(mutants)} not killed)")
+        print(f"\n## {outcome.path}: {function} ({len(mutants)} not killed)")
         for mutant in mutants:
-            print(outcome.diffs[mutant].rstrip())
+            print(outcome.diffs[mutant].rstrip(), flush=True)
 
 
 if __name__ == "__main__":

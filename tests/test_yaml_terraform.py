@@ -125,17 +125,24 @@ def test_every_assigned_character_comes_back_at_the_start_after_an_escape_and_af
 
 @pytest.mark.integration
 def test_keys_too_long_for_an_implicit_key_are_read_back(terraform: str, tmp_path: Path) -> None:
-    long = "k" * 5000
-    data = {"block": {long: "v"}, "flow": yamltext.Flow({long: "w", "role": "user"})}
+    keys = ["k" * 1000, "k" * 1001, "k" * 5000]  # the last implicit key, the first explicit ones
+    data = {"block": dict.fromkeys(keys, "v"), "flow": yamltext.Flow(dict.fromkeys(keys, "w"))}
     found = _yamldecode(terraform, tmp_path, data, "local.data")
-    assert found == {"block": {long: "v"}, "flow": {long: "w", "role": "user"}}
+    assert found == {"block": dict.fromkeys(keys, "v"), "flow": dict.fromkeys(keys, "w")}
 
 
 @pytest.mark.integration
 def test_numbers_booleans_null_and_empty_collections_keep_their_types(
     terraform: str, tmp_path: Path
 ) -> None:
-    numbers: dict[str, float] = {"int": 7, "float": 12.5, "big": 1e16, "small": 1e-05, "zero": 0.0}
+    numbers: dict[str, float] = {
+        "int": 7,
+        "float": 12.5,
+        "big": 1e16,
+        "bigger": 1.5e16,
+        "small": 1e-05,
+        "zero": 0.0,
+    }
     data: dict[str, Any] = {
         **numbers,
         "yes": True,

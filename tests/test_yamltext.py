@@ -80,3 +80,47 @@ def test_a_float_exponent_keeps_a_decimal_point_so_yaml_1_1_readers_see_a_number
 def test_a_number_that_is_not_finite_is_refused() -> None:
     with pytest.raises(ValueError, match="finite"):
         yamltext.dump({"max_budget": float("inf")})
+
+
+def test_a_mark_is_never_the_first_character_of_a_scalar() -> None:
+    # Right after the opening quote nothing of the string is there to carry it: escaped, even a
+    # spacing mark of combining class 0 (U+0903) that NFC leaves alone.
+    assert yamltext.quote("\u0301a") == '"\\u0301a"'
+    assert yamltext.quote("\u0903") == '"\\u0903"'
+    assert yamltext.quote("\u0915\u0903") == '"\u0915\u0903"'
+
+
+def test_escapes_use_four_hex_digits_up_to_ffff_and_eight_past_it() -> None:
+    assert yamltext.quote("\uffff\U000e0001") == '"\\uffff\\U000e0001"'
+
+
+def test_scalars_other_than_strings_are_written_as_yaml_reads_them() -> None:
+    data = {"a": None, "b": True, "c": False, "d": 7, "e": 1.5e16, "f": 0.25}
+    text = yamltext.dump(data)
+    assert text == "a: null\nb: true\nc: false\nd: 7\ne: 1.5e+16\nf: 0.25"
+    assert yaml.safe_load(text) == data
+    with pytest.raises(TypeError, match="no YAML scalar for object"):
+        yamltext.dump({"a": object()})
+
+
+def test_a_flow_mapping_writes_lists_and_ordered_mappings_inline() -> None:
+    flow = yamltext.Flow(models=["gpt-4o", "o1"], tags=yamltext.Ordered(z="1", a="2"), empty=[])
+    assert yamltext.dump({"x": flow}) == (
+        'x: {empty: [], models: ["gpt-4o", "o1"], tags: {z: "1", a: "2"}}'
+    )
+
+
+def test_an_ordered_mapping_keeps_its_order_in_block_style() -> None:
+    assert yamltext.dump({"m": yamltext.Ordered(z="1", a="2")}) == 'm:\n  z: "1"\n  a: "2"'
+
+
+@pytest.mark.parametrize("length", [1000, 1001])
+def test_a_key_longer_than_yaml_allows_an_implicit_key_is_written_explicit(length: int) -> None:
+    key = "k" * length
+    block = yamltext.dump({key: "v"})
+    flow = yamltext.dump({"x": yamltext.Flow({key: "v"})})
+    if length <= 1000:
+        assert (block, flow) == (f'{key}: "v"', f'x: {{{key}: "v"}}')
+    else:
+        assert (block, flow) == (f'? {key}\n: "v"', f'x: {{? {key} : "v"}}')
+    assert yaml.safe_load(block) == {key: "v"} and yaml.safe_load(flow) == {"x": {key: "v"}}
