@@ -16,7 +16,7 @@ from generator.errors import OutputError
 from generator.policy.ids import Ids
 from generator.state import DesiredState, Membership
 from generator.workspace import manifest, roots
-from generator.workspace.blocks import Block, Import, Move, still_there
+from generator.workspace.blocks import Block, still_there
 from generator.workspace.labels import Forgotten, Labels
 from generator.workspace.manifest import Manifest
 
@@ -186,40 +186,40 @@ def read(out: Path, legacy: Legacy, known: Iterable[Membership] = ()) -> Previou
         recorded = legacy(out, digests, written)
     if written is not None:
         digests[manifest.NAME] = manifest.digest(written)
-    previous = Previous(out, recorded, digests, recorded, found == manifest.VERSION)
-    return previous if recorded is None else replace(previous, manifest=_pruned(previous, recorded))
+    kept = None if recorded is None else _pruned(out, digests, recorded)
+    return Previous(out, kept, digests, recorded, found == manifest.VERSION)
 
 
-def _pruned(previous: Previous, recorded: Manifest) -> Manifest:
+def _pruned(out: Path, digests: Mapping[str, str], recorded: Manifest) -> Manifest:
     """The manifest with only the blocks still in their files: people delete them after apply."""
-    labels = recorded.labels
-    held = previous.roots | {t.root for t in labels.tombstones}
-    held |= set(recorded.moves) | set(recorded.imports)
-    tombstones: list[Forgotten] = []
-    moves: dict[str, tuple[Move, ...]] = {}
-    imports: dict[str, tuple[Import, ...]] = {}
-    for root in sorted(held):
-        forgotten = [t for t in labels.tombstones if t.root == root]
-        tombstones += _kept(previous, root, roots.REMOVED_FILE, "removed", forgotten)
-        if found := _kept(previous, root, roots.MOVED_FILE, "moved", recorded.moves.get(root, ())):
-            moves[root] = tuple(found)
-        earlier = recorded.imports.get(root, ())
-        if found_imports := _kept(previous, root, roots.TRANSFERS_FILE, "import", earlier):
-            imports[root] = tuple(found_imports)
+    forgotten: dict[str, list[Forgotten]] = {}
+    for tombstone in recorded.labels.tombstones:
+        forgotten.setdefault(tombstone.root, []).append(tombstone)
+    kept = _kept(out, digests, roots.REMOVED_FILE, "removed", forgotten)
+    tombstones = tuple(sorted(t for found in kept.values() for t in found))
     return replace(
         recorded,
-        labels=replace(labels, tombstones=tuple(sorted(tombstones))),
-        moves=moves,
-        imports=imports,
+        labels=replace(recorded.labels, tombstones=tombstones),
+        moves=_kept(out, digests, roots.MOVED_FILE, "moved", recorded.moves),
+        imports=_kept(out, digests, roots.TRANSFERS_FILE, "import", recorded.imports),
     )
 
 
 def _kept(
-    previous: Previous, root: str, name: str, kind: str, blocks: Sequence[Block]
-) -> list[Block]:
-    at = roots.path(root, name)
-    text = previous.text(at) if at in previous.digests else None
-    return still_there(blocks, text, kind, str(previous.folder / at))
+    out: Path,
+    digests: Mapping[str, str],
+    name: str,
+    kind: str,
+    recorded: Mapping[str, Sequence[Block]],
+) -> dict[str, tuple[Block, ...]]:
+    """Each root's recorded blocks its file `name` still holds; roots with none are left out."""
+    kept = {}
+    for root, blocks in sorted(recorded.items()):
+        at = roots.path(root, name)
+        text = text_of(out / at) if at in digests else None
+        if found := still_there(blocks, text, kind, str(out / at)):
+            kept[root] = tuple(found)
+    return kept
 
 
 def _refuse_edited(out: Path, digests: Mapping[str, str], recorded: Mapping[str, str]) -> None:
