@@ -63,6 +63,32 @@ def test_a_hash_inside_a_string_is_not_a_comment() -> None:
 
 
 @pytest.mark.parametrize(
+    "key",
+    ['a\\"#b', "a\\\\", 'x//\\"y', "a=b@contoso.test", "[1]", ""],
+    ids=["escaped quote and hash", "escaped backslash", "slashes", "equals", "brackets", "empty"],
+)
+@pytest.mark.parametrize("comment", ["", "  # applied", " // applied", ' # "quoted" note'])
+def test_a_comment_after_a_string_is_cut_where_the_string_ends(key: str, comment: str) -> None:
+    move = Move(f'litellm_team_member.x["{key}"]', f'litellm_team_member.y["{key}"]')
+    text = f"moved {{{comment}\n  from = {move.source}{comment}\n  to = {move.target}\n}}\n"
+    assert still_there([move], text, "moved", "moved.tf") == [move]
+    other = Move(f'litellm_team_member.x["{key}"]', 'litellm_team_member.y["other"]')
+    with pytest.raises(OutputError):
+        still_there([other], text, "moved", "moved.tf")
+
+
+def test_a_file_that_does_not_hold_what_was_recorded_says_what_to_do() -> None:
+    with pytest.raises(OutputError) as caught:
+        still_there([A], MOVED, "moved", "out/moved.tf")
+    assert str(caught.value) == (
+        "out/moved.tf: entraform recognises 1 of its 2 `moved` blocks; dropping the others "
+        "would let terraform apply destroy and re-create what they carry. Write each `moved` "
+        "block back as entraform wrote it, or delete the file if terraform apply has already "
+        "run with it"
+    )
+
+
+@pytest.mark.parametrize(
     "edit",
     [
         ("to   = litellm_team.b", "to   = litellm_team.c"),
@@ -123,5 +149,7 @@ def test_earlier_imports_stay_while_their_address_is_declared_and_not_forgotten(
     assert kept_imports([x, y], [], declared, set()) == ([x, y], True)
     assert kept_imports([x, y], [], {x.address}, set()) == ([x], False)
     assert kept_imports([x, y], [], declared, {"litellm_team_member.y"}) == ([x], False)
+    odd = Import('litellm_team_member.z["a[1]"]', "v:a[1]")  # a key with a bracket in it
+    assert kept_imports([odd], [], {odd.address}, {"litellm_team_member.z"}) == ([], False)
     fresh = Import(x.address, "t:k2")
     assert kept_imports([x, y], [fresh], declared, set()) == ([fresh, y], False)
