@@ -123,3 +123,17 @@ def test_digests_are_the_sha256_of_the_utf8_text() -> None:
     assert manifest.digest("é\n") == (
         "sha256:" + __import__("hashlib").sha256("é\n".encode()).hexdigest()
     )
+
+
+def test_members_this_run_knows_are_shared_only_when_they_are_the_same() -> None:
+    text = manifest.dumps(_manifest())
+    same_ann = Membership(*ANN)
+    other_bob = Membership(BOB.key, "someone-else", BOB.user_email, BOB.role)
+    other_role = Membership(ANN.key, ANN.user_id, ANN.user_email, "user")
+    other_email = Membership(BOB.key, BOB.user_id, "bob@fabrikam.test", BOB.role)
+    loaded = manifest.loads(text, [same_ann, other_bob, other_role, other_email, same_ann])
+    org, team, _ = (*loaded.state.organizations, *loaded.state.teams)
+    assert loaded == _manifest()
+    assert org.members[0] is same_ann and team.members[0] is same_ann
+    assert team.members[1] == BOB and team.members[1] is not other_bob
+    assert team.members[1] is not other_email
