@@ -71,6 +71,27 @@ def test_it_is_json_with_one_member_one_file_and_one_block_per_line() -> None:
     assert '    "org_finance_o1/moved.tf": "sha256:bb",' in lines
     assert data["user_ids"] == {"k-bob": "bob@contoso.test"}  # only where it is not the key
     assert text.endswith("}\n") and text == manifest.dumps(manifest.loads(text))
+    assert lines[lines.index('  "teams": {') + 9].endswith('"members": {}}')  # none
+
+
+def test_members_of_one_role_are_one_per_line_and_names_stay_as_written() -> None:
+    people = tuple(Membership(f"k-{n}", f"k-{n}", f"{n}@contoso.test", "user") for n in "äöü")
+    team = Team("t-ä", "Ärzte", "LLM-Ärzte", None, Settings(), people)
+    state, labels = DesiredState(teams=(team,)), Labels(teams={"t-ä": "ärzte"})
+    written = Manifest("yaml", "single", state=state, labels=labels)
+    lines = manifest.dumps(written).splitlines()
+    start = next(n for n, line in enumerate(lines) if line.startswith('    "t-ä": {"alias"'))
+    assert lines[start].startswith('    "t-ä": {"alias": "Ärzte", "group": "LLM-Ärzte"')
+    assert lines[start + 1 : start + 7] == [
+        '      "user": [',
+        '        "k-ä",',
+        '        "k-ö",',
+        '        "k-ü"',
+        "      ]",
+        "    }}",
+    ]
+    assert '    "k-ä": "ä@contoso.test",' in lines  # readable in the pull request's diff
+    assert not [line for line in lines if "\\u" in line]
 
 
 @pytest.mark.parametrize("name", [n for n in CORPUS if n])
@@ -82,22 +103,28 @@ def test_hostile_names_come_back_exactly(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "reason"),
     [
-        "",
-        "[]",
-        '{"version": 1, "files": {}}',
-        '{"version": 2}',
-        '{"version": 2, "files": {}, "format": "terraform"}',
-        '{"version": 2, "files": [], "format": "terraform", "layout": "single", "ids": "g",'
-        ' "organizations": {}, "teams": {}, "users": {}, "emails": {}, "user_ids": {},'
-        ' "levels": {}, "forgotten": {"": ["team.x"]}, "moves": {}, "imports": {}}',
+        ("", "Expecting value"),
+        ("[]", "not a version 2 manifest"),
+        ('{"version": 1, "files": {}}', "not a version 2 manifest"),
+        ('{"version": 2}', "unreadable: KeyError('emails')"),
+        ('{"version": 2, "files": {}, "format": "terraform"}', "unreadable: KeyError('emails')"),
+        (
+            '{"version": 2, "files": [], "format": "terraform", "layout": "single", "ids": "g",'
+            ' "organizations": {}, "teams": {}, "users": {}, "emails": {}, "user_ids": {},'
+            ' "levels": {}, "forgotten": {"": ["team.x"]}, "moves": {}, "imports": {}}',
+            "team.x",
+        ),
     ],
     ids=["empty", "a list", "version 1", "no files", "missing sections", "a bad address"],
 )
-def test_anything_but_a_manifest_of_this_version_is_refused_with_the_reason(text: str) -> None:
-    with pytest.raises(ValueError):
+def test_anything_but_a_manifest_of_this_version_is_refused_with_the_reason(
+    text: str, reason: str
+) -> None:
+    with pytest.raises(ValueError) as caught:
         manifest.loads(text)
+    assert reason in str(caught.value)
 
 
 def test_the_version_is_told_only_for_a_manifest() -> None:

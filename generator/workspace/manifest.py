@@ -76,7 +76,7 @@ def v1_files(text: str) -> dict[str, str] | None:
 def v1_ids(text: str) -> str:
     """The id scheme a version 1 manifest records (the default when it records none)."""
     try:
-        found = json.loads(text).get("ids", DEFAULT_IDS)
+        found = json.loads(text).get("ids")
     except (ValueError, AttributeError):
         return DEFAULT_IDS
     return found if isinstance(found, str) else DEFAULT_IDS
