@@ -1,8 +1,9 @@
 """A run's settings: format, layout and id scheme, against what the output folder holds.
 
-What is asked wins, then what the folder holds, then the policy: a folder keeps its format and
-layout. A switch the options do not ask for is refused; a layout a format cannot hold is a
-configuration error.
+The format is what is asked, else the folder's, else the policy's: a folder keeps its format.
+The layout is what is asked, else the policy's, else the folder's; the ids are the policy's.
+A layout or id scheme other than the folder's is a migration, refused unless the options ask
+for it; a layout a format cannot hold is a configuration error.
 """
 
 from __future__ import annotations
@@ -45,9 +46,7 @@ class Settled:
 
 
 def settle(policy: Policy, options: Asked, last: Manifest | None) -> Settled:
-    """This run's format, layout and ids: what is asked, else what the folder holds, else the
-    policy's. A switch the options do not ask for is refused; a layout a format cannot hold
-    is a configuration error, raised at once."""
+    """This run's format, layout and ids, and the refusals of switches nobody asked for."""
     asked = options.format or (last.format if last else None) or policy.output.format
     output = render.named(asked or render.DEFAULT)
     layout = options.layout or policy.output.layout or (last.layout if last else roots.SINGLE)
@@ -69,10 +68,9 @@ def settle(policy: Policy, options: Asked, last: Manifest | None) -> Settled:
     switched = last.format if last.format != output.name else None
     relaid = last.layout if last.layout != layout else None
     refusals = [] if relaid is None else _relayout(options, last, switched, layout)
-    ids_from: Ids | None = Ids.parse(last.ids)
-    if ids_from is None or ids_from.describe() == policy.ids.describe():
-        ids_from = None
-    else:
+    ids_from: Ids | None = None
+    if last.ids != policy.ids.describe():
+        ids_from = Ids.parse(last.ids)
         refusals.append(_ids_refusal(options.out, ids_from, policy.ids))
     return replace(
         settled,

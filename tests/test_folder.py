@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from generator.workspace import manifest, roots
 from generator.workspace.folder import ADOPTED, GENERATED, Previous, foreign, ours, read
 from generator.workspace.labels import Labels
 from generator.workspace.manifest import Manifest
-from tests.rendering import Layout, build, generate
+from tests.rendering import Layout, build, generate, read_tree
 from tests.tenants import directory, group, tenant, user
 
 POLICY = """\
@@ -222,7 +223,7 @@ def test_files_edited_by_hand_are_named_together_with_what_to_do(
     ("text", "detail"),
     [
         ("not json", ""),
-        ('{"version": 2, "files": {}}', " (unreadable: KeyError('emails'))"),
+        ('{"version": 2, "files": {}}', " (unreadable: KeyError('format'))"),
     ],
 )
 def test_a_manifest_that_is_not_ours_says_why_and_what_to_do(
@@ -290,3 +291,48 @@ def test_under_new_ids_every_object_and_label_follows_and_other_parents_stay(
         {"llm-g-a": "a", "llm-g-b": "b", "llm-g-c": "c"},
     )
     assert Previous(tmp_path, manifest=last).under(None, new) == (labels, last.state)
+
+
+def test_a_copy_of_a_root_folder_is_neither_read_nor_written(tmp_path: Path, policy: Path) -> None:
+    out = tmp_path / "out"
+    _run(policy, out)
+    root = next(out.glob("org_*"))
+    backup = out / f"{root.name}_backup"
+    shutil.copytree(root, backup)
+    copied = read_tree(backup)
+    assert not [name for name in _read(out).digests if "_backup" in name]
+    (out / manifest.NAME).unlink()  # read once from the files, as an upgrade is
+    assert not [name for name in _read(out).digests if "_backup" in name]
+    _run(policy, out, data_in="Org-B")
+    assert read_tree(backup) == copied
+
+
+def test_a_file_with_our_header_that_is_not_hcl_is_refused_when_read_without_a_manifest(
+    tmp_path: Path, policy: Path
+) -> None:
+    _run(policy, tmp_path, layout="single")
+    (tmp_path / manifest.NAME).unlink()
+    (tmp_path / "teams.tf").write_text(HEADER + "team_id =\n", encoding="utf-8")
+    with pytest.raises(OutputError) as caught:
+        _read(tmp_path)
+    assert str(caught.value).startswith(
+        f"cannot read the files an earlier entraform wrote in {tmp_path} (Unexpected"
+    )
+
+
+def test_a_folder_that_cannot_be_listed_is_an_output_error_naming_it(
+    tmp_path: Path, policy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(policy, tmp_path)
+    locked = next(tmp_path.glob("org_*"))
+    listing = Path.iterdir
+
+    def refused(self: Path) -> Any:
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return listing(self)
+
+    monkeypatch.setattr(Path, "iterdir", refused)
+    with pytest.raises(OutputError) as caught:
+        _read(tmp_path)
+    assert str(caught.value) == f"cannot read {locked}: Permission denied"

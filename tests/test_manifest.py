@@ -102,22 +102,52 @@ def test_hostile_names_come_back_exactly(name: str) -> None:
     assert manifest.loads(manifest.dumps(written)) == written
 
 
+_HEAD = (
+    '{"version": 2, "files": {}, "format": "terraform", "layout": "single", "ids": "group_id",'
+    ' "organizations": {}, "teams": {}, "users": {}, "emails": {}, "user_ids": {},'
+    ' "levels": {}, '
+)
+_TAIL = '"forgotten": {}, "moves": {}, "imports": {}}'
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
         ("", "Expecting value"),
         ("[]", "not a version 2 manifest"),
         ('{"version": 1, "files": {}}', "not a version 2 manifest"),
-        ('{"version": 2}', "unreadable: KeyError('emails')"),
-        ('{"version": 2, "files": {}, "format": "terraform"}', "unreadable: KeyError('emails')"),
+        ('{"version": 2}', "unreadable: KeyError('format')"),
+        ('{"version": 2, "files": {}, "format": "terraform"}', "unreadable: KeyError('layout')"),
         (
-            '{"version": 2, "files": [], "format": "terraform", "layout": "single", "ids": "g",'
-            ' "organizations": {}, "teams": {}, "users": {}, "emails": {}, "user_ids": {},'
-            ' "levels": {}, "forgotten": {"": ["team.x"]}, "moves": {}, "imports": {}}',
+            _HEAD + '"forgotten": {"": ["team.x"]}, "moves": {}, "imports": {}}',
             "team.x",
         ),
+        (_HEAD.replace('"group_id"', '"g"') + _TAIL, "no id scheme 'g'"),
+        (_HEAD.replace('"single"', '"double"') + _TAIL, "layout is 'double'"),
+        (_HEAD.replace('"files": {}', '"files": []') + _TAIL, "files is an array, not an object"),
+        (
+            _HEAD.replace('"teams": {}', '"teams": {"t": {"alias": "A", "group": "G", "label": 5}}')
+            + _TAIL,
+            "teams.t.label is an integer, not a string",
+        ),
+        (
+            _HEAD.replace('"levels": {}', '"levels": {"team": {"a": true}}') + _TAIL,
+            "levels.team.a is true or false, not an integer",
+        ),
     ],
-    ids=["empty", "a list", "version 1", "no files", "missing sections", "a bad address"],
+    ids=[
+        "empty",
+        "a list",
+        "version 1",
+        "no files",
+        "missing sections",
+        "a bad address",
+        "an unknown id scheme",
+        "an unknown layout",
+        "files as a list",
+        "a label as a number",
+        "a level as a boolean",
+    ],
 )
 def test_anything_but_a_manifest_of_this_version_is_refused_with_the_reason(
     text: str, reason: str
@@ -159,7 +189,7 @@ def test_members_this_run_knows_are_shared_only_when_they_are_the_same() -> None
     other_role = Membership(ANN.key, ANN.user_id, ANN.user_email, "user")
     other_email = Membership(BOB.key, BOB.user_id, "bob@fabrikam.test", BOB.role)
     loaded = manifest.loads(text, [same_ann, other_bob, other_role, other_email, same_ann])
-    org, team, _ = (*loaded.state.organizations, *loaded.state.teams)
+    (org,), (team, _) = loaded.state.organizations, loaded.state.teams
     assert loaded == _manifest()
     assert org.members[0] is same_ann and team.members[0] is same_ann
     assert team.members[1] == BOB and team.members[1] is not other_bob

@@ -13,6 +13,7 @@ import click
 from generator.errors import ConfigError
 from generator.live.client import CONCURRENCY
 from generator.sources import SourceOptions
+from generator.workspace import roots
 
 if TYPE_CHECKING:
     from generator.live.client import Client
@@ -73,7 +74,7 @@ def layout_option(f: F) -> F:
     """--layout: the root modules, over the policy's and the folder's."""
     return click.option(
         "--layout",
-        type=click.Choice(["single", "per-organization"]),
+        type=click.Choice(roots.LAYOUTS),
         help="Root modules: one for the tenant, or one per organization plus teams/ for the "
         "rest (default: output.layout in the policy, else the folder's, else single).",
     )(f)

@@ -39,6 +39,10 @@ class Ids:
 
     @classmethod
     def parse(cls, recorded: str) -> Ids:
-        """The inverse of `describe`."""
+        """The inverse of `describe`; ValueError for what `describe` never writes."""
         scheme, _, prefix = recorded.partition(":")
-        return cls("prefixed", prefix) if scheme == "prefixed" else cls()
+        if scheme == "prefixed" and prefix:
+            return cls("prefixed", prefix)
+        if recorded != "group_id":
+            raise ValueError(f"no id scheme {recorded!r}")
+        return cls()

@@ -38,9 +38,20 @@ _OBJECTS = {"litellm_organization": "organization", "litellm_team": "team"}
 
 def read(out: Path, digests: Mapping[str, str], v1: str | None) -> Manifest:
     """The manifest an earlier release would have written for the files of ours in `out`."""
+    from lark.exceptions import LarkError  # what python-hcl2's parser raises
+
     try:
         return _Folder(out, digests).manifest(manifest.v1_ids(v1) if v1 else manifest.DEFAULT_IDS)
-    except (ImportError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError) as exc:
+    except (
+        ImportError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        OSError,
+        yaml.YAMLError,
+        LarkError,
+    ) as exc:
         raise OutputError(
             f"cannot read the files an earlier entraform wrote in {out} ({exc!r}); restore them "
             "from version control, or delete them to start afresh"

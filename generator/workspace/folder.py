@@ -179,7 +179,7 @@ def read(out: Path, legacy: Legacy, known: Iterable[Membership] = ()) -> Previou
         vouched = manifest.v1_files(written) if found == 1 else None
         if vouched is None:
             raise _not_ours(out)
-    digests = {name: manifest.digest(text) for name, text in _files(out, vouched or {})}
+    digests = {name: manifest.digest(text) for name, text in _files(out, vouched)}
     if vouched is not None:
         _refuse_edited(out, digests, vouched)
     if recorded is None and digests:
@@ -254,22 +254,35 @@ def text_of(path: Path) -> str:
         raise OutputError(f"cannot read {path}: {exc}") from exc
 
 
-def _files(out: Path, recorded: Collection[str]) -> Iterator[tuple[str, str]]:
+def _files(out: Path, recorded: Collection[str] | None) -> Iterator[tuple[str, str]]:
     """The files of ours: those the manifest records, and any .tf or .yaml with our header.
 
-    Only the folder itself and the root folders the per-organization layout writes one level
-    down are looked in; any other folder (Terraform's .terraform, a backup copy, another
-    tool's) is not ours.
+    Besides the folder itself, only its root folders are looked in: those the manifest
+    records, or without one, the folders named and laid out as a root (`org_x/org_x.tf`).
+    Any other folder (Terraform's .terraform, a backup copy, another tool's) is not ours.
     """
     if not out.is_dir():
         return
-    organization = roots.organization_root("")  # the start of every organization's folder
-    for path in sorted(out.iterdir()):
+    known = {roots.root_of(name) for name in recorded or ()}
+    for path in _listing(out):
         if not path.is_dir():
-            yield from _file(path, path.name, recorded)
-        elif path.name == roots.STANDALONE or path.name.startswith(organization):
-            for inner in sorted(path.iterdir()):
-                yield from _file(inner, f"{path.name}/{inner.name}", recorded)
+            yield from _file(path, path.name, recorded or ())
+        elif path.name in known or (recorded is None and _laid_out(path)):
+            for inner in _listing(path):
+                yield from _file(inner, f"{path.name}/{inner.name}", recorded or ())
+
+
+def _laid_out(folder: Path) -> bool:
+    """A folder named as a root module of the per-organization layout, holding its main file."""
+    named = folder.name == roots.STANDALONE or folder.name.startswith(roots.organization_root(""))
+    return named and (folder / f"{folder.name}.tf").is_file()
+
+
+def _listing(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError as exc:
+        raise OutputError(f"cannot read {folder}: {exc.strerror}") from exc
 
 
 def _file(path: Path, name: str, recorded: Collection[str]) -> Iterator[tuple[str, str]]:

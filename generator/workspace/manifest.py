@@ -24,6 +24,7 @@ from generator.state import (
     Settings,
     Team,
 )
+from generator.workspace import shape
 from generator.workspace.blocks import Import, Move
 from generator.workspace.labels import KINDS, Forgotten, Labels
 
@@ -147,6 +148,7 @@ def loads(text: str, known: Iterable[Membership] = ()) -> Manifest:
 
 
 def _manifest(data: dict[str, Any], known: Iterable[Membership]) -> Manifest:
+    shape.check(data)
     emails: dict[str, str] = data["emails"]
     user_ids: dict[str, str] = data["user_ids"]
     # One Membership per person and role, as the mapping makes them: a large tenant has half a
