@@ -67,7 +67,6 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
     digests[manifest.NAME] = manifest.digest(files[manifest.NAME])
     previous.refuse_foreign(files)
     changes = plan.make(last_state, state, policy.safety, policy.users)
-    allowing = [plan.ALLOW_REMOVALS] if options.allow_removals else []
     return Report(
         out=options.out,
         outcome=outcome,
@@ -89,7 +88,7 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
         transfers=moving,
         warnings=settled.warnings,
         check=options.check,
-        command=shlex.join([*shlex.split(command), *allowing]),
+        command=shlex.join([*shlex.split(command), *sorted(options.overrides)]),
     )
 
 

@@ -91,6 +91,17 @@ def test_check_prints_the_command_that_updates_the_files(work: Path) -> None:
     assert generate(work, "--check").exit_code == 0
 
 
+def test_the_update_command_carries_the_risks_the_check_accepted(work: Path) -> None:
+    generate(work)
+    asked = ("--layout", "per-organization", "--migrate-layout", "--allow-removals")
+    result = generate(work, "--check", *asked)
+    assert result.exit_code == 1
+    fix = result.stderr.rsplit("update them with: ", 1)[1].strip()
+    assert fix.endswith("--layout per-organization --allow-removals --migrate-layout")
+    assert invoke(*fix.split()[1:]).exit_code == 0
+    assert generate(work, "--check").exit_code == 0
+
+
 def test_check_exits_0_when_the_output_is_current(work: Path) -> None:
     generate(work)
     assert generate(work, "--check").exit_code == 0
