@@ -30,7 +30,7 @@ from pathlib import Path
 TESTS = ("tests",)
 TARGETS = {
     "plan": "generator/plan.py",
-    "hcl": "generator/render/hcl.py",
+    "hcl": "generator/hcl.py",
     "yamltext": "generator/render/yamltext.py",
     "folder": "generator/workspace/folder.py",
     "manifest": "generator/workspace/manifest.py",

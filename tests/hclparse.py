@@ -6,7 +6,7 @@ from typing import Any
 
 import hcl2
 
-from generator.render import hcl
+from generator import hcl
 
 
 def parsed(text: str) -> dict[str, Any]:

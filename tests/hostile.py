@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from generator.render import hcl
+from generator import hcl
 
 # What Terraform makes of a string it reads, to compare its output with.
 nfc = hcl.normalized

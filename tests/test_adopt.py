@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import run
+from generator import hcl, run
 from generator.cli import cli
 from generator.live import adopt
 from generator.live.holdings import LiveMember, LiveState, LiveTeam
 from generator.policy.load import load_policy
-from generator.render import hcl
 from generator.render.terraform import TerraformAddresses
 from generator.report.outcome import Report
 from generator.sources.snapshot import SnapshotSource

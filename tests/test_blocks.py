@@ -125,6 +125,15 @@ def test_an_import_to_another_address_is_refused() -> None:
         still_there([adopted], imports, "import", "transfers.tf")
 
 
+def test_an_import_of_another_id_is_refused() -> None:
+    adopted = Import('litellm_team.x["t"]', 'team "1"\n')
+    imports = 'import {\n  to = litellm_team.x["t"]\n  id = "team \\"1\\"\\n"\n}\n'
+    assert still_there([adopted], imports, "import", "transfers.tf") == [adopted]
+    edited = imports.replace('id = "team', 'id = "other')
+    with pytest.raises(OutputError, match="recognises 0 of its 1 `import`"):
+        still_there([adopted], edited, "import", "transfers.tf")
+
+
 def test_earlier_moves_stay_before_new_ones_unless_terraform_would_refuse_them() -> None:
     new = [Move("litellm_team.c", "litellm_team.d")]
     assert kept_moves([A, B], new, declared=set()) == ([A, B, *new], False)

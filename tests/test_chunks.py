@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from generator import hcl
 from generator.errors import OutputError
-from generator.render import hcl, legacy
+from generator.render import legacy
 from generator.render.addresses import chunk
 from generator.workspace import folder
 from generator.workspace.labels import CHUNK, chunk_level

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from generator.render import hcl
+from generator import hcl
 
 QUOTED = [
     ("plain", '"plain"'),

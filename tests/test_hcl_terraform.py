@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.render import hcl
+from generator import hcl
 from tests.console import string_list
 from tests.hostile import CORPUS, nfc, random_strings
 

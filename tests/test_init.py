@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import mapping
+from generator import hcl, mapping
 from generator.cli import cli
 from generator.cli.init import DRAWN, STARTER
 from generator.directory import Directory
 from generator.live import draft
 from generator.live.holdings import LiveMember, LiveOrganization, LiveState, LiveTeam
 from generator.policy.load import load_policy, parse_policy
-from generator.render import hcl
 from generator.render.templates import policy as policy_text
 from generator.state import Settings
 from tests import hclparse, tenants

@@ -70,7 +70,7 @@ def test_the_documented_policy_reference_is_a_valid_policy() -> None:
 GENERATOR = ROOT / "generator"
 # From the bottom up; a unit imports only from its own layer and those below it.
 LAYERS = (
-    ("errors", "backoff"),
+    ("errors", "backoff", "hcl"),
     ("directory", "state"),
     ("sources",),
     ("policy",),

@@ -11,7 +11,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
-from generator.render import hcl
+from generator import hcl
 from generator.state import DesiredState, Kind, LiteLLMUser
 from generator.workspace.blocks import Import, Move, member_import_id
 from generator.workspace.labels import Labels, chunk_label

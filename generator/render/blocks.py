@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 
-from generator.render import hcl, templates
+from generator import hcl
+from generator.render import templates
 from generator.render.templates import RenderOptions
 from generator.workspace import roots
 from generator.workspace.blocks import Import, Move, kept_imports, kept_moves

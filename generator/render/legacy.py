@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
+from generator import hcl
 from generator.errors import OutputError
-from generator.render import hcl
 from generator.render import yaml as yaml_format
 from generator.render.terraform import NAME as TERRAFORM
 from generator.state import (

@@ -9,7 +9,8 @@ from typing import Any
 
 import jinja2
 
-from generator.render import hcl, yamltext
+from generator import hcl
+from generator.render import yamltext
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from generator import hcl
 from generator.errors import Refusal
-from generator.render import hcl, templates
+from generator.render import templates
 from generator.render.addresses import Addresses, chunk
 from generator.render.templates import RenderOptions
 from generator.state import DesiredState, Kind, LiteLLMUser, Membership

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator import hcl
 from generator.errors import EXIT_USAGE, Refusal
-from generator.render import hcl, templates, terraform, yamltext
+from generator.render import templates, terraform, yamltext
 from generator.render.addresses import Addresses, chunk
 from generator.render.templates import RenderOptions
 from generator.state import DesiredState, Kind, LiteLLMUser, Membership, Settings

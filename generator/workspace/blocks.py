@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
+from generator import hcl
 from generator.errors import OutputError
 
 
@@ -39,8 +40,8 @@ class Import:
 
     @property
     def lines(self) -> tuple[tuple[str, str], ...]:
-        """The argument that tells the block: one import per address."""
-        return (("to", self.address),)
+        """The arguments the block is written with: an edited id is not entraform's block."""
+        return (("to", self.address), ("id", hcl.quote(self.id)))
 
 
 def member_import_id(scope_id: str, user_id: str) -> str:
