@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from generator import hcl
 from generator.live.holdings import LiveMember, LiveState
 from generator.state import ADMIN_ROLES, DesiredState, Membership, Settings
 
@@ -15,8 +15,8 @@ DOCS = "docs/drift.md"
 
 
 def nfc(text: str) -> str:
-    """The text as Terraform sends it to LiteLLM: Unicode normal form C."""
-    return unicodedata.normalize("NFC", text)
+    """The text as Terraform sends it to LiteLLM: NFC, stream-safe as Go writes it."""
+    return hcl.normalized(text)
 
 
 @dataclass(frozen=True, order=True)

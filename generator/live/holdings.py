@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from generator import hcl
 from generator.state import Settings
 
 
@@ -82,8 +82,8 @@ class LiveState:
 
     @cached_property
     def users_by_id(self) -> Mapping[str, LiveUser]:
-        """Users keyed by user id in NFC, as Terraform sends ids (empty when not read)."""
-        return {unicodedata.normalize("NFC", u.user_id): u for u in self.users or ()}
+        """Users keyed by user id as Terraform sends ids (empty when not read)."""
+        return {hcl.normalized(u.user_id): u for u in self.users or ()}
 
     @cached_property
     def teams_by_id(self) -> Mapping[str, LiveTeam]:
