@@ -319,3 +319,44 @@ def test_drift_with_root_works_on_a_tree_generated_with_the_layout_option(
 ) -> None:
     result = _drift(mirrored, POLICY, "--root", roots.STANDALONE, "-o", str(tree), *LAYOUT)
     assert result.exit_code == 0, result.output
+
+
+def test_adopt_writes_no_root_while_one_holds_an_imports_file_it_did_not_write(
+    sso_era: FakeLiteLLM, tree: Path
+) -> None:
+    stranger = tree / roots.path(roots.STANDALONE, adopt.FILE_NAME)
+    stranger.write_text("# mine\n", encoding="utf-8")
+    result = _adopt(sso_era, tree)
+    assert result.exit_code == 3
+    assert f"{stranger} exists but was not written by entraform adopt" in result.output
+    assert "Nothing was written" in result.output
+    assert list(tree.rglob(adopt.FILE_NAME)) == [stranger]
+    assert stranger.read_text(encoding="utf-8") == "# mine\n"
+
+
+def test_adopt_and_drift_refuse_a_layout_the_folder_does_not_hold(
+    sso_era: FakeLiteLLM, tree: Path
+) -> None:
+    adopted = _adopt(sso_era, tree, "--layout", "single")
+    assert adopted.exit_code == 4
+    assert "holds the per-organization layout and this run asks for single" in adopted.output
+    assert "--migrate-layout is an option of entraform generate" in adopted.output
+    assert list(tree.rglob(adopt.FILE_NAME)) == []
+    drifted = _drift(
+        sso_era, POLICY, "--root", roots.STANDALONE, "-o", str(tree), "--layout", "single"
+    )
+    assert drifted.exit_code == 4
+    assert "holds the per-organization layout" in drifted.output
+
+
+def test_adopt_refuses_a_change_of_the_id_scheme(sso_era: FakeLiteLLM, tree: Path) -> None:
+    policy = tree.parent / "prefixed.yaml"
+    text = POLICY.read_text(encoding="utf-8")
+    policy.write_text(text + "\nids: {scheme: prefixed}\n", encoding="utf-8")
+    args = ["adopt", "-c", str(policy), "--snapshot", str(TENANT), "-o", str(tree)]
+    result = CliRunner().invoke(
+        cli, [*args, "--litellm-url", sso_era.url], env=ENV, catch_exceptions=False
+    )
+    assert result.exit_code == 4, result.output
+    assert "--migrate-ids is an option of entraform generate" in result.output
+    assert list(tree.rglob(adopt.FILE_NAME)) == []

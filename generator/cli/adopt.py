@@ -76,6 +76,7 @@ def adopt_command(
     client = litellm_client(litellm_url, litellm_concurrency)
     directory = open_source(source).read(policy.needs())
     report = run.generate(policy, directory, run.Options(out, output_format, layout))
+    report.refuse_but_guards()
     placement = roots.Roots(report.layout, report.labels)
     whole = report.outcome.state
     state = whole if root_name is None else placement.part(whole, root_name)
@@ -89,8 +90,7 @@ def adopt_command(
         for text in written.values():
             click.echo(text, nl=False)
     else:
-        for path, text in written.items():
-            writes.write_generated(path, text, ADOPTED)
+        writes.write_generated(written, ADOPTED)
     paths = [str(path) for path in written]
     if as_json:
         data = {**as_dict(adoption), "files": [] if dry_run else paths}

@@ -94,6 +94,7 @@ def drift_command(
         raise click.UsageError("--root needs -o/--out: the output folder names the roots")
     else:
         report = run.generate(policy, directory, run.Options(out, layout=layout))
+        report.refuse_but_guards()
         outcome = report.outcome
         part = Roots(report.layout, report.labels).part(outcome.state, root_name)
         recorded = report.previous.users

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from generator import plan, run
+from generator import run
 from generator.cli.options import (
     config_option,
     examples,
@@ -151,8 +151,7 @@ def _tell(report: Report, *, quiet: bool) -> None:
     for warning in report.warnings:
         click.echo(f"entraform: warning: {warning}", err=True)
     for refusal in report.allowed:
-        if refusal.override == plan.ALLOW_REMOVALS:
-            click.echo(f"entraform: allowed: {refusal.reason}", err=True)
+        click.echo(f"entraform: allowed: {refusal.reason}", err=True)
 
 
 def _print_changes(report: Report, out: Path, show_diff: bool) -> None:

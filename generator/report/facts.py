@@ -19,11 +19,7 @@ def facts(result: Report) -> dict[str, Any]:
         "objects": [asdict(o) for o in changes.objects],
         "members": [m._asdict() for m in changes.members],
         # The guards' refusals, allowed or not, and any other that stops the run.
-        "refusals": [
-            r.reason
-            for r in result.refusals
-            if r.override == ALLOW_REMOVALS or r in result.blocking
-        ],
+        "refusals": [r.reason for r in result.told],
         "switched_from": result.switched_from,
         "ids_migrated": None if result.ids_switch is None else list(result.ids_switch),
         "moves": [asdict(m) for m in result.moves],

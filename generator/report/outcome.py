@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from generator.errors import EXIT_DRIFT, ChangesFound, Refusal, refuse
+from generator.errors import ChangesFound, Refusal, refuse
 from generator.mapping import Outcome
-from generator.plan import ChangeSet
+from generator.plan import ALLOW_REMOVALS, ChangeSet
 from generator.state import DesiredState
 from generator.workspace import manifest, roots
 from generator.workspace.blocks import Move
@@ -50,9 +50,14 @@ class Report:
         return tuple(r for r in self.refusals if r.override not in self.overrides)
 
     @property
+    def told(self) -> tuple[Refusal, ...]:
+        """The refusals a reviewer is told of: the guards', allowed or not, and any that blocks."""
+        return tuple(r for r in self.refusals if r.override == ALLOW_REMOVALS or r in self.blocking)
+
+    @property
     def allowed(self) -> tuple[Refusal, ...]:
-        """The refusals an option given overrides, to be said aloud."""
-        return tuple(r for r in self.refusals if r.override in self.overrides)
+        """The guards' refusals --allow-removals lets through, to be said aloud."""
+        return tuple(r for r in self.told if r not in self.blocking)
 
     @property
     def changed(self) -> bool:
@@ -64,12 +69,11 @@ class Report:
         """The root modules whose files change: the ones to plan and apply."""
         return roots.changed(f.name for f in self.file_changes if f.name != manifest.NAME)
 
-    @property
-    def exit_code(self) -> int:
-        """0, 1 when --check finds files to change, or the blocking refusals' code."""
-        if self.blocking:
-            return max(r.exit_code for r in self.blocking)
-        return EXIT_DRIFT if self.check and self.changed else 0
+    def refuse_but_guards(self) -> None:
+        """Raise the blocking refusals but the removal guards': for commands that change nothing."""
+        # adopt and drift name objects by the folder's labels and roots: a switch of the layout
+        # or the ids, or an edition the policy cannot use, would name them wrongly.
+        refuse(tuple(_by_generate(r) for r in self.blocking if r.override != ALLOW_REMOVALS))
 
     def finish(self) -> None:
         """Raise what the exit code says: the refusals, or the files --check found stale."""
@@ -79,3 +83,11 @@ class Report:
             raise ChangesFound(
                 f"{stale} file(s) in {self.out} are out of date; update them with: {self.command}"
             )
+
+
+def _by_generate(refusal: Refusal) -> Refusal:
+    """The refusal, telling that the option it names belongs to `entraform generate`."""
+    if not (refusal.override or "").startswith("--"):
+        return refusal
+    note = f"({refusal.override} is an option of entraform generate: run that first.)"
+    return replace(refusal, advice=f"{refusal.advice} {note}")

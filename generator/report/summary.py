@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from generator import render
 from generator.mapping import LeftOut
-from generator.plan import ALLOW_REMOVALS, MemberChange, ObjectChange
+from generator.plan import MemberChange, ObjectChange
 from generator.report import diagram
 from generator.report.markdown import code, folded, plain
 from generator.report.mermaid import MAX_BOXES
@@ -224,11 +224,7 @@ def _warnings(result: Report) -> list[str]:
         warnings.append(f"{len(users)} user(s) left out: {reason} (listed above)")
     removed = [o for o in result.changes.objects if o.action == "removed"]
     warnings += [_removal_warning(o, result) for o in removed]
-    warnings += [
-        f"allowed past the guard ({r.override}): {r.reason}"
-        for r in result.allowed
-        if r.override == ALLOW_REMOVALS
-    ]
+    warnings += [f"allowed past the guard ({r.override}): {r.reason}" for r in result.allowed]
     warnings += [f"REFUSED: {r.reason}" for r in result.blocking]
     if not warnings:
         return []
