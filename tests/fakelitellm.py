@@ -91,6 +91,7 @@ class Fault:
     after: int  # requests answered normally first
     retry_after: str | None
     location: str | None
+    message: str | None = None  # the detail answered; by default the status's phrase
 
 
 @dataclass(frozen=True)
@@ -131,9 +132,10 @@ class FakeLiteLLM:
         after: int = 0,
         retry_after: str | None = None,
         location: str | None = None,
+        message: str | None = None,
     ) -> None:
         """Answer the next `count` requests (after `after` normal ones) with `statuses` in turn."""
-        self._faults.append(Fault(statuses, count, after, retry_after, location))
+        self._faults.append(Fault(statuses, count, after, retry_after, location, message))
 
     def throttled(self) -> list[Answer]:
         """The answers that were 429 or 503."""
@@ -408,8 +410,8 @@ def _handler(fake: FakeLiteLLM) -> type[BaseHTTPRequestHandler]:
 
         def _fault(self, status: int, fault: Fault) -> None:
             headers = {"Retry-After": fault.retry_after, "Location": fault.location}
-            message = "Too Many Requests" if status == 429 else "Service Unavailable"
-            self._send(status, {"detail": message}, headers)
+            phrase = "Too Many Requests" if status == 429 else "Service Unavailable"
+            self._send(status, {"detail": fault.message or phrase}, headers)
 
         def _route(self) -> None:
             role = ROLES.get(self.headers.get("Authorization", "").removeprefix("Bearer "))

@@ -16,6 +16,7 @@ from generator.directory import GROUP, USER, Directory, Group, Member, User
 from generator.errors import PolicyError, SourceError
 from generator.sources import GroupSelector, Needs, snapshot
 from generator.sources.graph import GraphSettings, GraphSource, Progress
+from generator.sources.graph.failures import GraphFailure, describe
 from generator.sources.graph.throttle import Pacer, WaitExhausted
 from tests.fakegraph import FakeGraph, Tenant, serve, synthetic_tenant
 
@@ -509,6 +510,17 @@ def test_tokens_and_secrets_never_appear_in_logs_or_errors(fake: FakeGraph) -> N
     assert fake.auth_headers == {f"Bearer {TOKEN}"}  # the loopback host got the header
     for text in (str(error.value), stream.getvalue(), repr(GraphSettings(token=TOKEN))):
         assert TOKEN not in text and "fake-secret-value" not in text
+
+
+@pytest.mark.parametrize("at", [0, 270, 290, 400])
+def test_a_secret_graph_echoes_is_hidden_even_where_the_message_is_cut(at: int) -> None:
+    secret = "fake-secret-value"
+    echoed = "x" * at + f" client secret {secret} and Bearer {TOKEN}"
+    failure = GraphFailure("http", "group eng", "members", 400, "BadRequest", echoed)
+    text = describe(failure, [secret])
+    assert "Graph returned 400 BadRequest" in text
+    leaked = [s[:n] for s in (secret, TOKEN) for n in range(6, len(s) + 1) if s[:n] in text]
+    assert leaked == [], text
 
 
 @pytest.mark.integration

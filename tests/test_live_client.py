@@ -116,6 +116,18 @@ def test_waiting_longer_than_the_wait_budget_is_a_runtime_error_that_says_what_t
     assert API_KEY not in message
 
 
+@pytest.mark.parametrize("at", [0, 265, 274, 400])
+def test_a_key_the_server_echoes_is_hidden_even_where_the_message_is_cut(
+    fake: FakeLiteLLM, at: int
+) -> None:
+    fake.fault(401, message="x" * at + f" Received API Key = {API_KEY}, Key Hash = 0")
+    with pytest.raises(LiteLLMError) as raised:
+        Client(fake.url, API_KEY).get("/team/info", {"team_id": TEAMS[0]})
+    message = str(raised.value)
+    assert "LiteLLM rejected the key (401)" in message
+    assert not any(API_KEY[:n] in message for n in range(4, len(API_KEY) + 1)), message
+
+
 def test_a_redirect_to_another_host_is_refused_and_the_key_not_sent_there(
     fake: FakeLiteLLM,
 ) -> None:

@@ -182,7 +182,8 @@ class Client:
 
     def _status_message(self, response: httpx.Response, path: str) -> str:
         code = response.status_code
-        detail = self._redact(_server_message(response.content))
+        # Redacted whole, then cut: a cut first could leave a prefix of the key to read.
+        detail = self._redact(_server_message(response.content))[:300]
         said = f": {detail}" if detail else ""
         if 300 <= code < 400:
             return (
@@ -206,11 +207,11 @@ def _server_message(body: bytes) -> str:
     try:
         data = json.loads(body)
     except ValueError:
-        return body.decode("utf-8", "replace").strip()[:300]
+        return body.decode("utf-8", "replace").strip()
     if isinstance(data, dict):
         inner = data.get("error", data.get("detail"))
         if isinstance(inner, dict):
             inner = inner.get("message", inner.get("error", inner))
         if inner is not None:
-            return str(inner)[:300]
-    return str(data)[:300]
+            return str(inner)
+    return str(data)

@@ -47,9 +47,9 @@ def describe(failure: GraphFailure, secrets: Iterable[str] = ()) -> str:
         "network": "the connection to Graph failed",
         "token": "no access token could be acquired",
     }[failure.kind]
-    detail = f": {_shorten(failure.message)}" if failure.message else ""
-    text = f"cannot read {failure.subject}: {said}{detail} — {hint(failure)}"
-    return redact(text, secrets)
+    # Redacted whole, then cut: a cut first could leave a prefix of a secret to read.
+    detail = f": {_shorten(redact(failure.message, secrets))}" if failure.message else ""
+    return redact(f"cannot read {failure.subject}: {said}{detail} — {hint(failure)}", secrets)
 
 
 def hint(failure: GraphFailure) -> str:
