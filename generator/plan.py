@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 from generator.errors import Refusal
 from generator.policy import Safety, Users
@@ -88,13 +88,20 @@ def make(before: DesiredState, after: DesiredState, safety: Safety, users: Users
     return Plan(changes, guard(before, after, changes, safety))
 
 
+def forgotten(safety: Safety, users: Users) -> frozenset[Kind]:
+    """The kinds Terraform forgets when the policy drops one of them; apply deletes the others."""
+    removed: dict[Kind, str] = {
+        "organization": safety.organizations_removed,
+        "team": safety.teams_removed,
+        "user": users.removed,
+    }
+    return frozenset(kind for kind, fate in removed.items() if fate == "forget")
+
+
 def fates(safety: Safety, users: Users) -> Mapping[Kind, str]:
     """What happens to a removed object of each kind: Terraform forgets it, or apply deletes it."""
-    return {
-        "organization": "forgotten" if safety.organizations_removed == "forget" else "deleted",
-        "team": "forgotten" if safety.teams_removed == "forget" else "deleted",
-        "user": "forgotten" if users.removed == "forget" else "deleted",
-    }
+    forgets = forgotten(safety, users)
+    return {kind: "forgotten" if kind in forgets else "deleted" for kind in get_args(Kind)}
 
 
 def diff(

@@ -96,12 +96,13 @@ def _labels(
     policy: Policy, settled: Settled, last: Labels, state: DesiredState
 ) -> tuple[Labels, tuple[Transfer, ...]]:
     """This run's labels, chunk levels and roots, and what changes root since the last run."""
+    forgets = plan.forgotten(policy.safety, policy.users)
     labels = assign(
         last,
         state,
-        forget_organizations=policy.safety.organizations_removed == "forget",
-        forget_teams=policy.safety.teams_removed == "forget",
-        forget_users=policy.users.removed == "forget",
+        forget_organizations="organization" in forgets,
+        forget_teams="team" in forgets,
+        forget_users="user" in forgets,
         lead=settled.ids.lead,
     )
     labels = chunked(labels, settled.format.map_sizes(state, labels))
@@ -114,12 +115,13 @@ def _labels(
 def _render_options(policy: Policy, out: Path, settled: Settled, command: str) -> RenderOptions:
     """The header's command, provider and backend, and which removed objects are forgotten."""
     regenerate = policy.output.regenerate_command(out, settled.format.name, settled.layout)
+    forgets = plan.forgotten(policy.safety, policy.users)
     return RenderOptions(
         regenerate or command,
         policy.output.provider_version,
         policy.output.backend,
-        forget_organizations=policy.safety.organizations_removed == "forget",
-        forget_users=policy.users.removed == "forget",
+        forget_organizations="organization" in forgets,
+        forget_users="user" in forgets,
     )
 
 

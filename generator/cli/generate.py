@@ -14,6 +14,7 @@ from generator.cli.options import (
     examples,
     folder_option,
     output_options,
+    reproducing,
     source_options,
 )
 from generator.policy.load import load_policy
@@ -100,8 +101,6 @@ def generate(
     """
     policy = load_policy(config_path)
     directory = open_source(source).read(policy.needs())
-    words = ["entraform", "generate", "--config", str(config_path)]
-    words += ["--snapshot", str(source.snapshot)] if source.snapshot else []
     options = run.Options(
         out,
         output_format,
@@ -110,7 +109,7 @@ def generate(
         migrate_ids=migrate_ids,
         allow_removals=allow_removals,
         check=check,
-        command=(*words, "--out", str(out)),
+        command=tuple(reproducing("generate", config_path, source, out)),
     )
     report = run.generate(policy, directory, options)
     _tell(report, quiet=source.quiet)

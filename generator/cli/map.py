@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from generator import mapping
-from generator.cli.options import config_option, examples, file_option, source_options
+from generator.cli.options import config_option, examples, file_option, reproducing, source_options
 from generator.policy.load import load_policy
 from generator.report.structure import structure
 from generator.sources import SourceOptions, open_source
@@ -37,9 +37,7 @@ def map_structure(config_path: Path, out: Path, source: SourceOptions) -> None:
     """
     policy = load_policy(config_path)
     state = mapping.apply(policy, open_source(source).read(policy.needs())).state
-    words = ["entraform", "map", "--config", str(config_path)]
-    words += ["--snapshot", str(source.snapshot)] if source.snapshot else []
-    text = structure(state, shlex.join([*words, "--out", str(out)]))
+    text = structure(state, shlex.join(reproducing("map", config_path, source, out)))
     if str(out) == "-":
         click.echo(text, nl=False)
         return

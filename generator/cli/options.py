@@ -155,11 +155,7 @@ def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
             raise click.BadParameter(str(exc)) from None
 
     options = [
-        click.option(
-            "--snapshot",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Read the tenant from this snapshot file instead of Microsoft Graph.",
-        ),
+        snapshot_option,
         click.option(
             "--graph-url",
             envvar="ENTRAFORM_GRAPH_URL",
@@ -279,6 +275,12 @@ def root_option(f: F) -> F:
         help="Only this root module of OUT (a folder such as org_<label> or teams, as the "
         "generate report's changed_roots lists them; '.' for the single layout).",
     )(f)
+
+
+def reproducing(command: str, config: Path, source: SourceOptions, out: Path) -> list[str]:
+    """The words of the command line that writes OUT again, for its file header."""
+    snapshot = ["--snapshot", str(source.snapshot)] if source.snapshot else []
+    return ["entraform", command, "--config", str(config), *snapshot, "--out", str(out)]
 
 
 def litellm_client(url: str, concurrency: int) -> Client:

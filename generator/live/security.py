@@ -30,11 +30,11 @@ EXCLUDED = {
     mapping.NO_IDENTITY: NO_EMAIL,
     mapping.UNKNOWN: NOT_SELECTED,
 }
-_DETAIL = {
+DETAIL = {
     GUEST_EXCLUDED: "a guest account, and the policy has identity.include_guests: false",
     DISABLED: "the account is disabled in Entra (identity.include_disabled is false)",
     NO_EMAIL: "Entra gives this user no usable user id or email",
-    ADMIN_ONLY: "only in a group the policy uses for admins, which grants no membership here",
+    ADMIN_ONLY: "only in a group the policy uses for admins, which grants no membership",
     NOT_MEMBER: "not a member of this group in Entra (left it, or was added outside Terraform)",
     NOT_SELECTED: "in no group the policy selects",
 }
@@ -61,7 +61,7 @@ class Finding:
     @property
     def detail(self) -> str:
         """The reason in a sentence."""
-        return _DETAIL[self.reason]
+        return DETAIL[self.reason]
 
     def describe(self) -> str:
         """One line for people."""

@@ -14,17 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generator import mapping
+from generator.live import security
 from generator.live.drift import nfc
 from generator.live.holdings import LiveState, LiveUser
 from generator.live.people import People, domain
-from generator.live.security import (
-    ADMIN_ONLY,
-    DISABLED,
-    EXCLUDED,
-    GUEST_EXCLUDED,
-    NO_EMAIL,
-    NOT_SELECTED,
-)
+from generator.live.security import ADMIN_ONLY, DISABLED, EXCLUDED, NOT_SELECTED
 from generator.policy import Identity
 from generator.state import ADMIN_ROLES, DesiredState, Organization, Team
 
@@ -33,7 +27,9 @@ OUTSIDE = "created outside entraform"
 SIGNED_IN = "made at sign-in"
 NOT_APPLIED = "offboarding not applied"
 OTHER_ID = "granted under another id"
+# A stray user's reasons: a member finding's, told for keys that work without a team.
 DETAIL = {
+    **security.DETAIL,
     LEFT: "no user of the tenant read has this id or email, yet the account was the tenant's "
     "(LiteLLM's SSO made it, its email is in the tenant's domain, or the output folder records "
     "it): a leaver. Read from Graph, a person in none of the groups the policy reads looks the "
@@ -42,9 +38,6 @@ DETAIL = {
     "(not made at an SSO sign-in, no email in the tenant's domains): made by hand or through "
     "LiteLLM's API",
     DISABLED: "the account is disabled in Entra: they cannot sign in, but their keys work",
-    GUEST_EXCLUDED: "a guest account, and the policy has identity.include_guests: false",
-    NO_EMAIL: "Entra gives this user no usable user id or email",
-    ADMIN_ONLY: "only in a group the policy uses for admins, which grants no membership",
     SIGNED_IN: "in the tenant but in no group the policy selects, and LiteLLM's SSO made this "
     "user when they signed in: how a person entraform offboarded comes back (a first sign-in "
     "looks the same; LiteLLM keeps no record of deleted users)",

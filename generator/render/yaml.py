@@ -16,10 +16,6 @@ from generator.workspace.labels import Labels, chunk_label, chunk_names
 NAME = "yaml"
 # The resources of this format: one set for the whole tenant.
 LABEL = "this"
-DATA_FILES = tuple(
-    f"{name}.yaml"
-    for name in ("organizations", "teams", "organization_members", "team_members", "users")
-)
 _KINDS: tuple[Kind, ...] = ("organization", "team", "user")
 
 
