@@ -23,7 +23,7 @@ from timing import median_seconds
 from generator import run
 from generator.directory import Directory, Group, Member, User
 from generator.policy.load import parse_policy
-from generator.workspace import writes as files
+from generator.workspace import writes
 
 POLICY = """\
 version: 1
@@ -99,7 +99,7 @@ def main() -> None:
         memberships = sum(len(t.members) for t in first.outcome.state.teams)
         baseline = measure(lambda: json.dumps(asdict(first.outcome.state)), args.runs)
         fresh = measure(lambda: run.generate(policy, directory, options), args.runs)
-        files.write(out, first.file_changes)
+        writes.write(out, first.file_changes)
         again = measure(lambda: run.generate(policy, directory, options), args.runs)
     finally:
         shutil.rmtree(out)

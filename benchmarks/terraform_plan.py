@@ -37,7 +37,7 @@ from generator import render
 from generator import run as runs
 from generator.directory import Directory
 from generator.policy.load import parse_policy
-from generator.workspace import writes as files
+from generator.workspace import writes
 
 # The stand-in lives with the tests; the benchmark runs from a checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -103,7 +103,7 @@ def measure(tenant: Tenant, output_format: Format, options: argparse.Namespace, 
     out, stand_in = work / "out", work / "stand-in"
     shutil.rmtree(work, ignore_errors=True)
     result = runs.generate(policy, tenant.directory, runs.Options(out, output_format))
-    files.write(out, result.file_changes)
+    writes.write(out, result.file_changes)
     state = result.outcome.state
     rosters = tuple(len(o.members) for o in state.organizations)
     rosters += tuple(len(t.members) for t in state.teams)

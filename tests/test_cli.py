@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from generator.cli import COMMANDS, cli
-from generator.workspace import writes as files
+from generator.workspace import writes
 from tests.conftest import EXAMPLES, ROOT
 from tests.rendering import read_tree
 from tests.tenants import group, oid, tenant, user, write
@@ -274,7 +274,7 @@ def test_a_failed_write_leaves_the_folder_untouched(
     generate(work)
     before = read_tree(work / "out")
     write(work / "tenant.json", tenant(groups(("ann", "bob", "cy", "dee")), USERS))
-    real_stage = files._stage
+    real_stage = writes._stage
     calls = []
 
     def failing(folder: Path, text: str) -> Path:
@@ -283,7 +283,7 @@ def test_a_failed_write_leaves_the_folder_untouched(
             raise OSError(28, "No space left on device")
         return real_stage(folder, text)
 
-    monkeypatch.setattr(files, "_stage", failing)
+    monkeypatch.setattr(writes, "_stage", failing)
     result = generate(work)
     assert result.exit_code == 3
     assert "nothing was changed" in result.stderr

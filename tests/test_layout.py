@@ -19,8 +19,7 @@ from click.testing import CliRunner
 from generator.cli import cli
 from generator.errors import OutputError, Refused
 from generator.render import legacy
-from generator.workspace import roots
-from generator.workspace import writes as files
+from generator.workspace import roots, writes
 from generator.workspace.folder import read as read_folder
 from tests.rendering import Layout, build, generate, read_tree
 from tests.standin import planned, run_terraform, stand_in_tree
@@ -227,7 +226,7 @@ def test_a_root_folder_on_a_file_system_of_its_own_is_written(
 def test_a_failed_first_write_leaves_none_of_the_folders_it_created(
     tmp_path: Path, policy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    staged = files._stage
+    staged = writes._stage
     calls: list[Path] = []
 
     def failing(folder: Path, text: str) -> Path:
@@ -236,7 +235,7 @@ def test_a_failed_first_write_leaves_none_of_the_folders_it_created(
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return staged(folder, text)
 
-    monkeypatch.setattr(files, "_stage", failing)
+    monkeypatch.setattr(writes, "_stage", failing)
     out = tmp_path / "new" / "out"
     with pytest.raises(OutputError, match="nothing was changed"):
         generate(policy, directory(_tenant()), out, layout="per-organization")

@@ -19,7 +19,7 @@ import pytest
 from generator.render import legacy, yamltext
 from generator.report.outcome import Report
 from generator.state import DesiredState, Membership
-from generator.workspace import writes as files
+from generator.workspace import writes
 from generator.workspace.folder import read
 from tests.console import evaluate
 from tests.hostile import CORPUS, nfc, random_strings
@@ -271,5 +271,5 @@ def test_the_previous_run_of_a_hostile_tenant_reads_back_as_the_state_it_rendere
     tmp_path: Path,
 ) -> None:
     result = _hostile_run(tmp_path)
-    files.write(tmp_path / "out", result.file_changes)
+    writes.write(tmp_path / "out", result.file_changes)
     assert read(tmp_path / "out", legacy.read).state == result.outcome.state

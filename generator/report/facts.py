@@ -10,28 +10,28 @@ from generator.report.outcome import Report
 from generator.workspace import roots
 
 
-def facts(result: Report) -> dict[str, Any]:
+def facts(report: Report) -> dict[str, Any]:
     """The summary's facts as a JSON-ready dict."""
-    changes = result.changes
-    findings = result.outcome.findings
+    changes = report.changes
+    findings = report.outcome.findings
     return {
-        "changed_files": [{"name": f.name, "action": f.action} for f in result.file_changes],
+        "changed_files": [{"name": f.name, "action": f.action} for f in report.file_changes],
         "objects": [asdict(o) for o in changes.objects],
         "members": [m._asdict() for m in changes.members],
         # The guards' refusals, allowed or not, and any other that stops the run.
-        "refusals": [r.reason for r in result.told],
-        "switched_from": result.switched_from,
-        "ids_migrated": None if result.ids_switch is None else list(result.ids_switch),
-        "moves": [asdict(m) for m in result.moves],
-        "layout": result.layout,
-        "relaid_from": result.relaid_from,
-        "changed_roots": [roots.shown(r) for r in result.changed_roots],
+        "refusals": [r.reason for r in report.told],
+        "switched_from": report.switched_from,
+        "ids_migrated": None if report.ids_switch is None else list(report.ids_switch),
+        "moves": [asdict(m) for m in report.moves],
+        "layout": report.layout,
+        "relaid_from": report.relaid_from,
+        "changed_roots": [roots.shown(r) for r in report.changed_roots],
         "transfers": [
             {"kind": t.kind, "id": t.id, "from": roots.shown(t.source), "to": roots.shown(t.target)}
-            for t in result.transfers
+            for t in report.transfers
         ],
-        "removals_allowed": ALLOW_REMOVALS in result.overrides,
-        "warnings": [*result.warnings, *findings.warnings],
+        "removals_allowed": ALLOW_REMOVALS in report.overrides,
+        "warnings": [*report.warnings, *findings.warnings],
         "skipped_members": dict(findings.skipped_members),
         "excluded_users": {
             reason: [asdict(user) for user in users]

@@ -20,13 +20,13 @@ KINDS = (("organization", "Organizations"), ("team", "Teams"), ("user", "Users")
 FOLD_AFTER = 10
 
 
-def markdown(result: Report) -> str:
+def markdown(report: Report) -> str:
     """Return the Markdown change summary: counts, every member change by email, warnings."""
-    changes = result.changes
+    changes = report.changes
     lines = ["## entraform: LiteLLM access changes", ""]
-    lines += _switch(result)
-    lines += _roots(result)
-    lines += _ids_migration(result)
+    lines += _switch(report)
+    lines += _roots(report)
+    lines += _ids_migration(report)
     if changes.empty:
         lines += ["No change to organizations, teams or memberships.", ""]
     lines += [
@@ -36,13 +36,13 @@ def markdown(result: Report) -> str:
             f"| {title} | {changes.count(kind, 'added')} | {changes.count(kind, 'removed')} "
             f"| {changes.count(kind, 'renamed')} | {changes.count(kind, 'changed')} |"
             for kind, title in KINDS
-            if kind != "user" or result.outcome.state.users or _touches_users(changes.objects)
+            if kind != "user" or report.outcome.state.users or _touches_users(changes.objects)
         ),
         f"| Memberships | {changes.count('member', 'added')} "
         f"| {changes.count('member', 'removed')} | – | {changes.count('member', 'role')} |",
         "",
     ]
-    lines += _picture(result)
+    lines += _picture(report)
     renames = [o for o in changes.objects if o.action == "renamed"]
     if renames:
         lines += ["### Renamed", ""]
@@ -60,8 +60,8 @@ def markdown(result: Report) -> str:
             lines += [f"- {o.kind} `{code(o.alias)}` ({o.id}){_detail(o)}" for o in found]
             lines.append("")
     lines += _members(changes.members)
-    lines += _left_out(result.outcome.findings.excluded_users)
-    lines += _warnings(result)
+    lines += _left_out(report.outcome.findings.excluded_users)
+    lines += _warnings(report)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -102,39 +102,39 @@ def _left_out(excluded: Mapping[str, tuple[LeftOut, ...]]) -> list[str]:
     return [*lines, *rows, ""]
 
 
-def _switch(result: Report) -> list[str]:
-    if result.switched_from is None:
+def _switch(report: Report) -> list[str]:
+    if report.switched_from is None:
         return []
-    objects = [m for m in result.moves if not m.kind.endswith("member")]
+    objects = [m for m in report.moves if not m.kind.endswith("member")]
     lines = [
         "### Format switched",
         "",
-        f"The output format switched from {result.switched_from} to {result.format}. "
-        f"{len(result.moves)} `moved` block(s) in {MOVED_FILE} give every kept object its new "
+        f"The output format switched from {report.switched_from} to {report.format}. "
+        f"{len(report.moves)} `moved` block(s) in {MOVED_FILE} give every kept object its new "
         "address, so terraform plan moves objects instead of destroying and re-creating them.",
         "",
         *(f"- `{code(m.source)}` → `{code(m.target)}`" for m in objects),
     ]
-    if len(result.moves) > len(objects):
-        lines.append(f"- and {len(result.moves) - len(objects)} membership(s), one block each")
+    if len(report.moves) > len(objects):
+        lines.append(f"- and {len(report.moves) - len(objects)} membership(s), one block each")
     return [*lines, ""]
 
 
-def _roots(result: Report) -> list[str]:
-    if result.layout != roots.PER_ORGANIZATION and result.relaid_from is None:
+def _roots(report: Report) -> list[str]:
+    if report.layout != roots.PER_ORGANIZATION and report.relaid_from is None:
         return []
-    changed = ", ".join(f"`{code(roots.shown(r))}`" for r in result.changed_roots) or "none"
+    changed = ", ".join(f"`{code(roots.shown(r))}`" for r in report.changed_roots) or "none"
     lines = [f"Root modules to plan and apply: {changed}.", ""]
-    if result.relaid_from is not None:
+    if report.relaid_from is not None:
         lines += [
             "### Layout changed",
             "",
-            f"The output moves from the {result.relaid_from} layout to {result.layout}. Every "
+            f"The output moves from the {report.relaid_from} layout to {report.layout}. Every "
             f"new root module imports what it takes over ({TRANSFERS_FILE}); every old one "
             "forgets it with `removed` blocks, destroying nothing; the roots apply in any order.",
             "",
         ]
-    moved = result.transfers if result.relaid_from is None else ()
+    moved = report.transfers if report.relaid_from is None else ()
     if moved:
         lines += ["### Moved between root modules", ""]
         lines += [
@@ -150,11 +150,11 @@ def _roots(result: Report) -> list[str]:
     return lines
 
 
-def _ids_migration(result: Report) -> list[str]:
-    if result.ids_switch is None:
+def _ids_migration(report: Report) -> list[str]:
+    if report.ids_switch is None:
         return []
-    old, new = result.ids_switch
-    state = result.outcome.state
+    old, new = report.ids_switch
+    state = report.outcome.state
     return [
         "### Ids migrated",
         "",
@@ -168,9 +168,9 @@ def _ids_migration(result: Report) -> list[str]:
     ]
 
 
-def _removal_warning(change: ObjectChange, result: Report) -> str:
+def _removal_warning(change: ObjectChange, report: Report) -> str:
     forgotten = change.detail == "forgotten"
-    note = render.named(result.format).forget_note(change.kind, change.id) if forgotten else None
+    note = render.named(report.format).forget_note(change.kind, change.id) if forgotten else None
     if change.kind == "user":
         name = f"user `{code(change.alias)}` is in no selected group any more"
         return f"{name}: {note or _user_fate(forgotten)}"
@@ -215,27 +215,27 @@ def _members(members: tuple[MemberChange, ...]) -> list[str]:
     return lines
 
 
-def _warnings(result: Report) -> list[str]:
-    findings = result.outcome.findings
-    warnings = [*result.warnings, *findings.warnings]
+def _warnings(report: Report) -> list[str]:
+    findings = report.outcome.findings
+    warnings = [*report.warnings, *findings.warnings]
     for kind, count in findings.skipped_members.items():
         warnings.append(f"{count} {kind} member(s) ignored (only users become LiteLLM members)")
     for reason, users in findings.excluded_users.items():
         warnings.append(f"{len(users)} user(s) left out: {reason} (listed above)")
-    removed = [o for o in result.changes.objects if o.action == "removed"]
-    warnings += [_removal_warning(o, result) for o in removed]
-    warnings += [f"allowed past the guard ({r.override}): {r.reason}" for r in result.allowed]
-    warnings += [f"REFUSED: {r.reason}" for r in result.blocking]
+    removed = [o for o in report.changes.objects if o.action == "removed"]
+    warnings += [_removal_warning(o, report) for o in removed]
+    warnings += [f"allowed past the guard ({r.override}): {r.reason}" for r in report.allowed]
+    warnings += [f"REFUSED: {r.reason}" for r in report.blocking]
     if not warnings:
         return []
     return ["### Warnings", "", *(f"- {plain(w)}" for w in warnings), ""]
 
 
-def _picture(result: Report) -> list[str]:
-    changes = result.changes
+def _picture(report: Report) -> list[str]:
+    changes = report.changes
     if changes.empty:
         return []
-    chart = diagram.changes(result.previous, result.outcome.state, changes)
+    chart = diagram.changes(report.previous, report.outcome.state, changes)
     text = chart.text()
     if text is None:
         return [
