@@ -50,7 +50,7 @@ def test_rendered_output_matches_the_committed_files(
             (folder / name).parent.mkdir(exist_ok=True)
             (folder / name).write_text(text, encoding="utf-8", newline="\n")
     assert read_tree(folder) == rendered, (
-        f"{folder} is stale: run `python -m pytest tests/test_golden.py --update-golden`"
+        f"{folder} is stale: run `python -m pytest -m  -k golden --update-golden`"
     )
 
 
@@ -79,5 +79,5 @@ def test_the_map_matches_the_committed_file(case: str, update_golden: bool) -> N
     if update_golden:
         target.write_text(rendered, encoding="utf-8", newline="\n")
     assert target.read_text(encoding="utf-8") == rendered, (
-        f"{target} is stale: run `python -m pytest tests/test_golden.py --update-golden`"
+        f"{target} is stale: run `python -m pytest -m  -k golden --update-golden`"
     )

@@ -483,7 +483,7 @@ def _golden(name: str, text: str, update: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="\n")
     assert path.read_text(encoding="utf-8") == text, (
-        f"{path} is stale: run `python -m pytest tests/test_init.py --update-golden`"
+        f"{path} is stale: run `python -m pytest -m  -k golden --update-golden`"
     )
 
 

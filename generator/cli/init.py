@@ -143,6 +143,6 @@ def _report(out: Path, drawn: draft.Draft) -> list[str]:
     lines += [
         "",
         f"Next: entraform generate -c {out} -o DIR, then entraform adopt -c {out} -o DIR "
-        "--litellm-url URL, then terraform plan in DIR (see the README, section Starting out)",
+        "--litellm-url URL, then terraform plan in DIR (see docs/init.md)",
     ]
     return lines
