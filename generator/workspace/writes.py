@@ -1,4 +1,4 @@
-"""Writing the output folder: atomic per file, all-or-nothing per run."""
+"""Writing the output folder: atomic per file, every file staged before any is swapped in."""
 
 from __future__ import annotations
 

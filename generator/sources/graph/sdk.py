@@ -1,5 +1,7 @@
-"""The parts of msgraph-sdk entraform uses: its middleware pipeline, and its request
-builders for the URLs of the pages a read asks for."""
+"""The parts of msgraph-sdk entraform uses: its middleware pipeline and its request builders.
+
+The builders give the URLs of the pages a read asks for; the pipeline sends them.
+"""
 
 from __future__ import annotations
 
