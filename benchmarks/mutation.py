@@ -35,6 +35,7 @@ TARGETS = {
     "folder": "generator/workspace/folder.py",
     "manifest": "generator/workspace/manifest.py",
     "blocks": "generator/workspace/blocks.py",
+    "shape": "generator/workspace/shape.py",
 }
 
 STATUSES = ("killed", "survived", "timeout", "suspicious", "no tests", "skipped")

@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator import render
-from generator.errors import EXIT_USAGE, Refusal, refuse
+from generator.errors import EXIT_USAGE, OutputError, Refusal, refuse
 from generator.policy import Policy
 from generator.policy.ids import Ids
-from generator.workspace import roots
+from generator.workspace import manifest, roots
 from generator.workspace.manifest import Manifest
 
 MIGRATE_LAYOUT = "--migrate-layout"
@@ -47,6 +47,12 @@ class Settled:
 
 def settle(policy: Policy, options: Asked, last: Manifest | None) -> Settled:
     """This run's format, layout and ids, and the refusals of switches nobody asked for."""
+    # The manifest's other values are checked as it is read; the formats are known up here.
+    if last is not None and last.format not in render.FORMATS:
+        raise OutputError(
+            f"{options.out / manifest.NAME} records the format {last.format!r}, which this "
+            f"release does not write ({', '.join(render.FORMATS)}); restore it from version control"
+        )
     asked = options.format or (last.format if last else None) or policy.output.format
     output = render.named(asked or render.DEFAULT)
     layout = options.layout or policy.output.layout or (last.layout if last else roots.SINGLE)

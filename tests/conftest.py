@@ -15,6 +15,8 @@ from tests.mermaidjs import Parser, missing
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+# Rewrites every golden file and rendered example (the integration layer holds some of them).
+UPDATE_GOLDEN = 'python -m pytest -m "" -k golden --update-golden'
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

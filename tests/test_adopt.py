@@ -383,3 +383,17 @@ def test_litellm_error_bodies_of_both_shapes_are_read() -> None:
         "Organization not found"
     )
     assert _server_message(b"<html>bad gateway</html>") == "<html>bad gateway</html>"
+
+
+@pytest.mark.integration
+def test_refuses_a_format_the_folder_does_not_hold(fake: FakeLiteLLM, tmp_path: Path) -> None:
+    written = CliRunner().invoke(
+        cli, ["generate", "-c", str(POLICY), "--snapshot", str(TENANT), "-o", str(tmp_path)]
+    )
+    assert written.exit_code == 0, written.output
+    result = _adopt(fake, tmp_path, "--format", "yaml")
+    assert result.exit_code == 4, result.output
+    assert f"{tmp_path} holds the terraform format and this run asks for yaml" in result.output
+    assert "Pass --format terraform" in result.output
+    assert not (tmp_path / "imports.tf").exists()
+    assert _adopt(fake, tmp_path).exit_code == 0

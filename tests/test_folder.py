@@ -203,6 +203,18 @@ def test_writing_over_a_file_that_is_not_ours_is_refused_with_what_to_do(tmp_pat
     Previous(tmp_path).refuse_foreign(["versions.tf"])  # not there: nothing to refuse
 
 
+def test_a_file_with_our_header_the_manifest_does_not_record_is_told_apart(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "teams.tf").write_text(HEADER + "# a copy\n", encoding="utf-8")
+    with pytest.raises(OutputError) as caught:
+        Previous(tmp_path).refuse_foreign(["teams.tf"])
+    assert str(caught.value) == (
+        f"{tmp_path / 'teams.tf'} carries entraform's header but {manifest.NAME} does not record "
+        "it (a copy, or left by an earlier run); delete it if it is entraform's, or move it away"
+    )
+
+
 def test_files_edited_by_hand_are_named_together_with_what_to_do(
     tmp_path: Path, policy: Path
 ) -> None:
@@ -336,3 +348,22 @@ def test_a_folder_that_cannot_be_listed_is_an_output_error_naming_it(
     with pytest.raises(OutputError) as caught:
         _read(tmp_path)
     assert str(caught.value) == f"cannot read {locked}: Permission denied"
+
+
+def test_a_folder_that_can_be_listed_but_not_entered_is_an_output_error_naming_it(
+    tmp_path: Path, policy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(policy, tmp_path)
+    locked = next(tmp_path.glob("org_*"))
+    is_file = Path.is_file
+
+    def refused(self: Path) -> bool:
+        if self.parent == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return is_file(self)
+
+    monkeypatch.setattr(Path, "is_file", refused)
+    with pytest.raises(OutputError) as caught:
+        _read(tmp_path)
+    assert str(caught.value).startswith(f"cannot read {locked}/")
+    assert str(caught.value).endswith(": Permission denied")

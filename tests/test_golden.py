@@ -1,4 +1,4 @@
-"""Golden files: rendered output compared byte for byte (update with `pytest --update-golden`)."""
+"""Golden files: rendered output compared byte for byte (conftest.UPDATE_GOLDEN updates them)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, UPDATE_GOLDEN
 from tests.rendering import Format, Layout, read_tree, render_files, render_map
 
 FORMATS: tuple[Format, ...] = ("terraform", "yaml")
@@ -49,9 +49,7 @@ def test_rendered_output_matches_the_committed_files(
         for name, text in rendered.items():
             (folder / name).parent.mkdir(exist_ok=True)
             (folder / name).write_text(text, encoding="utf-8", newline="\n")
-    assert read_tree(folder) == rendered, (
-        f"{folder} is stale: run `python -m pytest -m  -k golden --update-golden`"
-    )
+    assert read_tree(folder) == rendered, f"{folder} is stale: run `{UPDATE_GOLDEN}`"
 
 
 @pytest.mark.integration
@@ -79,5 +77,5 @@ def test_the_map_matches_the_committed_file(case: str, update_golden: bool) -> N
     if update_golden:
         target.write_text(rendered, encoding="utf-8", newline="\n")
     assert target.read_text(encoding="utf-8") == rendered, (
-        f"{target} is stale: run `python -m pytest -m  -k golden --update-golden`"
+        f"{target} is stale: run `{UPDATE_GOLDEN}`"
     )

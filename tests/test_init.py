@@ -20,7 +20,7 @@ from generator.policy.load import load_policy, parse_policy
 from generator.render.templates import policy as policy_text
 from generator.state import Settings
 from tests import hclparse, tenants
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, UPDATE_GOLDEN
 from tests.example_ids import ANALYSTS as ANALYSTS_EXAMPLE
 from tests.example_ids import FINANCE, RESEARCH_ML, SANDBOX, UNSELECTED
 from tests.fakegraph import Tenant, serve
@@ -482,9 +482,7 @@ def _golden(name: str, text: str, update: bool) -> None:
     if update:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="\n")
-    assert path.read_text(encoding="utf-8") == text, (
-        f"{path} is stale: run `python -m pytest -m  -k golden --update-golden`"
-    )
+    assert path.read_text(encoding="utf-8") == text, f"{path} is stale: run `{UPDATE_GOLDEN}`"
 
 
 def test_the_starter_policy_matches_its_golden_file(update_golden: bool) -> None:

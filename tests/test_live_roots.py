@@ -16,7 +16,7 @@ from generator.live import adopt
 from generator.policy.load import load_policy
 from generator.sources.snapshot import SnapshotSource
 from generator.state import DesiredState
-from generator.workspace import roots
+from generator.workspace import roots, writes
 from generator.workspace.labels import Labels
 from tests import hclparse
 from tests.conftest import EXAMPLES
@@ -360,3 +360,44 @@ def test_adopt_refuses_a_change_of_the_id_scheme(sso_era: FakeLiteLLM, tree: Pat
     assert result.exit_code == 4, result.output
     assert "--migrate-ids is an option of entraform generate" in result.output
     assert list(tree.rglob(adopt.FILE_NAME)) == []
+
+
+def test_adopt_is_not_stopped_by_a_removal_guard_it_has_nothing_to_do_with(
+    sso_era: FakeLiteLLM, tree: Path
+) -> None:
+    data = json.loads(TENANT.read_text(encoding="utf-8"))
+    for group in data["groups"]:
+        if group["id"] == ANALYSTS:
+            group["members"] = []  # generate would refuse: the team had members, now none
+    emptied = tree.parent / "emptied.json"
+    emptied.write_text(json.dumps(data), encoding="utf-8")
+    args = ["adopt", "-c", str(POLICY), "--snapshot", str(emptied), "-o", str(tree), *LAYOUT]
+    result = CliRunner().invoke(
+        cli, [*args, "--litellm-url", sso_era.url], env=ENV, catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert list(tree.rglob(adopt.FILE_NAME))
+    generated = CliRunner().invoke(
+        cli, ["generate", "-c", str(POLICY), "--snapshot", str(emptied), "-o", str(tree)]
+    )
+    assert generated.exit_code == 4 and "--allow-removals" in generated.output
+
+
+def test_adopt_writes_no_root_when_staging_one_fails(
+    sso_era: FakeLiteLLM, tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staged = writes._stage
+    calls = []
+
+    def failing(folder: Path, text: str) -> Path:
+        calls.append(folder)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return staged(folder, text)
+
+    monkeypatch.setattr(writes, "_stage", failing)
+    result = _adopt(sso_era, tree)
+    assert result.exit_code == 3
+    assert "nothing was changed" in result.output
+    assert list(tree.rglob(adopt.FILE_NAME)) == []
+    assert list(tree.rglob(".entraform-*")) == []

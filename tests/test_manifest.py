@@ -108,6 +108,10 @@ _HEAD = (
     ' "levels": {}, '
 )
 _TAIL = '"forgotten": {}, "moves": {}, "imports": {}}'
+_TEAM = (
+    '"teams": {{"t": {{"alias": "A", "group": "G", "label": "{label}", "root": "{root}", '
+    '"organization": null, "settings": {{}}, "members": {{}}}}}}'
+)
 
 
 @pytest.mark.parametrize(
@@ -134,6 +138,19 @@ _TAIL = '"forgotten": {}, "moves": {}, "imports": {}}'
             _HEAD.replace('"levels": {}', '"levels": {"team": {"a": true}}') + _TAIL,
             "levels.team.a is true or false, not an integer",
         ),
+        (_HEAD.replace('"teams": {}', _TEAM.format(label="../t", root="")) + _TAIL, "'../t'"),
+        (
+            _HEAD.replace('"teams": {}', _TEAM.format(label="t", root="../x")) + _TAIL,
+            "teams.t.root is '../x', not a root folder",
+        ),
+        (
+            _HEAD + '"forgotten": {"org_a/../..": []}, "moves": {}, "imports": {}}',
+            "forgotten.org_a/../.. is 'org_a/../..', not a root folder",
+        ),
+        (
+            _HEAD + '"forgotten": {}, "moves": {}, "imports": {"../x": []}}',
+            "imports.../x is '../x', not a root folder",
+        ),
     ],
     ids=[
         "empty",
@@ -147,6 +164,10 @@ _TAIL = '"forgotten": {}, "moves": {}, "imports": {}}'
         "files as a list",
         "a label as a number",
         "a level as a boolean",
+        "a label that is a path",
+        "a root outside the folder",
+        "a forgotten root outside the folder",
+        "an import root outside the folder",
     ],
 )
 def test_anything_but_a_manifest_of_this_version_is_refused_with_the_reason(

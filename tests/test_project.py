@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from generator.policy.load import parse_policy
-from tests.conftest import ROOT
+from tests.conftest import ROOT, UPDATE_GOLDEN
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 TEST_COMMAND = (
@@ -32,6 +32,11 @@ def test_the_readme_test_command_is_what_ci_runs() -> None:
 
 def test_the_readme_shows_the_example_command() -> None:
     assert EXAMPLE_COMMAND in README
+
+
+def test_the_docs_give_the_command_that_updates_the_golden_files() -> None:
+    assert UPDATE_GOLDEN in README
+    assert UPDATE_GOLDEN in (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
 
 
 def _tool(name: str) -> str:

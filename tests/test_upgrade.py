@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.errors import OutputError
 from generator.workspace import manifest
 from tests.rendering import build, generate, read_tree
 from tests.tenants import directory
@@ -76,3 +77,26 @@ def test_the_upgrade_run_sees_what_changed_since_the_old_release_wrote(
     assert {m.user_id for m in removed} == {gone["id"]}
     assert not [m for m in result.changes.members if m.action != "removed"]
     assert not [o for o in result.changes.objects if o.kind != "user"]
+
+
+def test_an_old_manifest_with_an_id_scheme_this_release_does_not_know_is_an_output_error(
+    tmp_path: Path,
+) -> None:
+    folder = _copy("prefixed", tmp_path)
+    path = folder / "out" / manifest.NAME
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"prefixed:entraform-"', '"hashed:x"'), encoding="utf-8")
+    with pytest.raises(OutputError, match=r"no id scheme 'hashed:x'.*restore them"):
+        build(folder / "entraform.yaml", directory(_tenant(folder)), folder / "out", None, None)
+
+
+def test_a_manifest_recording_a_format_this_release_does_not_write_is_an_output_error(
+    tmp_path: Path,
+) -> None:
+    folder = _copy("prefixed", tmp_path)
+    out = folder / "out"
+    generate(folder / "entraform.yaml", directory(_tenant(folder)), out, None, None)
+    text = (out / manifest.NAME).read_text(encoding="utf-8")
+    (out / manifest.NAME).write_text(text.replace('"terraform"', '"toml"', 1), encoding="utf-8")
+    with pytest.raises(OutputError, match=r"records the format 'toml'.*\(terraform, yaml\)"):
+        build(folder / "entraform.yaml", directory(_tenant(folder)), out, None, None)

@@ -83,15 +83,15 @@ def adopt_command(
     at = render.named(report.format).addresses(report.labels)
     adoption = adopt.plan(state, at, read_for(client, state), ignore_users, whole=whole)
     written = {
-        out / roots.path(root, adopt.FILE_NAME): adopt.imports_tf(part)
+        roots.path(root, adopt.FILE_NAME): adopt.imports_tf(part)
         for root, part in adopt.by_root(adoption, placement, state, at).items()
     }
     if dry_run:
         for text in written.values():
             click.echo(text, nl=False)
     else:
-        writes.write_generated(written, ADOPTED)
-    paths = [str(path) for path in written]
+        writes.write_generated(out, written, ADOPTED)
+    paths = [str(out / name) for name in written]
     if as_json:
         data = {**as_dict(adoption), "files": [] if dry_run else paths}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))

@@ -41,6 +41,6 @@ def map_structure(config_path: Path, out: Path, source: SourceOptions) -> None:
     if str(out) == "-":
         click.echo(text, nl=False)
         return
-    writes.write_generated({out: text})
+    writes.write_generated(out.parent, {out.name: text})
     if not source.quiet:
         click.echo(f"entraform: wrote {out}", err=True)

@@ -16,6 +16,7 @@ import yaml
 
 from generator import hcl
 from generator.errors import OutputError
+from generator.policy.ids import Ids
 from generator.render import yaml as yaml_format
 from generator.render.terraform import NAME as TERRAFORM
 from generator.state import (
@@ -41,7 +42,9 @@ def read(out: Path, digests: Mapping[str, str], v1: str | None) -> Manifest:
     from lark.exceptions import LarkError  # what python-hcl2's parser raises
 
     try:
-        return _Folder(out, digests).manifest(manifest.v1_ids(v1) if v1 else manifest.DEFAULT_IDS)
+        ids = manifest.v1_ids(v1) if v1 else manifest.DEFAULT_IDS
+        Ids.parse(ids)  # a scheme this release does not know is a ValueError here, not later
+        return _Folder(out, digests).manifest(ids)
     except (
         ImportError,
         ValueError,

@@ -71,9 +71,18 @@ class Report:
 
     def refuse_but_guards(self) -> None:
         """Raise the blocking refusals but the removal guards': for commands that change nothing."""
-        # adopt and drift name objects by the folder's labels and roots: a switch of the layout
-        # or the ids, or an edition the policy cannot use, would name them wrongly.
-        refuse(tuple(_by_generate(r) for r in self.blocking if r.override != ALLOW_REMOVALS))
+        # adopt and drift name objects by the folder's labels, roots and addresses: a switch of
+        # the layout, the ids or the format would name them as no file of the folder does.
+        switch = [] if self.switched_from is None else [self._format_switch()]
+        blocking = [r for r in self.blocking if r.override != ALLOW_REMOVALS]
+        refuse(tuple(_by_generate(r) for r in (*blocking, *switch)))
+
+    def _format_switch(self) -> Refusal:
+        return Refusal(
+            f"{self.out} holds the {self.switched_from} format and this run asks for {self.format}",
+            advice=f"Pass --format {self.switched_from}, or switch the folder first with "
+            f"entraform generate --format {self.format}.",
+        )
 
     def finish(self) -> None:
         """Raise what the exit code says: the refusals, or the files --check found stale."""

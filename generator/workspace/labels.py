@@ -24,6 +24,8 @@ SUFFIX = 8
 CHUNK = 64
 # Labels never hold two underscores in a row (slugs collapse them): a chunk suffix is unambiguous.
 CHUNK_MARK = "__"
+# What a label may hold: a Terraform identifier's characters, so it is safe as a name and a path.
+LABEL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True, order=True)

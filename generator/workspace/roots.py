@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from generator.errors import ConfigError
 from generator.state import DesiredState, Kind, Organization, Team
-from generator.workspace.labels import Forgotten, Labels, forgotten
+from generator.workspace.labels import LABEL, Forgotten, Labels, forgotten
 
 SINGLE = "single"
 PER_ORGANIZATION = "per-organization"
@@ -29,6 +29,12 @@ PRUNED_BY_HAND = (MOVED_FILE, REMOVED_FILE, TRANSFERS_FILE)
 def organization_root(label: str) -> str:
     """The folder of one organization's root module."""
     return f"org_{label}"
+
+
+def is_root(name: str) -> bool:
+    """True for a name this release gives a root: the folder itself, teams, or org_<label>."""
+    label = name.removeprefix(organization_root(""))
+    return name in (TOP, STANDALONE) or (label != name and LABEL.fullmatch(label) is not None)
 
 
 def root_of(name: str) -> str:

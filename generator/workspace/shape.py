@@ -11,6 +11,7 @@ from typing import Any
 
 from generator.policy.ids import Ids
 from generator.workspace import roots
+from generator.workspace.labels import LABEL
 
 _JSON: dict[type, str] = {
     str: "a string",
@@ -40,15 +41,17 @@ def check(data: Mapping[str, Any]) -> None:
         for object_id, found in _map(data[kind], kind).items():
             _object(_map(found, f"{kind}.{object_id}"), f"{kind}.{object_id}")
     for key, found in _map(data["users"], "users").items():
-        for name in ("label", "role"):
-            _one(_map(found, f"users.{key}")[name], (str,), f"users.{key}.{name}")
+        _label(_map(found, f"users.{key}")["label"], f"users.{key}.label")
+        _one(found["role"], (str,), f"users.{key}.role")
     for kind, levels in _map(data["levels"], "levels").items():
         for label, level in _map(levels, f"levels.{kind}").items():
             _one(level, (int,), f"levels.{kind}.{label}")
     for root, addresses in _map(data["forgotten"], "forgotten").items():
+        _root(root, f"forgotten.{root}")
         _list(addresses, f"forgotten.{root}")
     for name in ("moves", "imports"):
         for root, blocks in _map(data[name], name).items():
+            _root(root, f"{name}.{root}")
             for n, block in enumerate(_list(blocks, f"{name}.{root}", (list,))):
                 _list(block, f"{name}.{root}[{n}]")
 
@@ -62,10 +65,11 @@ def _head(data: Mapping[str, Any]) -> None:
 
 
 def _object(found: Mapping[str, Any], where: str) -> None:
-    for name in ("alias", "group", "label"):
+    for name in ("alias", "group"):
         _one(found[name], (str,), f"{where}.{name}")
+    _label(found["label"], f"{where}.label")
     if "root" in found:
-        _one(found["root"], (str,), f"{where}.root")
+        _root(found["root"], f"{where}.root")
     if "organization" in found:
         _one(found["organization"], (str, type(None)), f"{where}.organization")
     settings = _map(found["settings"], f"{where}.settings")
@@ -78,6 +82,19 @@ def _object(found: Mapping[str, Any], where: str) -> None:
         _texts(settings["metadata"], f"{where}.settings.metadata")
     for role, keys in _map(found["members"], f"{where}.members").items():
         _list(keys, f"{where}.members.{role}")
+
+
+def _label(value: Any, where: str) -> None:
+    # Labels name resources and, in root folders, paths: nothing else may pass for one.
+    _one(value, (str,), where)
+    if not LABEL.fullmatch(value):
+        raise TypeError(f"{where} is {value!r}, not a label (letters, digits, _ and -)")
+
+
+def _root(value: Any, where: str) -> None:
+    _one(value, (str,), where)
+    if not roots.is_root(value):
+        raise TypeError(f"{where} is {value!r}, not a root folder (teams or org_<label>)")
 
 
 def _one(value: Any, kinds: tuple[type, ...], where: str) -> None:
