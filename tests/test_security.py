@@ -78,8 +78,7 @@ def test_a_guest_who_joined_at_login_is_a_security_finding_with_exit_5(tmp_path:
     assert lines[1] == (
         f"  team 'Finance Analysts' ({ANALYSTS}): sam.rivera_fabrikam.com#EXT#@contoso."
         f"onmicrosoft.com ({SAM}) is a member in LiteLLM but the policy leaves them out: "
-        "guest excluded (a guest account, and the policy has "
-        "identity.include_guests: false)"
+        "guest excluded (a guest account, and identity.include_guests is false)"
     )
     assert lines[2].startswith(f"  team 'LLM-Sandbox' ({SANDBOX}): sam.rivera_fabrikam")
     # The user the login's member_add made is listed apart: policy does not manage users.

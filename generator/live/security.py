@@ -31,9 +31,9 @@ EXCLUDED = {
     mapping.UNKNOWN: NOT_SELECTED,
 }
 DETAIL = {
-    GUEST_EXCLUDED: "a guest account, and the policy has identity.include_guests: false",
-    DISABLED: "the account is disabled in Entra (identity.include_disabled is false)",
-    NO_EMAIL: "Entra gives this user no usable user id or email",
+    GUEST_EXCLUDED: mapping.WHY[mapping.GUEST],
+    DISABLED: mapping.WHY[mapping.DISABLED],
+    NO_EMAIL: mapping.WHY[mapping.NO_IDENTITY],
     ADMIN_ONLY: "only in a group the policy uses for admins, which grants no membership",
     NOT_MEMBER: "not a member of this group in Entra (left it, or was added outside Terraform)",
     NOT_SELECTED: "in no group the policy selects",

@@ -16,6 +16,12 @@ UNKNOWN = "unknown user (not in the directory)"
 DISABLED = "disabled account"
 GUEST = "guest"
 NO_IDENTITY = "no usable user id or email"
+# Why the identity settings leave a person out, said the same in explain and in findings.
+WHY = {
+    DISABLED: "the account is disabled in Entra, and identity.include_disabled is false",
+    GUEST: "a guest account, and identity.include_guests is false",
+    NO_IDENTITY: "Entra gives this user no usable user id or email",
+}
 
 
 @dataclass(frozen=True, order=True)

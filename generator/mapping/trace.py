@@ -270,9 +270,9 @@ class _Tracer:
 def _exclusion(policy: Policy, person: User) -> Reason | None:
     reason = mapping.excluded_because(person, policy.identity)
     if reason == mapping.DISABLED:
-        return Reason("disabled", "the account is disabled, and identity.include_disabled is false")
+        return Reason("disabled", mapping.WHY[mapping.DISABLED])
     if reason == mapping.GUEST:
-        return Reason("guest_excluded", "a guest account, and identity.include_guests is false")
+        return Reason("guest_excluded", mapping.WHY[mapping.GUEST])
     if reason == mapping.NO_IDENTITY:
         return Reason(
             "no_usable_identity",
