@@ -70,7 +70,7 @@ class Report:
         return roots.changed(f.name for f in self.file_changes if f.name != manifest.NAME)
 
     def refuse_but_guards(self) -> None:
-        """Raise the blocking refusals but the removal guards': for commands that change nothing."""
+        """Raise the blocking refusals but the removal guards', for adopt and drift."""
         # adopt and drift name objects by the folder's labels, roots and addresses: a switch of
         # the layout, the ids or the format would name them as no file of the folder does.
         switch = [] if self.switched_from is None else [self._format_switch()]
