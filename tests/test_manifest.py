@@ -215,3 +215,6 @@ def test_members_this_run_knows_are_shared_only_when_they_are_the_same() -> None
     assert org.members[0] is same_ann and team.members[0] is same_ann
     assert team.members[1] == BOB and team.members[1] is not other_bob
     assert team.members[1] is not other_email
+    same_bob = Membership(*BOB)  # a user id that is not the key: shared all the same
+    (team, _) = manifest.loads(text, [other_bob, same_bob]).state.teams
+    assert team.members[1] is same_bob
