@@ -234,6 +234,52 @@ def test_a_named_admin_is_matched_by_upn_mail_or_object_id_without_case() -> Non
     assert users.admin_role("ann@contoso.test2") is None
 
 
+def _admins_policy(tmp_path: Path, entries: str) -> Path:
+    """The users golden policy with other `users.admins` entries, one per line."""
+    text = POLICY.read_text(encoding="utf-8").replace(
+        "    LidiaH@contoso.com: proxy_admin", entries
+    )
+    path = tmp_path / "entraform.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("command", ["generate", "validate"])
+def test_a_named_admin_who_is_no_user_of_the_tenant_stops_the_run_at_its_line(
+    tmp_path: Path, command: str
+) -> None:
+    entries = "    LidiaH@contoso.com: proxy_admin\n    LidiaH@contoso.co: proxy_admin_viewer"
+    policy = _admins_policy(tmp_path, entries)
+    line = (
+        policy.read_text(encoding="utf-8")
+        .splitlines()
+        .index("    LidiaH@contoso.co: proxy_admin_viewer")
+        + 1
+    )
+    out = tmp_path / "out"
+    args = [command, "-c", str(policy), "--snapshot", str(TENANT)]
+    result = CliRunner().invoke(cli, [*args, "-o", str(out)] if command == "generate" else args)
+    assert result.exit_code == 2, result.output
+    assert f"{policy}:{line}: users.admins: no user 'LidiaH@contoso.co'" in result.stderr
+    assert "did you mean 'LidiaH@contoso.com'?" in result.stderr
+    assert not out.exists()
+
+
+def test_a_named_admin_in_no_selected_group_stops_the_run(tmp_path: Path) -> None:
+    data = json.loads(TENANT.read_text(encoding="utf-8"))
+    for group in data["groups"]:
+        for key in ("members", "owners"):
+            group[key] = [m for m in group.get(key) or [] if m["id"] != LIDIA]
+    tenant = tmp_path / "tenant.json"
+    tenant.write_text(json.dumps(data), encoding="utf-8")
+    policy = _admins_policy(tmp_path, "    lidiah@CONTOSO.com: proxy_admin")
+    args = ["generate", "-c", str(policy), "--snapshot", str(tenant), "-o", str(tmp_path / "o")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "users.admins: 'lidiah@CONTOSO.com' (Lidia Holloway) is in no group" in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize(
     ("section", "words"),
     [

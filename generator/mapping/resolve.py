@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from operator import attrgetter
 
 from generator.directory import Directory, Group, Resolved
-from generator.errors import PolicyError
+from generator.errors import ConfigError, PolicyError
 from generator.mapping.findings import (
     NO_IDENTITY,
     UNKNOWN,
@@ -63,6 +63,7 @@ class Mapper:
 
     def _users(self, scopes: Iterable[Organization | Team]) -> tuple[LiteLLMUser, ...]:
         # One user per person who is a member of anything rendered, whatever their roles there.
+        self._refuse_unmatched_admins()
         members = {m.key: m for scope in scopes for m in scope.members}
         policy = self.policy.users
         users = []
@@ -72,6 +73,26 @@ class Mapper:
             role = policy.admin_role(key, m.user_id, *emails) or policy.role
             users.append(LiteLLMUser(key, m.user_id, m.user_email, role))
         return tuple(sorted(users))
+
+    def _refuse_unmatched_admins(self) -> None:
+        """Refuse a `users.admins` entry that names nobody in a group the policy selects."""
+        # Silently unmatched, the intended proxy admin would be written as an ordinary user.
+        problems = []
+        for admin in self.policy.users.admins:
+            where = f"{self.policy.path}:{admin.line}: users.admins: "
+            try:
+                person = self.directory.person(admin.name)
+            except ConfigError as exc:
+                problems.append(where + str(exc))
+                continue
+            if person.id not in self.selected_users | self.admin_users:
+                problems.append(
+                    f"{where}{admin.name!r} ({person.display_name or person.id}) is in no group "
+                    "the policy selects, so no LiteLLM user is rendered for them; add them to a "
+                    "selected group, or remove the entry"
+                )
+        if problems:
+            raise PolicyError("\n".join(problems))
 
     def findings(self) -> Findings:
         return Findings(

@@ -7,7 +7,7 @@ import string
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from generator.policy.ids import Ids
 from generator.sources import GroupSelector, Needs
@@ -73,6 +73,14 @@ class Safety:
     teams_removed: Literal["delete", "forget"] = "delete"
 
 
+class NamedAdmin(NamedTuple):
+    """One `users.admins` entry: a person's name as written, the role, and its policy line."""
+
+    name: str
+    role: str
+    line: int = 0
+
+
 @dataclass(frozen=True)
 class Users:
     """Offboarding: whether every member becomes a LiteLLM user, in which role, and their fate."""
@@ -80,12 +88,12 @@ class Users:
     manage: bool = False
     role: str = "internal_user"
     removed: Literal["delete", "forget"] = "delete"
-    # Proxy admins by userPrincipalName, mail or object id (casefolded), with the role they keep.
-    admins: tuple[tuple[str, str], ...] = ()
+    # Proxy admins by userPrincipalName, mail or object id, with the role they keep.
+    admins: tuple[NamedAdmin, ...] = ()
 
     def admin_role(self, *names: str | None) -> str | None:
         """The admin role the policy names for any of a person's names, if any."""
-        named = dict(self.admins)
+        named = {a.name.casefold(): a.role for a in self.admins}
         return next((named[n.casefold()] for n in names if n and n.casefold() in named), None)
 
 

@@ -13,6 +13,7 @@ from generator.policy import (
     Admins,
     Identity,
     LiteLLM,
+    NamedAdmin,
     Output,
     Place,
     Policy,
@@ -76,15 +77,20 @@ def _build(data: dict[str, Any], where: Locator) -> Policy:
         safety=Safety(**data.get("safety", {})),
         output=Output(**data.get("output", {})),
         litellm=LiteLLM(**data.get("litellm", {})),
-        users=_users(data.get("users", {})),
+        users=_users(data.get("users", {}), where),
         ids=_ids(data.get("ids", {}), where),
         service_principal_id=source.get("service_principal_id"),
         group_filter=source.get("filter"),
     )
 
 
-def _users(item: dict[str, Any]) -> Users:
-    admins = tuple(sorted((name.casefold(), role) for name, role in item.get("admins", {}).items()))
+def _users(item: dict[str, Any], where: Locator) -> Users:
+    admins = tuple(
+        sorted(
+            NamedAdmin(name, role, where.line(("users", "admins", name)))
+            for name, role in item.get("admins", {}).items()
+        )
+    )
     return Users(
         manage=item.get("manage", False),
         role=item.get("role", "internal_user"),
