@@ -40,7 +40,8 @@ Response shapes follow LiteLLM's proxy source (BerriAI/litellm, v1.108-era
 - Errors: ProxyException → {"error": {"message", "type", "param", "code"}}; plain
   HTTPException → {"detail": ...}; a bad key → 401. Two keys work: the master key (a proxy
   admin) and VIEWER_KEY, a proxy_admin_viewer's, which reads everything and is refused every
-  write (403).
+  write (403). INTERNAL_KEY, an internal_user's, is valid but may read no admin list: 401 there,
+  as LiteLLM 1.108.7 answers, with the role in the message, and 403 on every other route.
 
 Every request is recorded, so tests can prove entraform only reads. `latency` delays every
 answer as a network would; `fault` makes the next requests answer 429/503 with Retry-After (or any
@@ -68,6 +69,7 @@ from generator.state import DesiredState, Settings
 
 API_KEY = "sk-test-not-a-real-key"
 VIEWER_KEY = "sk-test-viewer-not-a-real-key"
+INTERNAL_KEY = "sk-test-internal-user-not-a-real-key"
 UI_SESSION_TEAM = "litellm-dashboard"  # LiteLLM's team for the UI's session keys
 KEY_SORTS = ("spend", "max_budget", "created_at", "updated_at", "token", "key_alias")
 NOT_PREMIUM = (
@@ -425,7 +427,7 @@ def _handler(fake: FakeLiteLLM) -> type[BaseHTTPRequestHandler]:
                 return
             refusal = _refusal(fake, role, self.command, parts.path)
             if refusal is not None:
-                self._proxy_error(403, refusal)
+                self._proxy_error(*refusal)
                 return
             route = routes.get(self.command)
             if route is None:
@@ -470,12 +472,17 @@ def _handler(fake: FakeLiteLLM) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _refusal(fake: FakeLiteLLM, role: str, command: str, path: str) -> str | None:
-    """Why the key may not call this route (403), or None."""
+def _refusal(fake: FakeLiteLLM, role: str, command: str, path: str) -> tuple[int, str] | None:
+    """The status and message refusing the key this route, or None."""
     if path.startswith("/organization/") and not fake.licensed:
-        return NOT_PREMIUM
+        return 403, NOT_PREMIUM
     if role == "proxy_admin_viewer" and command != "GET":
-        return f"user not allowed to access this route, role= {role}. Trying to access: {path}"
+        return 403, f"user not allowed to access this route, role= {role}. Trying to access: {path}"
+    if role == "internal_user" and path in _ADMIN_LISTS:
+        # A valid key without the rights: LiteLLM answers 401 all the same.
+        return 401, f"Only admin users can query all teams/other teams. Your user role={role}"
+    if role == "internal_user":
+        return 403, f"user not allowed to access this route, role= {role}. Trying to access: {path}"
     return None
 
 
@@ -752,7 +759,9 @@ def _user_delete(h: Any, fake: FakeLiteLLM, body: dict[str, Any]) -> None:
 
 
 _SERIAL = itertools.count(1)
-ROLES = {API_KEY: "proxy_admin", VIEWER_KEY: "proxy_admin_viewer"}
+ROLES = {API_KEY: "proxy_admin", VIEWER_KEY: "proxy_admin_viewer", INTERNAL_KEY: "internal_user"}
+# The lists only an admin may read whole.
+_ADMIN_LISTS = ("/v2/team/list", "/team/list", "/user/list", "/key/list", "/organization/list")
 
 _ROUTES: dict[str, dict[str, Any]] = {
     "/v2/team/list": {"GET": _team_list_v2},

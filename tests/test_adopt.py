@@ -33,7 +33,7 @@ from tests.example_ids import (
     SANDBOX,
     UNSELECTED,
 )
-from tests.fakelitellm import API_KEY, FakeLiteLLM
+from tests.fakelitellm import API_KEY, INTERNAL_KEY, VIEWER_KEY, FakeLiteLLM
 
 POLICY = EXAMPLES / "entraform.yaml"
 TENANT = EXAMPLES / "tenant.json"
@@ -397,3 +397,30 @@ def test_refuses_a_format_the_folder_does_not_hold(fake: FakeLiteLLM, tmp_path: 
     assert "Pass --format terraform" in result.output
     assert not (tmp_path / "imports.tf").exists()
     assert _adopt(fake, tmp_path).exit_code == 0
+
+
+@pytest.mark.integration
+def test_a_viewer_key_adopts_exactly_what_the_master_key_adopts(
+    fake: FakeLiteLLM, tmp_path: Path
+) -> None:
+    admin = _adopt(fake, tmp_path / "admin", "--json")
+    fake.requests.clear()
+    viewer = _adopt(fake, tmp_path / "viewer", "--json", key=VIEWER_KEY)
+    same = viewer.stdout.replace(str(tmp_path / "viewer"), str(tmp_path / "admin"))
+    assert (viewer.exit_code, same) == (admin.exit_code, admin.stdout)
+    assert {method for method, _ in fake.requests} == {"GET"}
+    for path in sorted((tmp_path / "admin").iterdir()):
+        assert (tmp_path / "viewer" / path.name).read_bytes() == path.read_bytes()
+
+
+@pytest.mark.integration
+def test_a_key_without_the_rights_is_told_its_role_and_the_role_that_suffices(
+    fake: FakeLiteLLM, tmp_path: Path
+) -> None:
+    result = _adopt(fake, tmp_path, key=INTERNAL_KEY)
+    assert result.exit_code == 3
+    assert "the key is valid but its role (internal_user) may not read GET" in result.stderr
+    assert "a key of a proxy_admin_viewer user is enough" in result.stderr
+    assert "rejected the key" not in result.stderr
+    assert INTERNAL_KEY not in result.output
+    assert not any(tmp_path.iterdir())

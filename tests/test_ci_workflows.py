@@ -282,7 +282,7 @@ def test_github_drift_runs_hourly_and_fails_on_a_security_finding_only() -> None
     assert [CRON.match(c["cron"]) is not None for c in workflow["on"]["schedule"]] == [True]
     assert workflow["on"]["schedule"][0]["cron"].split()[1] == "*", "every hour"
     step = next(s for s in _steps(workflow) if "entraform drift" in s.get("run", ""))
-    assert step["env"]["LITELLM_API_KEY"] == "${{ secrets.LITELLM_API_KEY }}"
+    assert step["env"]["LITELLM_API_KEY"] == "${{ secrets.LITELLM_VIEWER_KEY }}"
     script = step["run"]
     assert "|| code=$?" in script, "the exit code is read, not lost to bash -e"
     assert "5)" in script and "::error" in script
@@ -302,7 +302,7 @@ def test_azure_drift_runs_hourly_and_fails_on_a_security_finding_only() -> None:
     assert "entraform drift --config entraform.yaml || code=$?" in script
     assert "type=error" in script and "5)" in script
     assert script.rstrip().endswith('exit "$code"')
-    assert task["env"]["LITELLM_API_KEY"] == "$(LITELLM_API_KEY)"
+    assert task["env"]["LITELLM_API_KEY"] == "$(LITELLM_VIEWER_KEY)"
 
 
 def _script(text: str, marker: str) -> str:

@@ -124,7 +124,7 @@ def test_without_an_enterprise_licence_only_teams_are_compared(fake: FakeLiteLLM
     assert result.exit_code == 1
     assert "organizations need a LiteLLM Enterprise licence" in result.stderr
     assert "only teams were compared" in result.stderr
-    assert "set LITELLM_LICENSE on the proxy and use a proxy admin key" in result.stderr
+    assert "set LITELLM_LICENSE on the proxy (a proxy_admin_viewer key is enough)" in result.stderr
     assert result.stdout.startswith("team 'Research-ML'")
 
 

@@ -24,7 +24,7 @@ from tests.conftest import EXAMPLES, ROOT, UPDATE_GOLDEN
 from tests.example_ids import ANALYSTS as ANALYSTS_EXAMPLE
 from tests.example_ids import FINANCE, RESEARCH_ML, SANDBOX, UNSELECTED
 from tests.fakegraph import Tenant, serve
-from tests.fakelitellm import API_KEY, FakeLiteLLM
+from tests.fakelitellm import API_KEY, VIEWER_KEY, FakeLiteLLM
 from tests.hostile import CORPUS, nfc
 from tests.rendering import read_tree
 from tests.tenants import group, oid, ref, tenant, user
@@ -567,3 +567,17 @@ def test_a_team_outside_the_listed_organizations_is_not_drawn() -> None:
     licensed = draft.draw(LiveState((team,), (LiveOrganization(org, "Finance"),)), directory)
     assert licensed.unmanageable == ()
     assert licensed.enterprise
+
+
+@pytest.mark.integration
+def test_a_viewer_key_drafts_the_same_policy_as_the_master_key(
+    fake: FakeLiteLLM, snapshot: Path, tmp_path: Path
+) -> None:
+    args = ["init", "--snapshot", str(snapshot), "--litellm-url", fake.url]
+    admin = _run(*args, "-o", str(tmp_path / "admin.yaml"))
+    fake.requests.clear()
+    viewer = _run(*args, "-o", str(tmp_path / "viewer.yaml"), key=VIEWER_KEY)
+    assert (admin.exit_code, viewer.exit_code) == (0, 0), viewer.output
+    assert {method for method, _ in fake.requests} == {"GET"}
+    policy = (tmp_path / "admin.yaml").read_bytes()
+    assert (tmp_path / "viewer.yaml").read_bytes() == policy

@@ -30,7 +30,7 @@ from generator.workspace.folder import ADOPTED
 @click.command(
     "adopt",
     epilog=examples(
-        "export LITELLM_API_KEY=...   # a proxy admin key; entraform only reads with it",
+        "export LITELLM_API_KEY=...   # a proxy_admin_viewer key: entraform only reads",
         "entraform adopt -c entraform.yaml --snapshot tenant.json -o infra/litellm \\",
         "    --litellm-url https://litellm.example.com",
         "entraform adopt ... --dry-run   # print imports.tf instead of writing it",

@@ -30,7 +30,7 @@ from generator.workspace.roots import Roots
 @click.command(
     "drift",
     epilog=examples(
-        "export LITELLM_API_KEY=...   # a proxy admin key; entraform only reads with it",
+        "export LITELLM_API_KEY=...   # a proxy_admin_viewer key: entraform only reads",
         "entraform drift -c entraform.yaml --litellm-url https://litellm.example.com --json",
         "entraform drift ... --strict   # teams and users the policy does not render count",
         "entraform drift ... -o infra/litellm   # names users whose offboarding is not applied",

@@ -31,7 +31,7 @@ DRAWN = "policy/drawn.yaml.j2"
     "init",
     epilog=examples(
         "entraform init -o entraform.yaml   # a commented starter policy",
-        "export LITELLM_API_KEY=...        # a proxy admin key; entraform only reads with it",
+        "export LITELLM_API_KEY=...        # a proxy_admin_viewer key: entraform only reads",
         "entraform init -o entraform.yaml --snapshot tenant.json \\",
         "    --litellm-url https://litellm.example.com",
         "entraform init -o entraform.yaml --litellm-url https://litellm.example.com  # Graph",

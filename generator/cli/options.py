@@ -290,7 +290,7 @@ def litellm_client(url: str, concurrency: int) -> Client:
     key = os.environ.get("LITELLM_API_KEY", "")
     if not key:
         raise ConfigError(
-            "LITELLM_API_KEY is not set: export a LiteLLM proxy admin key "
+            "LITELLM_API_KEY is not set: export the key of a LiteLLM proxy_admin_viewer user "
             "(entraform only makes read-only calls with it)"
         )
     return Client(url, key, concurrency=concurrency)

@@ -9,6 +9,7 @@ Graph reader does); any other error status is final.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -32,8 +33,11 @@ RETRYABLE = frozenset({429, 502, 503, 504})  # the proxy, or what stands before 
 ORGANIZATIONS_UNAVAILABLE = (
     "LiteLLM refused /organization/list (403): organizations need a LiteLLM Enterprise "
     "licence (or the key lacks permission). Organizations and their members were not read; "
-    "set LITELLM_LICENSE on the proxy and use a proxy admin key, or render teams only"
+    "set LITELLM_LICENSE on the proxy (a proxy_admin_viewer key is enough), or render teams only"
 )
+# Every command here only reads: the least role that reads all it needs.
+ENOUGH = "a key of a proxy_admin_viewer user is enough (terraform apply needs proxy_admin)"
+_ROLE = re.compile(r"role\s*=\s*(\w+)")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -190,10 +194,16 @@ class Client:
                 f"LiteLLM answered GET {path} with a redirect ({code}) to "
                 f"{response.headers.get('Location', '?')}; give the final URL as --litellm-url"
             )
+        if code == 401 and (role := _ROLE.search(detail)):
+            # LiteLLM answers 401 to a valid key whose role lacks the rights, naming the role.
+            return (
+                f"the key is valid but its role ({role.group(1)}) may not read GET {path} (401); "
+                f"{ENOUGH}{said}"
+            )
         if code == 401:
             return f"LiteLLM rejected the key (401) on GET {path}; check LITELLM_API_KEY{said}"
         if code == 403:
-            return f"the key may not read GET {path} (403); use a proxy admin key{said}"
+            return f"the key may not read GET {path} (403); {ENOUGH}{said}"
         if code == 404:
             return f"GET {path} not found (404){said}"
         return f"LiteLLM failed on GET {path} ({code}){said}"
