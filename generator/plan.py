@@ -261,7 +261,9 @@ def _emptied(before: DesiredState, after: DesiredState) -> list[str]:
         for scoped in now_objects:
             previous = previous_by_id.get(scoped.id)
             if previous is not None and previous.members and not scoped.members:
+                count = len(previous.members)
                 found.append(
-                    f"{kind} {scoped.alias!r} had {len(previous.members)} members and now has none"
+                    f"{kind} {scoped.alias!r} ({scoped.id}) had {count} "
+                    f"member{'' if count == 1 else 's'} and now has none"
                 )
     return found

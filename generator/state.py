@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any, Literal, NamedTuple
@@ -173,22 +173,25 @@ class DesiredState:
         return {org_id: tuple(teams) for org_id, teams in grouped.items()}
 
 
-def validate(state: DesiredState) -> None:
+def named(scoped: Organization | Team) -> str:
+    """An organization or team as messages name it: two groups may share one display name."""
+    kind = "team" if isinstance(scoped, Team) else "organization"
+    return f"{kind} {scoped.alias!r} ({scoped.id})"
+
+
+def validate(state: DesiredState, where: Callable[[Organization | Team], str] = named) -> None:
     """Raise PolicyError listing every way the state breaks LiteLLM's rules."""
     problems: list[str] = []
     organizations = state.organizations_by_id
     for org in state.organizations:
-        problems += _check_settings(f"organization {org.alias!r}", org.settings)
-        problems += _check_roles(f"organization {org.alias!r}", org.members, ORGANIZATION_ROLES)
+        problems += _check_settings(where(org), org.settings)
+        problems += _check_roles(where(org), org.members, ORGANIZATION_ROLES)
     for team in state.teams:
-        where = f"team {team.alias!r}"
-        problems += _check_settings(where, team.settings)
-        problems += _check_roles(where, team.members, TEAM_ROLES)
+        problems += _check_settings(where(team), team.settings)
+        problems += _check_roles(where(team), team.members, TEAM_ROLES)
         parent = organizations.get(team.organization_id or "")
         if parent is not None:
-            problems += _check_fits(
-                where, team.settings, f"organization {parent.alias!r}", parent.settings
-            )
+            problems += _check_fits(where(team), team.settings, named(parent), parent.settings)
     problems += [
         f"user {u.user_email}: role {u.role!r} is not one of {', '.join(USER_ROLES)}"
         for u in state.users

@@ -211,7 +211,7 @@ def test_a_team_that_lost_every_member_is_refused(work: Path) -> None:
     write(work / "tenant.json", tenant(groups(()), USERS))
     result = generate(work)
     assert result.exit_code == 4
-    assert "team 'Team-X' had 3 members and now has none" in result.stderr
+    assert f"team 'Team-X' ({oid('group/Team-X')}) had 3 members and now has none" in result.stderr
 
 
 def test_a_vanished_organization_is_forgotten_not_destroyed(work: Path) -> None:
@@ -474,7 +474,8 @@ def test_an_organization_that_lost_every_member_is_refused(work: Path) -> None:
     write(work / "tenant.json", tenant([group("Org-A"), group("Team-X", ("cy",))], USERS))
     result = generate(work)
     assert result.exit_code == 4
-    assert "organization 'Org-A' had 2 members and now has none" in result.stderr
+    emptied = f"organization 'Org-A' ({oid('group/Org-A')}) had 2 members and now has none"
+    assert emptied in result.stderr
 
 
 def test_a_first_run_that_selects_nothing_says_to_check_the_selectors(work: Path) -> None:

@@ -275,7 +275,29 @@ def test_members_of_a_named_admin_group_become_admins() -> None:
 def test_a_missing_admin_group_is_a_warning() -> None:
     text = "teams:\n  - {rule: t, select: {prefix: 'LLM-'}, admins: {group: 'Nope'}}\n"
     outcome = run(text, [group("LLM-A", ("ann",))])
-    assert outcome.findings.warnings == ("admin group 'Nope' for 'LLM-A': no group",)
+    a = oid("group/LLM-A")
+    assert outcome.findings.warnings == (f"admin group 'Nope' for 'LLM-A' ({a}): no group",)
+
+
+def test_two_groups_of_one_name_are_told_apart_by_id_rule_and_line_in_errors() -> None:
+    text = (
+        "organizations:\n  - {rule: orgs, select: {prefix: 'Org-'}, settings: {max_budget: 100}}\n"
+        "teams:\n  - {rule: sales, select: {prefix: 'Sales-'}, organization: nested,\n"
+        "     settings: {max_budget: 200}}\n"
+    )
+    first, second = group("Sales-EMEA", ("ann",)), group("Sales-EMEA", ("bob",))
+    second["id"] = oid("group/the other Sales-EMEA")
+    org = group("Org-Sales", groups=("Sales-EMEA",))
+    org["members"].append(ref("group", "the other Sales-EMEA"))
+    with pytest.raises(PolicyError) as caught:
+        run(text, [org, first, second])
+    lines = str(caught.value).splitlines()[1:]
+    shown = {
+        f"  team 'Sales-EMEA' ({g['id']}), rule 'sales' at p.yaml:5: max_budget 200 exceeds 100 "
+        f"of organization 'Org-Sales' ({org['id']})"
+        for g in (first, second)
+    }
+    assert set(lines) == shown
 
 
 def test_organization_members_are_its_own_plus_its_teams_members() -> None:

@@ -151,7 +151,7 @@ def test_guards_weigh_removals_against_everything_there_was(tmp_path: Path) -> N
     result = build(POLICY, directory(data), tmp_path)
     assert [r.reason for r in result.refusals] == [
         f"8 member removals of {total} ({100 * 8 / total:.0f}%) exceed the limit of 10 or 10%",
-        "team 'line team' had 8 members and now has none",
+        f"team 'line team' ({oid('group/line team')}) had 8 members and now has none",
     ]
     assert oid("group/line team") in {t.id for t in result.outcome.state.teams}
 

@@ -370,8 +370,13 @@ def test_a_group_emptied_at_once_is_refused_whatever_the_limits(kind: str) -> No
     make = _team if kind == "team" else _org
     before, after = _state(make(1, range(2))), _state(make(1, range(0)))
     found = _refusals(before, after, Safety(max_removed=100, max_removed_percent=100))
-    alias = "Team 1" if kind == "team" else "Org 1"
-    assert found == [f"{kind} {alias!r} had 2 members and now has none"]
+    alias, oid = ("Team 1", "t1") if kind == "team" else ("Org 1", "o1")
+    assert found == [f"{kind} {alias!r} ({oid}) had 2 members and now has none"]
+
+
+def test_an_emptied_group_of_one_member_is_said_in_the_singular() -> None:
+    found = _refusals(_state(_team(1, range(1))), _state(_team(1)), SAFE)
+    assert found == ["team 'Team 1' (t1) had 1 member and now has none"]
 
 
 def test_a_group_that_was_empty_or_new_and_is_empty_is_no_anomaly() -> None:
@@ -385,6 +390,6 @@ def test_plan_make_carries_the_diff_and_the_guard() -> None:
     assert made.changes == plan.diff(before, after, FATES)
     assert [r.reason for r in made.refusals] == [
         "30 member removals of 30 (100%) exceed the limit of 10 or 10%",
-        "team 'Team 1' had 30 members and now has none",
+        "team 'Team 1' (t1) had 30 members and now has none",
     ]
     assert {r.override for r in made.refusals} == {"--allow-removals"}

@@ -18,7 +18,7 @@ from generator.mapping.findings import (
 )
 from generator.mapping.resolve import Mapper
 from generator.policy import Policy
-from generator.state import validate
+from generator.state import Organization, Team, named, validate
 
 __all__ = [
     "DISABLED",
@@ -40,5 +40,15 @@ def apply(policy: Policy, directory: Directory) -> Outcome:
     """Map the directory through the policy into a validated desired state."""
     mapper = Mapper(policy, directory)
     state = mapper.state()
-    validate(state)
-    return Outcome(state, mapper.findings(), mapper.provenance())
+    provenance = mapper.provenance()
+
+    def where(scoped: Organization | Team) -> str:
+        # Two groups may share a display name: the id, rule and line tell them apart.
+        found = provenance.teams if isinstance(scoped, Team) else provenance.organizations
+        match = found.get(scoped.id)
+        if match is None:
+            return named(scoped)
+        return f"{named(scoped)}, rule {match.rule.name!r} at {policy.path}:{match.rule.line}"
+
+    validate(state, where)
+    return Outcome(state, mapper.findings(), provenance)

@@ -212,12 +212,12 @@ class Mapper:
             return frozenset()
         if admins.owners:
             if match.group.owners is None:
-                self.warnings.append(f"owners of {match.group.display_name!r} were not read")
+                self.warnings.append(f"owners of {_named(match.group)} were not read")
             return self.directory.owner_users(match.group.id)
         name = match.render(admins.group or "")
         groups = self.by_name.get(name, [])
         if not groups:
-            self.warnings.append(f"admin group {name!r} for {match.group.display_name!r}: no group")
+            self.warnings.append(f"admin group {name!r} for {_named(match.group)}: no group")
             return frozenset()
         if len(groups) > 1:
             raise PolicyError(
@@ -250,7 +250,7 @@ class Mapper:
         if reason == NO_IDENTITY:
             missing = identity.user_id if not user_id else "an email"
             self.warnings.append(
-                f"user {user.display_name or user.id} in {group.display_name!r} has no {missing} "
+                f"user {user.display_name or user.id} in {_named(group)} has no {missing} "
                 "(limited information: check the User.Read.All permission); left out"
             )
         if reason is not None:
@@ -274,3 +274,8 @@ def _byname_of(groups: Iterable[Group]) -> dict[str, list[Group]]:
     for group in groups:
         found.setdefault(group.display_name, []).append(group)
     return found
+
+
+def _named(group: Group) -> str:
+    # Entra allows two groups one display name: the id says which.
+    return f"{group.display_name!r} ({group.id})"
