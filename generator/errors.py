@@ -55,14 +55,16 @@ class Refusal:
     """A reason not to go ahead, and what goes ahead anyway.
 
     `override` is the option (or policy setting) that accepts the risk, None when only a
-    change of input helps; `advice` says what to do, as a sentence. A configuration refusal
-    (the edition, a layout a format cannot hold) exits 2, an unsafe change 4.
+    change of input helps; `advice` says what to do, as a sentence; `otherwise` what helps
+    without the override, in any command. A configuration refusal (the edition, a layout a
+    format cannot hold) exits 2, an unsafe change 4.
     """
 
     reason: str
     override: str | None = None
     advice: str = ""
     exit_code: int = EXIT_UNSAFE
+    otherwise: str = ""
 
 
 class Refused(EntraformError):

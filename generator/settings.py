@@ -117,6 +117,7 @@ def _relayout(options: Asked, last: Manifest, switched: str | None, layout: str)
                 advice="Apply them and delete them before changing the layout.",
             )
         ]
+    keep = f"keep the layout: pass --layout {last.layout}"
     return [
         Refusal(
             f"{out} holds the {last.layout} layout and this run asks for {layout} "
@@ -126,8 +127,8 @@ def _relayout(options: Asked, last: Manifest, switched: str | None, layout: str)
             f"cross states. Run again with {MIGRATE_LAYOUT}: every new root module gets "
             f"`import` blocks ({roots.TRANSFERS_FILE}) for what it takes over, and every old "
             "one `removed` blocks that forget without destroying. Apply them all (in any "
-            "order), then delete what is left of the old ones. Or keep the layout: pass "
-            f"--layout {last.layout}.",
+            f"order), then delete what is left of the old ones. Or {keep}.",
+            otherwise=keep,
         )
     ]
 
@@ -141,4 +142,5 @@ def _ids_refusal(out: Path, old: Ids, new: Ids) -> Refusal:
         MIGRATE_IDS,
         f"If that migration is intended, run again with {MIGRATE_IDS} (see docs/sso.md); "
         "otherwise restore ids: in the policy.",
+        otherwise="restore ids: in the policy",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -491,3 +492,17 @@ def test_each_summary_the_help_lists_is_its_commands_own_first_paragraph() -> No
         assert command is not None and command.name == name
         paragraph = inspect.cleandoc(command.help or "").split("\n\n")[0]
         assert listed.summary == " ".join(paragraph.split()), name
+
+
+@pytest.mark.parametrize("command", ["generate", "validate", "explain"])
+def test_a_missing_policy_file_points_at_init(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    extra = {"generate": ["-o", "out"], "validate": [], "explain": ["someone", "--team", "x"]}
+    result = CliRunner().invoke(cli, [command, *extra[command]])
+    assert result.exit_code == 2
+    assert "no policy file entraform.yaml: write a first one with entraform init" in result.stderr
+    printed = result.stderr.split("write a first one with ", 1)[1].split(",")[0]
+    assert CliRunner().invoke(cli, shlex.split(printed)[1:]).exit_code == 0
+    assert Path("entraform.yaml").is_file()

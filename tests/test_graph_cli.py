@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,3 +91,21 @@ def test_a_budget_that_is_no_size_class_or_number_is_a_usage_error(
     )
     assert result.exit_code == 2
     assert "not S, M, L or a positive number" in result.stderr
+
+
+def test_the_check_hint_carries_the_graph_options_given_and_runs_as_printed(
+    fake: FakeGraph, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    given = ("--graph-url", fake.base_url, "--graph-budget", "3500", "--graph-max-wait", "60")
+    env = {"ENTRAFORM_GRAPH_URL": None, "ENTRAFORM_GRAPH_TOKEN": TOKEN}
+    runner = CliRunner(env=env)
+    result = runner.invoke(cli, ["generate", "-c", str(POLICY), *given, "-o", str(out), "--check"])
+    assert result.exit_code == 1, result.stderr
+    printed = result.stderr.split("update them with: ", 1)[1].strip()
+    assert " ".join(given) in printed
+    assert TOKEN not in printed and "--graph-token" not in printed
+    words = shlex.split(printed)
+    assert words[0] == "entraform"
+    assert runner.invoke(cli, words[1:], catch_exceptions=False).exit_code == 0
+    assert runner.invoke(cli, [*words[1:], "--check"]).exit_code == 0

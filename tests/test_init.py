@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -581,3 +582,35 @@ def test_a_viewer_key_drafts_the_same_policy_as_the_master_key(
     assert {method for method, _ in fake.requests} == {"GET"}
     policy = (tmp_path / "admin.yaml").read_bytes()
     assert (tmp_path / "viewer.yaml").read_bytes() == policy
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("to_stdout", [False, True])
+def test_the_next_step_init_prints_runs_as_printed(
+    fake: FakeLiteLLM,
+    snapshot: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    to_stdout: bool,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["init", "--snapshot", str(snapshot), "--litellm-url", fake.url]
+    result = _run(*args, "-o", "-" if to_stdout else "drawn.yaml")
+    assert result.exit_code == 0, result.output
+    if to_stdout:
+        Path("entraform.yaml").write_text(result.stdout, encoding="utf-8")
+    line = next(x for x in result.stderr.splitlines() if x.startswith("Next"))
+    commands = line.split(": ", 1)[1].split(", then ")
+    generate, adopt = (shlex.split(c.replace("DIR", "out")) for c in commands[:2])
+    assert generate[:2] == ["entraform", "generate"] and adopt[:2] == ["entraform", "adopt"]
+    assert _run(*generate[1:]).exit_code == 0
+    assert _run(*adopt[1:]).exit_code == 0, "adopt runs as printed"
+    assert Path("out/imports.tf").is_file()
+
+
+def test_the_starter_says_how_to_check_it(tmp_path: Path) -> None:
+    policy = tmp_path / "entraform.yaml"
+    result = _run("init", "-o", str(policy))
+    words = shlex.split(result.stderr.split("check them with ", 1)[1].split(" (")[0])
+    assert words[:2] == ["entraform", "validate"]
+    assert _run(*words[1:]).exit_code == 0

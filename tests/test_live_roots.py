@@ -340,8 +340,14 @@ def test_adopt_and_drift_refuse_a_layout_the_folder_does_not_hold(
     adopted = _adopt(sso_era, tree, "--layout", "single")
     assert adopted.exit_code == 4
     assert "holds the per-organization layout and this run asks for single" in adopted.output
-    assert "--migrate-layout is an option of entraform generate" in adopted.output
+    told = (
+        "Run entraform generate with --migrate-layout first and apply what it writes, then "
+        "this command again; or keep the layout: pass --layout per-organization."
+    )
+    assert told in " ".join(adopted.output.split())
+    assert "Run again with --migrate-layout" not in adopted.output  # adopt has no such option
     assert list(tree.rglob(adopt.FILE_NAME)) == []
+    assert _adopt(sso_era, tree, "--layout", "per-organization").exit_code == 0  # as printed
     drifted = _drift(
         sso_era, POLICY, "--root", roots.STANDALONE, "-o", str(tree), "--layout", "single"
     )
@@ -358,7 +364,9 @@ def test_adopt_refuses_a_change_of_the_id_scheme(sso_era: FakeLiteLLM, tree: Pat
         cli, [*args, "--litellm-url", sso_era.url], env=ENV, catch_exceptions=False
     )
     assert result.exit_code == 4, result.output
-    assert "--migrate-ids is an option of entraform generate" in result.output
+    told = "Run entraform generate with --migrate-ids first and apply what it writes"
+    assert told in " ".join(result.output.split())
+    assert "; or restore ids: in the policy." in " ".join(result.output.split())
     assert list(tree.rglob(adopt.FILE_NAME)) == []
 
 

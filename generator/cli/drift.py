@@ -16,8 +16,8 @@ from generator.cli.options import (
     litellm_client,
     litellm_options,
     root_option,
-    source_options,
 )
+from generator.cli.source import source_options
 from generator.live.reading import read_for
 from generator.policy.load import load_policy
 from generator.render import legacy

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from generator.cli.options import config_option, examples, source_options
+from generator.cli.options import config_option, examples
+from generator.cli.source import source_options
 from generator.mapping import trace
 from generator.policy.load import load_policy
 from generator.report import explanation

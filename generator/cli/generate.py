@@ -9,14 +9,8 @@ from pathlib import Path
 import click
 
 from generator import run
-from generator.cli.options import (
-    config_option,
-    examples,
-    folder_option,
-    output_options,
-    reproducing,
-    source_options,
-)
+from generator.cli.options import config_option, examples, folder_option, output_options
+from generator.cli.source import reproducing, source_options
 from generator.policy.load import load_policy
 from generator.report import facts, summary
 from generator.report.outcome import Report

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
 
 from generator import mapping
-from generator.cli.options import (
-    concurrency_option,
-    examples,
-    ignore_user_option,
-    litellm_client,
-    source_options,
-)
+from generator.cli.options import concurrency_option, examples, ignore_user_option, litellm_client
+from generator.cli.source import source_options
 from generator.directory import Directory
 from generator.errors import ConfigError
 from generator.live import draft
@@ -78,7 +74,12 @@ def init_command(
             raise click.UsageError("--snapshot is only read with --litellm-url")
         _write(out, stdout, policy_text(STARTER, {}))
         if not stdout and not source.quiet:
-            click.echo(f"entraform init: wrote {out}: a starter policy; edit its rules", err=True)
+            policy = shlex.quote(str(out))
+            click.echo(
+                f"entraform init: wrote {out}: a starter policy; edit its rules, then check "
+                f"them with entraform validate -c {policy} (see docs/policy.md)",
+                err=True,
+            )
         return
     client = litellm_client(litellm_url, litellm_concurrency)
     with client:
@@ -99,6 +100,7 @@ def init_command(
     _write(out, stdout, text)
     if not source.quiet:
         click.echo("\n".join(_report(out, drawn)), err=True)
+        click.echo(_next(out, source, litellm_url), err=True)
 
 
 def _groups(ids: tuple[str, ...], source: SourceOptions) -> Directory:
@@ -140,9 +142,17 @@ def _report(out: Path, drawn: draft.Draft) -> list[str]:
         lines += [f"  {u.describe()}" for u in drawn.unmanageable]
     if drawn.warnings:
         lines += ["", "Warnings:", *(f"  - {w}" for w in drawn.warnings)]
-    lines += [
-        "",
-        f"Next: entraform generate -c {out} -o DIR, then entraform adopt -c {out} -o DIR "
-        "--litellm-url URL, then terraform plan in DIR (see docs/init.md)",
-    ]
     return lines
+
+
+def _next(out: Path, source: SourceOptions, litellm_url: str) -> str:
+    """The next commands, runnable as printed once DIR is chosen."""
+    saved = str(out) != "-"
+    policy = shlex.quote(str(out) if saved else "entraform.yaml")
+    read = f" --snapshot {shlex.quote(str(source.snapshot))}" if source.snapshot else ""
+    where = "" if saved else f" (save the policy as {policy} first)"
+    return (
+        f"\nNext{where}: entraform generate -c {policy}{read} -o DIR, then entraform adopt "
+        f"-c {policy}{read} -o DIR --litellm-url {shlex.quote(litellm_url)}, then terraform "
+        "plan in DIR (see docs/init.md)"
+    )

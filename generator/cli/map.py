@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from generator import mapping
-from generator.cli.options import config_option, examples, file_option, reproducing, source_options
+from generator.cli.options import config_option, examples, file_option
+from generator.cli.source import reproducing, source_options
 from generator.policy.load import load_policy
 from generator.report.structure import structure
 from generator.sources import SourceOptions, open_source

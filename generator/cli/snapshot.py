@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from generator.cli.options import config_option, examples, file_option, source_options
+from generator.cli.options import config_option, examples, file_option
+from generator.cli.source import source_options
 from generator.policy.load import load_policy
 from generator.sources import SourceOptions, open_source
 from generator.sources import snapshot as snapshot_file

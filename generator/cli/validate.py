@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from generator import mapping
-from generator.cli.options import config_option, examples, snapshot_option
+from generator.cli.options import config_option, examples
+from generator.cli.source import snapshot_option
 from generator.policy.load import load_policy
 from generator.sources import SourceOptions, open_source
 

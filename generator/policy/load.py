@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import string
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,14 @@ def load_policy(path: Path) -> Policy:
     """Read, validate and build the policy from a YAML file."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read policy {path}: {exc.strerror}") from exc
+    except FileNotFoundError:
+        init = f"entraform init -o {shlex.quote(str(path))}"
+        raise ConfigError(
+            f"no policy file {path}: write a first one with {init}, or give another with --config"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"cannot read policy {path}: {why}") from exc
     return parse_policy(text, str(path))
 
 

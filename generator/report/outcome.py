@@ -95,8 +95,12 @@ class Report:
 
 
 def _by_generate(refusal: Refusal) -> Refusal:
-    """The refusal, telling that the option it names belongs to `entraform generate`."""
+    """The refusal as adopt and drift say it: the option it names belongs to generate."""
     if not (refusal.override or "").startswith("--"):
         return refusal
-    note = f"({refusal.override} is an option of entraform generate: run that first.)"
-    return replace(refusal, advice=f"{refusal.advice} {note}")
+    advice = (
+        f"Run entraform generate with {refusal.override} first and apply what it writes, "
+        "then this command again"
+    )
+    otherwise = f"; or {refusal.otherwise}" if refusal.otherwise else ""
+    return replace(refusal, advice=f"{advice}{otherwise}.")
