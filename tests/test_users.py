@@ -287,6 +287,7 @@ def test_a_named_admin_in_no_selected_group_stops_the_run(tmp_path: Path) -> Non
         ("{manage: true, removed: keep}", "users.removed"),
         ("{manage: true, admins: {ann@contoso.test: internal_user}}", "users.admins"),
         ("{role: internal_user}", "manage"),
+        ("{manage: false, admins: {ann@contoso.test: proxy_admin}}", "users.admins: named admins"),
     ],
 )
 def test_a_bad_users_section_is_a_config_error_naming_the_key(section: str, words: str) -> None:

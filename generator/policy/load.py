@@ -92,6 +92,12 @@ def _build(data: dict[str, Any], where: Locator) -> Policy:
 
 
 def _users(item: dict[str, Any], where: Locator) -> Users:
+    if item.get("admins") and not item.get("manage"):
+        # Without managed users no user is rendered, so the named admins would be ignored.
+        raise where.error(
+            ("users", "admins"),
+            "named admins take effect only with users.manage: true; set it, or remove admins",
+        )
     admins = tuple(
         sorted(
             NamedAdmin(name, role, where.line(("users", "admins", name)))
