@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -19,6 +20,7 @@ from generator.cli.options import (
 )
 from generator.cli.source import source_options
 from generator.live import adopt
+from generator.live.people import People, email_attribute_warning
 from generator.live.reading import read_for
 from generator.policy.load import load_policy
 from generator.report.adoption import as_dict, describe
@@ -81,7 +83,11 @@ def adopt_command(
     whole = report.outcome.state
     state = whole if root_name is None else placement.part(whole, root_name)
     at = render.named(report.format).addresses(report.labels)
-    adoption = adopt.plan(state, at, read_for(client, state), ignore_users, whole=whole)
+    live = read_for(client, state)
+    adoption = adopt.plan(state, at, live, ignore_users, whole=whole)
+    people = People(directory, policy.identity)
+    if email := email_attribute_warning(live, people, policy.identity):
+        adoption = replace(adoption, warnings=(*adoption.warnings, email))
     written = {
         roots.path(root, adopt.FILE_NAME): adopt.imports_tf(part)
         for root, part in adopt.by_root(adoption, placement, state, at).items()

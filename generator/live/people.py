@@ -7,7 +7,11 @@ from collections.abc import Callable, Iterable
 from generator import mapping
 from generator.directory import Directory, User
 from generator.live.drift import nfc
+from generator.live.holdings import LiveState
+from generator.mapping.findings import attribute
 from generator.policy import Identity
+
+_OTHER = {"userPrincipalName": "mail", "mail": "userPrincipalName"}
 
 
 class People:
@@ -44,6 +48,37 @@ class People:
         members = (u for u in self.users.values() if not u.is_guest)
         found = {domain(a) for u in members for a in (u.user_principal_name, u.mail)}
         return frozenset(found - {""})
+
+
+def email_attribute_warning(live: LiveState, people: People, identity: Identity) -> str | None:
+    """A warning when LiteLLM's emails follow the other Entra attribute for most users."""
+    # Applied, the policy's attribute would overwrite every such address, with no error.
+    rendered, other = identity.user_email, _OTHER[identity.user_email]
+    held = {m.user_id: m.user_email for t in live.teams for m in t.members}
+    held |= {m.user_id: m.user_email for o in live.organizations or () for m in o.members}
+    held |= {u.user_id: u.user_email for u in live.users or ()}
+    counts = {rendered: 0, other: 0}
+    for user_id, address in held.items():
+        user = people.user(people.key(user_id))
+        if user is None or not address:
+            continue
+        names = {a: _folded(attribute(user, a)) for a in counts}
+        if names[rendered] != names[other]:  # the same address either way says nothing
+            for name, value in names.items():
+                counts[name] += _folded(address) == value
+    told = counts[rendered] + counts[other]
+    if counts[other] <= counts[rendered]:
+        return None
+    return (
+        f"the emails LiteLLM holds follow Entra's {other} for {counts[other]} of {told} users "
+        f"whose {rendered} and {other} differ, but the policy renders {rendered} "
+        f"(identity.user_email): terraform apply would overwrite them. If LiteLLM's SSO "
+        f"stores {other} (MICROSOFT_USER_EMAIL_ATTRIBUTE), set identity.user_email: {other}"
+    )
+
+
+def _folded(address: str | None) -> str:
+    return nfc(address or "").casefold()
 
 
 def domain(address: str | None) -> str:

@@ -11,7 +11,7 @@ from generator.directory import Directory
 from generator.errors import ChangesFound, EntraformError, SecurityFindings
 from generator.live import drift, security, stray_keys, strays
 from generator.live.holdings import LiveState
-from generator.live.people import People
+from generator.live.people import People, email_attribute_warning
 from generator.live.stray_keys import StrayKey
 from generator.live.strays import USERS_ADVICE, StrayUser
 from generator.policy import Policy
@@ -54,8 +54,13 @@ def compare(
         stray_keys.find_keys(state, live, grants, users, people, ignore_users),
         strict,
         live.organizations_note if state.organizations else None,
-        tuple(drift.licence_warnings(state, live)),
+        (*drift.licence_warnings(state, live), *_emails(live, people, policy)),
     )
+
+
+def _emails(live: LiveState, people: People, policy: Policy) -> tuple[str, ...]:
+    warning = email_attribute_warning(live, people, policy.identity)
+    return () if warning is None else (warning,)
 
 
 @dataclass(frozen=True)
