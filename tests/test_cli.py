@@ -506,3 +506,13 @@ def test_a_missing_policy_file_points_at_init(
     printed = result.stderr.split("write a first one with ", 1)[1].split(",")[0]
     assert CliRunner().invoke(cli, shlex.split(printed)[1:]).exit_code == 0
     assert Path("entraform.yaml").is_file()
+
+
+def test_only_the_first_run_into_a_folder_says_what_comes_next(tmp_path: Path) -> None:
+    args = ["generate", "-c", str(EXAMPLES / "entraform.yaml")]
+    args += ["--snapshot", str(EXAMPLES / "tenant.json"), "-o", str(tmp_path / "out")]
+    first, again = CliRunner().invoke(cli, args), CliRunner().invoke(cli, args)
+    assert (first.exit_code, again.exit_code) == (0, 0)
+    assert f"terraform -chdir={tmp_path / 'out'} plan" in first.stderr
+    assert "run entraform adopt first" in first.stderr
+    assert "next:" not in again.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import shlex
 from pathlib import Path
 
 import click
@@ -15,7 +16,7 @@ from generator.policy.load import load_policy
 from generator.report import facts, summary
 from generator.report.outcome import Report
 from generator.sources import SourceOptions, open_source
-from generator.workspace import folder, writes
+from generator.workspace import folder, manifest, roots, writes
 
 
 @click.command(
@@ -128,6 +129,19 @@ def generate(
         }
         done = ", ".join(f"{n} {a}d" for a, n in counts.items() if n) or "no file changed"
         click.echo(f"entraform: {out}: {done}", err=True)
+        if any(f.name == manifest.NAME and f.action == "create" for f in report.file_changes):
+            click.echo(_first_steps(report, out), err=True)
+
+
+def _first_steps(report: Report, out: Path) -> str:
+    """What to do after the first run into a folder: plan it, adopting what LiteLLM has."""
+    chdir = shlex.quote(str(out if report.layout == roots.SINGLE else out / "<root>"))
+    each = "" if report.layout == roots.SINGLE else " (in each root module)"
+    return (
+        f"entraform: next: review the files, then terraform -chdir={chdir} init and "
+        f"terraform -chdir={chdir} plan{each}; if LiteLLM already has these teams (its SSO "
+        "login makes them), run entraform adopt first (docs/adopt.md)"
+    )
 
 
 def _tell(report: Report, *, quiet: bool) -> None:
