@@ -341,3 +341,18 @@ def _forgotten(terraform: str, stand: Path, first: Layout) -> set[str]:
             text = (root / "removed.tf").read_text(encoding="utf-8")
             found |= {line.split("=")[1].strip() for line in text.splitlines() if "from =" in line}
     return found
+
+
+def test_removed_blocks_of_a_layout_migration_say_the_objects_moved_and_keep_saying_it(
+    tmp_path: Path, policy: Path
+) -> None:
+    out = tmp_path / "out"
+    generate(policy, directory(_tenant()), out, layout="single")
+    generate(policy, directory(_tenant()), out, layout="per-organization", migrate_layout=True)
+    text = (out / "removed.tf").read_text(encoding="utf-8")
+    assert "# Objects moved to another root module, which imports them" in text
+    assert "no longer selected" not in text
+    again = generate(policy, directory(_tenant()), out, layout="per-organization")
+    assert again.file_changes == ()
+    recorded = read_folder(out, legacy.read).manifest
+    assert recorded is not None and all(t.moved for t in recorded.labels.tombstones)

@@ -115,7 +115,10 @@ def files(state: DesiredState, labels: Labels, options: RenderOptions) -> dict[s
 
 def removed_file(labels: Labels, options: RenderOptions) -> str:
     """The `removed` blocks that forget, without destroying, what a root no longer declares."""
-    context = {"addresses": [t.address for t in labels.tombstones]}
+    context = {
+        "addresses": [t.address for t in labels.tombstones if not t.moved],
+        "moved": [t.address for t in labels.tombstones if t.moved],
+    }
     return hcl.align(templates.text("terraform/removed.tf.j2", context, options))
 
 

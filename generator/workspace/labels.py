@@ -38,6 +38,8 @@ class Forgotten:
     chunk: str = ""
     # The root module whose state holds it (see roots); the output folder itself by default.
     root: str = ""
+    # Forgotten because it moved to another root, which imports it: not because it left.
+    moved: bool = False
 
     @property
     def address(self) -> str:

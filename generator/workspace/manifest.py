@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator.state import (
@@ -107,8 +107,10 @@ def dumps(manifest: Manifest) -> str:
     out += [',\n  "emails": ', _lines(emails), ',\n  "user_ids": ', _lines(user_ids)]
     levels = ((kind, _lines(found, 6, 4)) for kind, found in _levels(labels).items())
     out += [',\n  "levels": ', *_objects(levels)]
-    forgotten = _by_root((t.root, t.address) for t in labels.tombstones)
+    forgotten = _by_root((t.root, t.address) for t in labels.tombstones if not t.moved)
     out += [',\n  "forgotten": ', *_objects((r, _json(sorted(a))) for r, a in forgotten)]
+    if moved_away := _by_root((t.root, t.address) for t in labels.tombstones if t.moved):
+        out += [',\n  "moved_away": ', *_objects((r, _json(sorted(a))) for r, a in moved_away)]
     moves = (
         (r, [[m.source, m.target, m.kind] for m in found])
         for r, found in sorted(manifest.moves.items())
@@ -196,9 +198,7 @@ def _manifest(data: dict[str, Any], known: Iterable[Membership]) -> Manifest:
         {i: o["label"] for i, o in organizations.items()},
         {i: t["label"] for i, t in teams.items()},
         tuple(
-            sorted(
-                Forgotten.parse(a, root) for root, found in data["forgotten"].items() for a in found
-            )
+            sorted(_tombstones(data["forgotten"]) + _tombstones(data.get("moved_away"), True))
         ),
         levels={(KINDS[k], label): n for k, v in data["levels"].items() for label, n in v.items()},
         roots=roots,
@@ -240,6 +240,11 @@ def _roster(members: Sequence[Membership]) -> str:
 
 def _settings(found: Mapping[str, Any]) -> Settings:
     return Settings.from_mapping(found["settings"])
+
+
+def _tombstones(by_root: Mapping[str, list[str]] | None, moved: bool = False) -> list[Forgotten]:
+    found = [Forgotten.parse(a, r) for r, addresses in (by_root or {}).items() for a in addresses]
+    return [replace(f, moved=True) for f in found] if moved else found
 
 
 def _levels(labels: Labels) -> dict[str, dict[str, int]]:

@@ -172,4 +172,4 @@ def let_go(previous: Labels, moving: Iterable[Transfer]) -> tuple[Forgotten, ...
     for transfer in moving:
         names = previous.organizations if transfer.kind == "organization" else previous.teams
         found += forgotten(transfer.kind, names[transfer.id], previous)
-    return tuple(found)
+    return tuple(replace(f, moved=True) for f in found)

@@ -46,9 +46,10 @@ def check(data: Mapping[str, Any]) -> None:
     for kind, levels in _map(data["levels"], "levels").items():
         for label, level in _map(levels, f"levels.{kind}").items():
             _one(level, (int,), f"levels.{kind}.{label}")
-    for root, addresses in _map(data["forgotten"], "forgotten").items():
-        _root(root, f"forgotten.{root}")
-        _list(addresses, f"forgotten.{root}")
+    for name in ("forgotten", "moved_away"):
+        for root, addresses in _map(data.get(name, {}), name).items():
+            _root(root, f"{name}.{root}")
+            _list(addresses, f"{name}.{root}")
     for name in ("moves", "imports"):
         for root, blocks in _map(data[name], name).items():
             _root(root, f"{name}.{root}")
