@@ -117,6 +117,12 @@ def linked_policy_files() -> list[Path]:
         for page in DOCS
         for target in re.findall(r"\]\(([^)#\s]+\.ya?ml)\)", page.read_text(encoding="utf-8"))
     ]
+    # The site cannot link files outside docs/: they are named as code, from the repository root.
+    linked += [
+        ROOT / named
+        for page in DOCS
+        for named in re.findall(r"`((?:examples|tests)/[^`\s]+\.ya?ml)`", page.read_text("utf-8"))
+    ]
     found = [
         ROOT / "examples" / "entraform.yaml",
         *sorted((ROOT / "tests" / "golden").glob("**/entraform.yaml")),

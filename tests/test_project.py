@@ -15,7 +15,7 @@ from tests.conftest import ROOT, UPDATE_GOLDEN
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 TEST_COMMAND = (
-    "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && "
+    "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test,docs]' && "
     'npm ci --prefix tests/mermaid --no-audit --no-fund --ignore-scripts && python -m pytest -m ""'
 )
 EXAMPLE_COMMAND = (
