@@ -274,7 +274,7 @@ def test_needs_ask_only_for_what_the_rules_use() -> None:
 
 
 def test_a_missing_policy_file_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no policy file .*nope.yaml: write a first one with"):
+    with pytest.raises(ConfigError, match=r"no policy file .*nope\.yaml: write a first one with"):
         load_policy(tmp_path / "nope.yaml")
 
 

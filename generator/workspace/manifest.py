@@ -197,9 +197,7 @@ def _manifest(data: dict[str, Any], known: Iterable[Membership]) -> Manifest:
     labels = Labels(
         {i: o["label"] for i, o in organizations.items()},
         {i: t["label"] for i, t in teams.items()},
-        tuple(
-            sorted(_tombstones(data["forgotten"]) + _tombstones(data.get("moved_away"), True))
-        ),
+        tuple(sorted(_tombstones(data["forgotten"]) + _tombstones(data.get("moved_away"), True))),
         levels={(KINDS[k], label): n for k, v in data["levels"].items() for label, n in v.items()},
         roots=roots,
         users={user_ids.get(k, k): u["label"] for k, u in users.items()},
