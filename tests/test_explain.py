@@ -25,15 +25,16 @@ from generator.report.explanation import report, text
 from generator.sources import snapshot
 from tests import hostile
 from tests.conftest import EXAMPLES, ROOT
-from tests.example_ids import ISAIAH, NESTOR, RESEARCH, RESEARCH_ML, SANDBOX
+from tests.example_ids import ANALYSTS, FINANCE, ISAIAH, NESTOR, RESEARCH, RESEARCH_ML, SANDBOX
 from tests.fakegraph import FakeGraph, Tenant, serve
-from tests.tenants import directory, group, oid, tenant, user
+from tests.tenants import directory, group, oid, tenant, user, write
 
 POLICY_PATH = EXAMPLES / "entraform.yaml"
 TENANT_PATH = EXAMPLES / "tenant.json"
 EXAMPLE_ARGS = ("-c", POLICY_PATH, "--snapshot", TENANT_PATH)
 ML_CORE = "f59a7886-7c9e-5759-9c2e-9bff208b38b7"
 MIRIAM = "MiriamG@contoso.com"
+PATTI = "PattiF@contoso.com"
 
 
 def invoke(*args: str | Path, env: dict[str, str] | None = None) -> Result:
@@ -60,6 +61,13 @@ def chains(access: Access | Absence | None, via: str = "member") -> list[list[st
 
 def one(accesses: tuple[Access, ...], object_id: str) -> Access:
     return next(a for a in accesses if a.id == object_id)
+
+
+def ask(who: str, kind: str, query: str) -> Explanation:
+    """Explain a person of the bundled tenant, asking about one team or organization."""
+    if kind == "team":
+        return explain(*example(), who, team=query)
+    return explain(*example(), who, organization=query)
 
 
 def codes(found: Explanation) -> list[str]:
@@ -205,10 +213,144 @@ def test_a_team_name_that_two_groups_share_is_refused_until_the_id_is_given() ->
     twins = [group("Team-X", ("ann",)), group("Team-X", ("bob",), id=oid("group/twin"))]
     teams = policy("teams: [{rule: t, select: {prefix: Team-}}]\n")
     tenant_directory = directory(tenant(twins, [user("ann"), user("bob")]))
-    with pytest.raises(ConfigError, match="2 groups or teams are named 'Team-X'"):
+    with pytest.raises(ConfigError, match="'Team-X' names 2 objects") as refused:
         explain(teams, tenant_directory, "ann@contoso.test", team="Team-X")
+    assert oid("group/twin") in str(refused.value)
+    assert "give the object id of the team you mean" in str(refused.value)
     found = explain(teams, tenant_directory, "ann@contoso.test", team=oid("group/twin"))
     assert codes(found) == ["not_a_member"]
+
+
+SALES = [group("Team-A", ("ann",)), group("Team-B", ("bob",)), group("Sales", ("bob",))]
+A_BY_TEAM = f"group 'Team-A' ({oid('group/Team-A')}) by its team's alias"
+B_BY_TEAM = f"group 'Team-B' ({oid('group/Team-B')}) by its team's alias"
+A_BY_ORGANIZATION = f"group 'Team-A' ({oid('group/Team-A')}) by its organization's alias"
+SALES_BY_NAME = f"group 'Sales' ({oid('group/Sales')}) by its name"
+
+
+@pytest.mark.parametrize(
+    "body, named",
+    [
+        # One team's alias is another group's display name.
+        ("teams: [{rule: t, select: {names: [Team-A]}, alias: Sales}]", [A_BY_TEAM, SALES_BY_NAME]),
+        # Two teams share one alias.
+        ("teams: [{rule: t, select: {prefix: Team-}, alias: Sales}]", [A_BY_TEAM, B_BY_TEAM]),
+        # An organization's alias is another group's display name.
+        (
+            "litellm: {enterprise: true}\n"
+            "organizations: [{rule: o, select: {names: [Team-A]}, alias: Sales}]",
+            [A_BY_ORGANIZATION, SALES_BY_NAME],
+        ),
+    ],
+    ids=["alias-and-group-name", "shared-alias", "organization-alias-and-group-name"],
+)
+def test_a_name_several_objects_answer_to_is_refused_naming_each_until_the_id_is_given(
+    body: str, named: list[str]
+) -> None:
+    config = policy(body + "\n")
+    tenant_directory = directory(tenant(SALES, [user("ann"), user("bob")]))
+    with pytest.raises(ConfigError, match="give the object id of the team you mean") as refused:
+        explain(config, tenant_directory, "bob@contoso.test", team="Sales")
+    assert all(n in str(refused.value) for n in named), str(refused.value)
+    found = explain(config, tenant_directory, "bob@contoso.test", team=oid("group/Team-A"))
+    assert isinstance(found.asked, Absence)
+    assert found.asked.group.id == oid("group/Team-A")
+
+
+def test_an_organizations_alias_asked_as_a_team_says_it_is_an_organization() -> None:
+    result = invoke("explain", PATTI, "--team", "Finance", *EXAMPLE_ARGS)
+    assert result.exit_code == 2
+    assert (
+        "no team 'Finance': 'Finance' is the organization made from group 'LLM-Org-Finance' "
+        f"({FINANCE}); ask with --organization 'Finance'"
+    ) in result.stderr
+
+
+def test_a_teams_alias_asked_as_an_organization_says_it_is_a_team() -> None:
+    result = invoke("explain", PATTI, "--organization", "Finance Analysts", *EXAMPLE_ARGS)
+    assert result.exit_code == 2
+    assert (
+        "no organization 'Finance Analysts': 'Finance Analysts' is the team made from group "
+        f"'LLM-Team-Finance-Analysts' ({ANALYSTS}); ask with --team 'Finance Analysts'"
+    ) in result.stderr
+
+
+@pytest.mark.parametrize(
+    "kind, group_name, hint",
+    [
+        ("team", "LLM-Org-Finance", "organization 'Finance': ask with --organization 'Finance'"),
+        ("organization", "LLM-Team-Finance-Analysts",
+         "team 'Finance Analysts': ask with --team 'Finance Analysts'"),
+    ],
+)  # fmt: skip
+def test_a_group_asked_as_the_other_kind_names_that_object_and_the_option_for_it(
+    kind: str, group_name: str, hint: str
+) -> None:
+    found = ask(NESTOR, kind, group_name)
+    assert isinstance(found.asked, Absence)
+    assert found.asked.reasons[-1].text.endswith(f"selects it as {hint}")
+
+
+@pytest.mark.parametrize(
+    "kind, alias, object_id, group_name",
+    [
+        ("team", "Finance Analysts", ANALYSTS, "LLM-Team-Finance-Analysts"),
+        ("organization", "Finance", FINANCE, "LLM-Org-Finance"),
+    ],
+)
+def test_an_object_asked_by_its_alias_is_answered_under_that_alias_with_its_group_beside(
+    kind: str, alias: str, object_id: str, group_name: str
+) -> None:
+    found = ask(NESTOR, kind, alias)
+    heading = f"not in {kind} {alias!r} ({object_id}), group {group_name!r}:"
+    assert text(found).splitlines()[2] == heading
+    asked = report(found)["asked"]
+    assert (asked["alias"], asked["id"], asked["group"]["display_name"]) == (
+        alias,
+        object_id,
+        group_name,
+    )
+
+
+@pytest.mark.parametrize(
+    "kind, alias", [("team", "Finance Controlling"), ("organization", "Finance")]
+)
+def test_an_object_the_person_is_in_is_found_by_its_alias_for_either_kind(
+    kind: str, alias: str
+) -> None:
+    found = ask(PATTI, kind, alias)
+    assert isinstance(found.asked, Access)
+    assert (found.asked.kind, found.asked.alias) == (kind, alias)
+
+
+def test_under_prefixed_ids_the_litellm_id_is_accepted_and_every_grant_still_traced() -> None:
+    config = policy(
+        """\
+        litellm: {enterprise: true}
+        ids: {scheme: prefixed, prefix: ef-}
+        organizations: [{rule: o, select: {names: [Unit]}}]
+        teams: [{rule: t, select: {prefix: Team-}, organization: nested}]
+        """
+    )
+    groups = [
+        group("Unit", groups=("Team-A", "Team-B")),
+        group("Team-A", ("ann",)),
+        group("Team-B", ("bob",)),
+        group("Other", ("cy",)),
+    ]
+    tenant_directory = directory(tenant(groups, [user("ann"), user("bob"), user("cy")]))
+    found = explain(
+        config, tenant_directory, "ann@contoso.test", organization="ef-" + oid("group/Unit")
+    )
+    assert isinstance(found.asked, Access)
+    assert [g.team.alias for g in found.asked.grants if g.team] == ["Team-A"]
+    assert [a.id for a in found.teams] == ["ef-" + oid("group/Team-A")]
+    found = explain(config, tenant_directory, "ann@contoso.test", team="Team-B")
+    assert isinstance(found.asked, Absence)
+    assert (found.asked.id, codes(found)) == ("ef-" + oid("group/Team-B"), ["not_a_member"])
+    found = explain(config, tenant_directory, "cy@contoso.test", organization="Unit")
+    assert isinstance(found.asked, Absence)
+    assert found.asked.reasons[0].text.endswith("nor in any of its 2 team(s)")
 
 
 def test_an_unknown_team_exits_2_and_suggests_the_closest_name() -> None:
@@ -223,6 +365,46 @@ def test_team_and_organization_together_are_a_usage_error() -> None:
 
 
 # Policy reasons on small tenants
+
+
+def not_selected(body: str) -> list[str]:
+    """What each rule selects, as explain lists it for a group no rule selects."""
+    tenant_directory = directory(tenant([group("Other")], [user("ann")]))
+    found = explain(policy(body), tenant_directory, "ann@contoso.test", team="Other")
+    assert isinstance(found.asked, Absence)
+    return list(found.asked.reasons[0].details)
+
+
+def test_a_regex_is_printed_as_the_policy_writes_it_in_text_and_in_json(tmp_path: Path) -> None:
+    regex = r"^Team-(?P<name>\w+)\s\d$"
+    config = tmp_path / "p.yaml"
+    config.write_text(f"version: 1\nteams: [{{rule: t, select: {{regex: '{regex}'}}}}]\n")
+    snap = write(tmp_path / "t.json", tenant([group("Other")], [user("ann")]))
+    args = ("explain", "ann@contoso.test", "--team", "Other", "-c", config, "--snapshot", snap)
+    said = f"rule 't' ({config}:2) selects groups whose whole name matches '{regex}'"
+    assert f"    {said}" in invoke(*args).stdout.splitlines()
+    data = invoke(*args, "--json").stdout
+    # JSON escapes each backslash once, and only once.
+    assert r"matches '^Team-(?P<name>\\w+)\\s\\d$'" in data
+    assert json.loads(data)["asked"]["reasons"][0]["details"] == [said]
+
+
+@pytest.mark.parametrize(
+    "select, shown",
+    [
+        (r"""{regex: '^Q-[^''"]+\d$'}""", r'''whole name matches "^Q-[^'\"]+\\d$"'''),
+        (r'{prefix: "\e[31m\\"}', r'name starts with "\x1b[31m\\"'),
+        (r"""{names: ["O'Brien", 'a\b']}""", r"""named "O'Brien", 'a\b'"""),
+    ],
+    ids=["quotes", "control", "names"],
+)
+def test_policy_text_that_plain_quotes_would_make_ambiguous_is_shown_escaped(
+    select: str, shown: str
+) -> None:
+    (line,) = not_selected(f"teams: [{{rule: t, select: {select}}}]\n")
+    assert line.endswith(shown), line
+    assert line.isprintable()
+
 
 TEAMS = "teams: [{rule: t, select: {prefix: Team-}}]\n"
 

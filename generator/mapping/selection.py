@@ -134,15 +134,24 @@ def ids_of(groups: Iterable[Group]) -> str:
 
 
 def described(rule: Rule) -> str:
-    """The groups a rule selects, in words."""
+    """The groups a rule selects, in words, with the policy's text as it is written there."""
+
+    def written(value: str) -> str:
+        # repr() would double every backslash of a regex; a quote or an unprintable character
+        # would make plain quoting ambiguous, so that value is shown escaped, in double quotes.
+        if value.isprintable() and not {"'", '"'} & set(value):
+            return f"'{value}'"
+        escaped = value.encode("unicode_escape").decode("ascii").replace('"', '\\"')
+        return f'"{escaped}"'
+
     selector = rule.selector
     if selector.names:
-        return "groups named " + _listed([repr(n) for n in selector.names])
+        return "groups named " + _listed([written(n) for n in selector.names])
     if selector.ids:
         return "groups with ids " + _listed(list(selector.ids))
     if selector.prefix is not None:
-        return f"groups whose name starts with {selector.prefix!r}"
-    return f"groups whose whole name matches {selector.regex!r}"
+        return f"groups whose name starts with {written(selector.prefix)}"
+    return f"groups whose whole name matches {written(selector.regex or '')}"
 
 
 def _listed(items: list[str]) -> str:

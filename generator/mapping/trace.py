@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from generator import mapping
 from generator.directory import Directory, Group, User
 from generator.errors import ConfigError
-from generator.mapping.selection import Match, described, select
+from generator.mapping.selection import Match, described, name_of, select
 from generator.policy import Policy, Rule
 from generator.state import Membership, Organization, Team
 
@@ -19,6 +19,7 @@ MAX_CHAINS = 20
 Scope = Literal["organization", "team"]
 Via = Literal["member", "owner", "admin_group", "team"]
 ADMIN_ROLES: dict[Scope, str] = {"team": "admin", "organization": "org_admin"}
+OTHER: dict[Scope, Scope] = {"team": "organization", "organization": "team"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class Absence:
     kind: Scope
     group: Group
     reasons: tuple[Reason, ...]
+    # When the group is a team (or organization) the person is not in: its id and alias.
+    id: str | None = None
+    alias: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,11 +92,9 @@ def explain(
     """Explain the person's access; with `team` or `organization`, also that one object."""
     person = directory.person(who)
     tracer = _Tracer(policy, directory, mapping.apply(policy, directory), person)
-    asked = None
-    if team is not None:
-        asked = tracer.asked("team", team)
-    elif organization is not None:
-        asked = tracer.asked("organization", organization)
+    kind: Scope = "team" if team is not None else "organization"
+    query = team if team is not None else organization
+    asked = None if query is None else tracer.asked(kind, query)
     return Explanation(
         policy.path,
         person,
@@ -120,7 +122,7 @@ class _Tracer:
         role = _role_in(team.members, self.person.id)
         if role is None:
             return None
-        match = self.provenance.teams[team.id]
+        match = self.provenance.teams[self.policy.ids.group_of(team.id)]
         grants, complete = self._grants(match, ADMIN_ROLES["team"])
         organization = self.state.organizations_by_id.get(team.organization_id or "")
         return Access("team", team.id, team.alias, role, match, grants, complete, organization)
@@ -129,7 +131,7 @@ class _Tracer:
         role = _role_in(organization.members, self.person.id)
         if role is None:
             return None
-        match = self.provenance.organizations[organization.id]
+        match = self.provenance.organizations[self.policy.ids.group_of(organization.id)]
         grants, complete = self._grants(match, ADMIN_ROLES["organization"])
         grants += self._through_teams(organization.id, match.rule.member_role)
         return Access(
@@ -138,17 +140,15 @@ class _Tracer:
 
     def asked(self, kind: Scope, query: str) -> Access | Absence:
         group = self._group(kind, query)
-        access = self._access(kind, group.id)
-        if access is not None:
-            return access
-        return Absence(kind, group, self._reasons(kind, group))
+        scoped = self._objects(kind).get(self.policy.ids.of(group.id))
+        if scoped is None:
+            return Absence(kind, group, self._reasons(kind, group))
+        access = self.team(scoped) if isinstance(scoped, Team) else self.organization(scoped)
+        reasons = () if access else self._reasons(kind, group)
+        return access or Absence(kind, group, reasons, scoped.id, scoped.alias)
 
-    def _access(self, kind: Scope, group_id: str) -> Access | None:
-        if kind == "team":
-            team = self.state.teams_by_id.get(group_id)
-            return None if team is None else self.team(team)
-        organization = self.state.organizations_by_id.get(group_id)
-        return None if organization is None else self.organization(organization)
+    def _objects(self, kind: Scope) -> Mapping[str, Team | Organization]:
+        return self.state.teams_by_id if kind == "team" else self.state.organizations_by_id
 
     def _grants(self, match: Match, admin_role: str) -> tuple[tuple[Grant, ...], bool]:
         grants: list[Grant] = []
@@ -175,33 +175,46 @@ class _Tracer:
         )
 
     def _chains(self, group_id: str) -> tuple[list[tuple[Group, ...]], bool]:
-        mode = self.policy.membership
-        found = self.directory.chains(group_id, self.person.id, mode, MAX_CHAINS)
-        groups = self.directory.groups
-        return [tuple(groups[g] for g in c) for c in found.found], found.complete
+        found = self.directory.chains(group_id, self.person.id, self.policy.membership, MAX_CHAINS)
+        return [tuple(self.directory.groups[g] for g in c) for c in found.found], found.complete
 
     def _group(self, kind: Scope, query: str) -> Group:
-        groups = self.directory.groups
-        if by_id := groups.get(query) or groups.get(query.casefold()):
+        groups, ids = self.directory.groups, self.policy.ids
+        # The group's object id, or the team's or organization's id (prefixed under `ids`).
+        key = ids.group_of(query)
+        if by_id := groups.get(key) or groups.get(key.casefold()):
             return by_id
-        objects: Iterable[Team | Organization]
-        objects = self.state.teams if kind == "team" else self.state.organizations
-        ids = {o.id for o in objects if o.alias == query}
-        ids |= {g.id for g in groups.values() if g.display_name == query}
-        if len(ids) > 1:
+        other = OTHER[kind]
+        # The asked kind's alias wins; the other kind's only explains a miss or a clash.
+        found = self._aliased(kind, query) or self._aliased(other, query)
+        found += [(g.id, "its name") for g in groups.values() if g.display_name == query]
+        hits = {g: " and ".join(h for i, h in found if i == g) for g, _ in sorted(found)}
+        if len(hits) > 1:
+            shown = "; ".join(f"group {name_of(groups[g])} by {h}" for g, h in hits.items())
             raise ConfigError(
-                f"{len(ids)} groups or {kind}s are named {query!r} ({', '.join(sorted(ids))}); "
-                "Entra allows duplicate display names: give the object id"
+                f"{query!r} names {len(hits)} objects: {shown}; aliases and Entra display names "
+                f"need not be unique: give the object id of the {kind} you mean"
             )
-        if not ids:
-            names = [o.alias for o in objects] + [g.display_name for g in groups.values()]
+        if not hits:
+            names = [o.alias for o in self._objects(kind).values()]
+            names += [g.display_name for g in groups.values()]
             close = difflib.get_close_matches(query, names, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(
                 f"no {kind} and no group {query!r} (by alias, group name or object id) among the "
                 f"{len(groups)} groups read{hint}"
             )
-        return groups[ids.pop()]
+        ((group_id, how),) = hits.items()
+        if how == f"its {other}'s alias":
+            raise ConfigError(
+                f"no {kind} {query!r}: {query!r} is the {other} made from group "
+                f"{name_of(groups[group_id])}; ask with --{other} {query!r}"
+            )
+        return groups[group_id]
+
+    def _aliased(self, kind: Scope, alias: str) -> list[tuple[str, str]]:
+        found = [i for i, o in self._objects(kind).items() if o.alias == alias]
+        return [(self.policy.ids.group_of(i), f"its {kind}'s alias") for i in found]
 
     def _reasons(self, kind: Scope, group: Group) -> tuple[Reason, ...]:
         reasons = [self.excluded] if self.excluded else []
@@ -211,7 +224,7 @@ class _Tracer:
             return (*reasons, *self._unselected(kind, group))
         grants, _ = self._grants(match, ADMIN_ROLES[kind])
         if kind == "organization":
-            grants += self._through_teams(group.id, match.rule.member_role)
+            grants += self._through_teams(self.policy.ids.of(group.id), match.rule.member_role)
         if not grants:
             reasons.append(self._not_member(kind, match))
         return tuple(reasons)
@@ -232,7 +245,7 @@ class _Tracer:
         if admins and admins.group and admin_group is not None:
             text += f", nor in its admin group {self.directory.groups[admin_group].display_name!r}"
         if kind == "organization":
-            count = len(self.state.teams_by_organization.get(group.id, ()))
+            count = len(self.state.teams_by_organization.get(self.policy.ids.of(group.id), ()))
             text += f", nor in any of its {count} team(s)"
         return Reason("not_a_member", text)
 
@@ -240,27 +253,23 @@ class _Tracer:
         rules = self.policy.teams if kind == "team" else self.policy.organizations
         reasons = []
         if would := [r for r in rules if select(r, group) is not None]:
-            reasons.append(
-                Reason(
-                    "not_assigned",
-                    f"{self._rule(would[0])} would select {group.display_name!r}, but only groups "
-                    "assigned to the enterprise application source.service_principal_id are "
-                    "candidates, and this one is not assigned",
-                )
+            text = (
+                f"{self._rule(would[0])} would select {group.display_name!r}, but only groups "
+                "assigned to the enterprise application source.service_principal_id are "
+                "candidates, and this one is not assigned"
             )
+            reasons.append(Reason("not_assigned", text))
         else:
             text = f"no {kind}s rule selects {group.display_name!r}"
+            text += "" if rules else ": there are none"
             listed = tuple(f"{self._rule(r)} selects {described(r)}" for r in rules)
-            reasons.append(
-                Reason("not_selected", text if rules else text + ": there are none", listed)
-            )
-        other: Scope = "organization" if kind == "team" else "team"
+            reasons.append(Reason("not_selected", text, listed))
+        other = OTHER[kind]
         other_matches = self.provenance.organizations if kind == "team" else self.provenance.teams
-        if group.id in other_matches:
-            rule = other_matches[group.id].rule
-            article = "an" if other == "organization" else "a"
-            text = f"{self._rule(rule)} selects it as {article} {other}"
-            reasons.append(Reason(f"selected_as_{other}", text))
+        if match := other_matches.get(group.id):
+            alias = self._objects(other)[self.policy.ids.of(group.id)].alias
+            text = f"{self._rule(match.rule)} selects it as {other} {alias!r}"
+            reasons.append(Reason(f"selected_as_{other}", f"{text}: ask with --{other} {alias!r}"))
         return reasons
 
     def _rule(self, rule: Rule) -> str:

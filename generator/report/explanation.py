@@ -20,7 +20,12 @@ def text(explanation: Explanation) -> str:
         lines.append(f"  left out of everything: {explanation.excluded.text}")
     asked = explanation.asked
     if isinstance(asked, Absence):
-        lines += ["", f"not in {asked.kind} {asked.group.display_name!r} ({asked.group.id}):"]
+        group = asked.group
+        named = f"{group.display_name!r} ({group.id})"
+        if asked.alias is not None:
+            # By its alias, as asked and as LiteLLM shows it, with its group beside.
+            named = f"{asked.alias!r} ({asked.id}), group {group.display_name!r}"
+        lines += ["", f"not in {asked.kind} {named}:"]
         for reason in asked.reasons:
             lines += [f"  {reason.code}: {reason.text}", *(f"    {d}" for d in reason.details)]
     elif asked is not None:
@@ -118,6 +123,8 @@ def _asked_data(asked: Access | Absence, origin: str) -> dict[str, Any]:
     return {
         "kind": asked.kind,
         "member": False,
+        "id": asked.id,
+        "alias": asked.alias,
         "group": _group(asked.group),
         "reasons": [_reason(r) for r in asked.reasons],
     }
