@@ -12,6 +12,13 @@ EXIT_USAGE = 2
 EXIT_RUNTIME = 3
 EXIT_UNSAFE = 4
 EXIT_SECURITY = 5
+EXIT_CHECKS = 6
+
+
+CHECKS_FAILED = (
+    "The policy's checks do not hold; nothing was written. Correct the groups in Entra, or the "
+    "policy (a check has no option that overrides it)."
+)
 
 
 class EntraformError(Exception):
@@ -88,9 +95,12 @@ def refused(refusal: Refusal) -> NoReturn:
 
 
 def _told(refusals: tuple[Refusal, ...]) -> str:
-    if all(r.exit_code == EXIT_USAGE for r in refusals):
-        # Configuration refusals are located in the policy file: one per line, each with its fix.
-        return "\n".join(" ".join(filter(None, (r.reason, r.advice))) for r in refusals)
+    if all(r.exit_code in (EXIT_USAGE, EXIT_CHECKS) for r in refusals):
+        # Located in the policy file: one per line, each with its fix.
+        lines = [" ".join(filter(None, (r.reason, r.advice))) for r in refusals]
+        if any(r.exit_code == EXIT_CHECKS for r in refusals):
+            lines.append(CHECKS_FAILED)
+        return "\n".join(lines)
     advice = " ".join(dict.fromkeys(r.advice for r in refusals if r.advice))
     reasons = "; ".join(r.reason for r in refusals)
     return f"refused: {reasons}. Nothing was written." + (f" {advice}" if advice else "")

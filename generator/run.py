@@ -8,6 +8,7 @@ from pathlib import Path
 
 from generator import mapping, plan, render
 from generator.directory import Directory
+from generator.mapping import checks
 from generator.policy import Policy
 from generator.render import blocks, legacy
 from generator.render.addresses import Addresses, moves
@@ -75,7 +76,7 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
         files=files,
         file_changes=writes.changes(previous.digests, files, digests),
         changes=changes.changes,
-        refusals=(*settled.refusals, *changes.refusals),
+        refusals=(*settled.refusals, *changes.refusals, *checks.refusals(policy, state, directory)),
         overrides=options.overrides,
         format=settled.format.name,
         layout=settled.layout,
@@ -89,6 +90,7 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
         warnings=settled.warnings,
         check=options.check,
         command=shlex.join([*shlex.split(command), *sorted(options.overrides)]),
+        checks=policy.checks.named,
     )
 
 

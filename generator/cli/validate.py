@@ -9,6 +9,8 @@ import click
 from generator import mapping
 from generator.cli.options import config_option, examples
 from generator.cli.source import snapshot_option
+from generator.errors import refuse
+from generator.mapping import checks
 from generator.policy.load import load_policy
 from generator.sources import SourceOptions, open_source
 
@@ -35,6 +37,7 @@ def validate(config_path: Path, snapshot: Path | None) -> None:
         directory = open_source(SourceOptions(snapshot)).read(policy.needs())
         outcome = mapping.apply(policy, directory)
         state = outcome.state
+        refuse(checks.refusals(policy, state, directory))
         message += f"; {len(state.organizations)} organization(s), {len(state.teams)} team(s)"
         for warning in outcome.findings.warnings:
             click.echo(f"entraform: warning: {warning}", err=True)

@@ -98,6 +98,32 @@ class Users:
 
 
 @dataclass(frozen=True)
+class Checks:
+    """What must hold of the rendered access on every run, with each check's policy line."""
+
+    min_admins: int | None = None
+    no_guest_admins: bool = False
+    max_members: int | None = None
+    member_domains: tuple[str, ...] = ()
+    lines: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def named(self) -> tuple[str, ...]:
+        """The checks the policy states, in the order they are evaluated."""
+        given = {
+            "min_admins": self.min_admins is not None,
+            "no_guest_admins": self.no_guest_admins,
+            "max_members": self.max_members is not None,
+            "member_domains": bool(self.member_domains),
+        }
+        return tuple(name for name, on in given.items() if on)
+
+    def line(self, name: str) -> int:
+        """The policy line of a check."""
+        return dict(self.lines).get(name, 0)
+
+
+@dataclass(frozen=True)
 class Output:
     """Output settings; None where the policy leaves them to the folder or the defaults."""
 
@@ -141,6 +167,7 @@ class Policy:
     litellm: LiteLLM = field(default_factory=LiteLLM)
     users: Users = field(default_factory=Users)
     ids: Ids = field(default_factory=Ids)
+    checks: Checks = field(default_factory=Checks)
     service_principal_id: str | None = None
     group_filter: str | None = None
 

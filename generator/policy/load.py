@@ -12,6 +12,7 @@ from generator.errors import ConfigError, refuse
 from generator.policy import (
     TEMPLATE_FIELDS,
     Admins,
+    Checks,
     Identity,
     LiteLLM,
     NamedAdmin,
@@ -30,6 +31,8 @@ from generator.policy.file import KeyPath, Locator
 from generator.policy.ids import DEFAULT_PREFIX, Ids
 from generator.sources import GroupSelector
 from generator.state import Settings
+
+_ADMIN = ("admin", "org_admin")
 
 
 def load_policy(path: Path) -> Policy:
@@ -88,6 +91,33 @@ def _build(data: dict[str, Any], where: Locator) -> Policy:
         ids=_ids(data.get("ids", {}), where),
         service_principal_id=source.get("service_principal_id"),
         group_filter=source.get("filter"),
+        checks=_checks(data, where, (*organizations, *teams)),
+    )
+
+
+def _checks(data: dict[str, Any], where: Locator, rules: tuple[Rule, ...]) -> Checks:
+    item: dict[str, Any] = data.get("checks", {})
+    if "min_admins" in item:
+        # A check that cannot hold would fail every run: say so once, at the policy.
+        if not data.get("litellm", {}).get("enterprise", False):
+            raise where.error(
+                ("checks", "min_admins"),
+                "an open-source LiteLLM has no team admins, so this check could never hold; "
+                "set litellm: {enterprise: true} if the proxy has the licence, or remove it",
+            )
+        if without := [r for r in rules if r.admins is None and r.member_role not in _ADMIN]:
+            named = ", ".join(f"{r.name!r} (line {r.line})" for r in without)
+            raise where.error(
+                ("checks", "min_admins"),
+                f"the rules {named} name no admins (admins: or member_role), so their "
+                "organizations and teams could never have any",
+            )
+    return Checks(
+        min_admins=item.get("min_admins"),
+        no_guest_admins=item.get("no_guest_admins", False),
+        max_members=item.get("max_members"),
+        member_domains=tuple(d.casefold() for d in item.get("member_domains", ())),
+        lines=tuple((name, where.line(("checks", name))) for name in item),
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from generator.errors import ChangesFound, Refusal, refuse
+from generator.errors import EXIT_CHECKS, ChangesFound, Refusal, refuse
 from generator.mapping import Outcome
 from generator.plan import ALLOW_REMOVALS, ChangeSet
 from generator.state import DesiredState
@@ -43,6 +43,8 @@ class Report:
     check: bool = False
     # The command that writes what --check finds stale.
     command: str = "entraform generate"
+    # The policy's checks this run proved (or found broken: then a refusal says where).
+    checks: tuple[str, ...] = ()
 
     @property
     def blocking(self) -> tuple[Refusal, ...]:
@@ -74,7 +76,10 @@ class Report:
         # adopt and drift name objects by the folder's labels, roots and addresses: a switch of
         # the layout, the ids or the format would name them as no file of the folder does.
         switch = [] if self.switched_from is None else [self._format_switch()]
-        blocking = [r for r in self.blocking if r.override != ALLOW_REMOVALS]
+        # The checks judge what generate would write, not what adopt and drift read.
+        blocking = [
+            r for r in self.blocking if r.override != ALLOW_REMOVALS and r.exit_code != EXIT_CHECKS
+        ]
         refuse(tuple(_by_generate(r) for r in (*blocking, *switch)))
 
     def _format_switch(self) -> Refusal:
