@@ -412,3 +412,154 @@ def test_azure_roots_job_builds_a_matrix_of_the_roots_the_report_lists(
     apply = next(job for job in pipeline["jobs"] if job["job"] == "apply")
     assert apply["strategy"]["matrix"] == "$[ dependencies.roots.outputs['changed.roots'] ]"
     assert apply["steps"][-1]["env"]["ROOT"] == "$(root)"
+
+
+GITLAB = CI / "gitlab" / ".gitlab-ci.yml"
+
+
+def _gitlab() -> dict[str, Any]:
+    data = yaml.safe_load(GITLAB.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def _job_script(job: str) -> str:
+    """A GitLab job's script as the runner runs it: its lines in one shell, stopping on error."""
+    lines = _gitlab()[job]["script"]
+    return "set -eo pipefail\n" + "\n".join(lines)
+
+
+def _fakes(folder: Path, **programs: str) -> dict[str, str]:
+    """Programs on a PATH of their own, each a shell script body, logging its arguments."""
+    folder.mkdir(exist_ok=True)
+    for name, body in programs.items():
+        program = folder / name
+        program.write_text(f'#!/bin/sh\necho "{name} $*" >> "$LOG"\n{body}\n', encoding="utf-8")
+        program.chmod(0o755)
+    return {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}", "LOG": str(folder / "log")}
+
+
+def _gitlab_run(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [shutil.which("bash") or "bash", "-c", script],
+        cwd=cwd,
+        env={**os.environ, "OUT": "infra/litellm", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_the_gitlab_recipe_validates_against_gitlab_ci_schema() -> None:
+    run = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(GITLAB)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_gitlab_recipe_reaches_azure_with_id_tokens_and_stores_no_azure_secret() -> None:
+    recipe = _gitlab()
+    text = GITLAB.read_text(encoding="utf-8")
+    assert "AZURE_CLIENT_SECRET" not in text and "ARM_CLIENT_SECRET" not in text
+    audience = {"AZURE_ID_TOKEN": {"aud": "api://AzureADTokenExchange"}}
+    assert recipe[".entraform"]["id_tokens"] == audience
+    assert recipe["apply"]["id_tokens"] == audience
+    assert recipe["generate"]["extends"] == recipe["drift"]["extends"] == ".entraform"
+    assert 'AZURE_FEDERATED_TOKEN_FILE="$(mktemp)"' in "\n".join(
+        recipe[".entraform"]["before_script"]
+    )
+    assert recipe["apply"]["variables"]["ARM_USE_OIDC"] == "true"
+    assert recipe["drift"]["variables"]["LITELLM_API_KEY"] == "$LITELLM_VIEWER_KEY"
+
+
+def test_the_gitlab_jobs_run_when_the_github_ones_do() -> None:
+    recipe = _gitlab()
+    schedule = '$CI_PIPELINE_SOURCE == "schedule" && $ENTRAFORM_JOB == "{}"'
+    assert recipe["generate"]["rules"][0]["if"] == schedule.format("generate")
+    assert recipe["drift"]["rules"][0]["if"] == schedule.format("drift")
+    apply = recipe["apply"]
+    assert apply["rules"][0]["changes"] == ["infra/litellm/**/*"]
+    assert apply["environment"] == "litellm" and apply["resource_group"]
+    assert recipe["drift"]["allow_failure"] == {"exit_codes": [1]}
+
+
+@pytest.mark.parametrize(
+    ("code", "told"), [(0, ""), (1, "drifted"), (5, "security finding"), (3, "")]
+)
+def test_gitlab_drift_passes_the_exit_code_on(tmp_path: Path, code: int, told: str) -> None:
+    env = _fakes(tmp_path / "bin", entraform=f"exit {code}")
+    run = _gitlab_run(_job_script("drift"), tmp_path, env)
+    assert run.returncode == code, run.stderr
+    assert told in run.stdout
+    assert (
+        "entraform drift --config entraform.yaml --out infra/litellm"
+        in Path(env["LOG"]).read_text()
+    )
+
+
+def test_gitlab_apply_plans_and_applies_each_changed_root(
+    pushed: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    repo, changed = pushed
+    head = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD", "HEAD~1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    env = _fakes(tmp_path / "bin", terraform="exit 0")
+    env |= {"CI_COMMIT_SHA": head[0], "CI_COMMIT_BEFORE_SHA": head[1], "CI_PROJECT_DIR": str(repo)}
+    env["AZURE_ID_TOKEN"] = "fake-oidc-token-for-tests"
+    run = _gitlab_run(_job_script("apply"), repo, env)
+    assert run.returncode == 0, run.stderr
+    calls = Path(env["LOG"]).read_text(encoding="utf-8").splitlines()
+    inits = [c for c in calls if c.startswith("terraform init")]
+    assert [c.rsplit("key=litellm/", 1)[1] for c in inits] == [f"{r}.tfstate" for r in changed]
+    assert sum(c.startswith("terraform apply") for c in calls) == len(changed)
+
+
+def test_gitlab_generate_opens_a_merge_request_only_when_files_changed(tmp_path: Path) -> None:
+    project, remote = tmp_path / "project", tmp_path / "server" / "group" / "project.git"
+    remote.parent.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    git = ["git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@example.test"]
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "start"], check=True)
+    render = 'mkdir -p infra/litellm && echo "$CHANGE" > infra/litellm/teams.tf\n'
+    render += 'echo "# summary" > summary.md'
+    env = _fakes(tmp_path / "bin", entraform=render, curl='echo "[]"')
+    env |= {
+        "CI_SERVER_URL": f"file://{tmp_path / 'server'}",
+        "CI_SERVER_HOST": "gitlab.example.test",
+        "CI_PROJECT_PATH": "group/project",
+        "CI_API_V4_URL": "https://gitlab.example.test/api/v4",
+        "CI_PROJECT_ID": "7",
+        "CI_DEFAULT_BRANCH": "main",
+        "ENTRAFORM_GITLAB_TOKEN": "glpat-fake-token-for-tests",
+        "BRANCH": "entraform/update",
+        "CHANGE": "one",
+    }
+    first = _gitlab_run(_job_script("generate"), project, env)
+    assert first.returncode == 0, first.stderr
+    calls = Path(env["LOG"]).read_text(encoding="utf-8")
+    assert "curl" in calls and "description@summary.md" in calls and "--request POST" in calls
+    pushed = subprocess.run(
+        ["git", "-C", str(remote), "log", "--format=%s", "entraform/update"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert pushed.stdout.splitlines()[0] == "entraform: LiteLLM access from Entra ID"
+    assert "glpat-fake-token-for-tests" not in first.stdout + first.stderr
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "merged"], check=True)
+    Path(env["LOG"]).unlink()
+    again = _gitlab_run(_job_script("generate"), project, env)
+    assert again.returncode == 0, again.stderr
+    assert "nothing changed" in again.stdout
+    assert "curl" not in Path(env["LOG"]).read_text(encoding="utf-8")
