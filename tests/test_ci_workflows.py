@@ -31,6 +31,9 @@ CI = ROOT / "examples" / "ci"
 ACTION = ROOT / "action.yml"
 GITHUB = sorted((CI / "github").glob("*.yml"))
 AZURE_DEVOPS = sorted((CI / "azure-devops").glob("*.yml"))
+# The project's own workflow: the release.
+RELEASE = ROOT / ".github" / "workflows" / "release.yml"
+WORKFLOWS = [*GITHUB, RELEASE]
 CRON = re.compile(r"^(\S+\s+){4}\S+$")
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 # A `uses:` line as zizmor and Dependabot read it: the commit, then the release it is.
@@ -95,7 +98,7 @@ def test_the_recipes_exist() -> None:
     assert [p.name for p in AZURE_DEVOPS] == names
 
 
-@pytest.mark.parametrize("path", GITHUB, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_github_workflows_have_the_structure_actions_requires(path: Path) -> None:
     workflow = _load(path)
     assert isinstance(workflow["name"], str)
@@ -150,7 +153,7 @@ def test_generate_opens_a_pull_request_only_when_files_changed() -> None:
     assert closing["if"] == "steps.entraform.outputs.changed == 'false'"
 
 
-@pytest.mark.parametrize("path", GITHUB, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_checkout_keeps_the_token_out_of_the_work_tree(path: Path) -> None:
     workflow = _load(path)
     checkout = next(
@@ -170,7 +173,7 @@ def test_only_the_push_step_holds_the_repository_token() -> None:
     assert "GIT_CONFIG_VALUE_0=" in pushing["run"], "the token reaches git through the environment"
 
 
-@pytest.mark.parametrize("path", [*GITHUB, ACTION], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [*WORKFLOWS, ACTION], ids=lambda p: p.name)
 def test_every_action_is_pinned_by_commit_with_its_version_in_a_comment(path: Path) -> None:
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if "uses:" in line]
     assert all(USES_LINE.match(line) for line in lines), lines
@@ -232,7 +235,7 @@ def test_zizmor_finds_nothing_of_medium_or_higher_in_the_workflows_and_the_actio
             "--format",
             "plain",
         ]
-        + [str(p) for p in [*GITHUB, ACTION]],
+        + [str(p) for p in [*WORKFLOWS, ACTION]],
         capture_output=True,
         text=True,
         check=False,
@@ -245,7 +248,7 @@ def test_zizmor_finds_nothing_of_medium_or_higher_in_the_workflows_and_the_actio
 def test_github_workflows_validate_against_the_published_workflow_schema() -> None:
     run = subprocess.run(
         [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows"]
-        + [str(p) for p in GITHUB],
+        + [str(p) for p in WORKFLOWS],
         capture_output=True,
         text=True,
         check=False,
@@ -563,3 +566,40 @@ def test_gitlab_generate_opens_a_merge_request_only_when_files_changed(tmp_path:
     assert again.returncode == 0, again.stderr
     assert "nothing changed" in again.stdout
     assert "curl" not in Path(env["LOG"]).read_text(encoding="utf-8")
+
+
+def test_a_release_publishes_what_it_built_with_trusted_publishing_alone() -> None:
+    workflow = _load(RELEASE)
+    assert workflow["on"] == {"push": {"tags": ["v[0-9]+.[0-9]+.[0-9]+*"]}}
+    build, publish = workflow["jobs"]["build"], workflow["jobs"]["publish"]
+    assert build["permissions"] == {"contents": "read"}
+    assert publish["permissions"] == {"id-token": "write"}, "OIDC for PyPI, nothing else"
+    assert publish["needs"] == "build" and publish["environment"] == "pypi"
+    uploaded = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/upload"))
+    assert uploaded["with"]["path"] == "dist/"
+    publishing = publish["steps"][-1]
+    assert publishing["uses"].startswith("pypa/gh-action-pypi-publish@")
+    assert "with" not in publishing, "no password or token: trusted publishing"
+    checkout = build["steps"][0]
+    assert checkout["with"]["fetch-depth"] == 0, "the version comes from the tag"
+    scripts = _scripts(workflow)
+    assert 'test -f "dist/entraform-$version-py3-none-any.whl"' in scripts
+    assert "entraform\" generate --config" in scripts
+
+
+def test_the_version_of_a_build_is_its_tag(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=120)
+    git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@example.test"]
+    subprocess.run([*git, "tag", "-a", "v9.8.7", "-m", "a release"], check=True)
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(tmp_path / "dist"), "."],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    names = sorted(p.name for p in (tmp_path / "dist").iterdir())
+    assert names == ["entraform-9.8.7-py3-none-any.whl", "entraform-9.8.7.tar.gz"]
