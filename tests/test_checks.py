@@ -160,6 +160,12 @@ def test_a_check_that_cannot_hold_or_is_mistyped_is_a_configuration_error(
     assert caught.value.exit_code == 2
 
 
+def test_the_summary_and_report_say_which_checks_ran(tmp_path: Path) -> None:
+    result = _run(tmp_path, "max_members: 9\nno_guest_admins: true\n", _tenant(), "--summary", "-")
+    assert result.exit_code == 0
+    assert "Checks passed: `no_guest_admins`, `max_members`." in result.stdout
+
+
 def test_the_report_lists_the_checks_that_passed(tmp_path: Path) -> None:
     result = _run(tmp_path, "max_members: 9\nno_guest_admins: true\n", _tenant(), "--report", "-")
     assert result.exit_code == 0

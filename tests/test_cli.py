@@ -190,7 +190,7 @@ def test_allow_removals_proceeds_and_the_summary_says_so(work: Path) -> None:
     result = generate(work, "--allow-removals", "--summary", "-")
     assert result.exit_code == 0
     assert "allowed past the guard (--allow-removals)" in result.stdout
-    assert "- − bob@contoso.test (user)" in result.stdout
+    assert "- − `bob@contoso.test` (user)" in result.stdout
 
 
 def test_a_policy_that_selects_nothing_is_refused(work: Path) -> None:
@@ -253,7 +253,7 @@ def test_a_renamed_group_changes_the_alias_in_place(work: Path) -> None:
     after = read_tree(work / "out")
     assert sorted(after) == sorted(before)
     assert _addresses(after) == _addresses(before)
-    assert f"- team `Team-Renamed` ({renamed[1]['id']}), was 'Team-X'" in result.stdout
+    assert f"- team `Team-Renamed` ({renamed[1]['id']}), was `Team-X`" in result.stdout
 
 
 def _addresses(tree: dict[str, str]) -> list[str]:

@@ -13,6 +13,7 @@ from generator.report.mermaid import MAX_BOXES, MAX_CHARS, Chart, label, short
 from generator.state import DesiredState, Membership, Organization, Settings, Team
 from tests.hostile import CORPUS, random_strings
 from tests.mermaidjs import Parser, shown
+from tests.test_names_shown import unescaped
 
 # Names that mean something to Mermaid, GitHub's Markdown or a browser.
 MERMAID = (
@@ -21,7 +22,8 @@ MERMAID = (
     "subgraph", "classDef", "A --> B", "n1:::removed", "#34;", "&quot;",
     "\ufb02\u00b0\u00b060\u00b6\u00df",
 )  # fmt: skip
-HOSTILE = (*MERMAID, *CORPUS, *random_strings(100, seed=11))
+# Each name once: boxes that show one name are told apart by id, which a test of names would see.
+HOSTILE = tuple(dict.fromkeys((*MERMAID, *CORPUS, *random_strings(100, seed=11))))
 # What a label may hold: kept characters and decimal entities, nothing Mermaid could read.
 LABEL = re.compile(r"(?:[A-Za-z0-9 \-._,'/]|#[0-9]+;|[^\x00-\x7f])*")
 
@@ -31,7 +33,8 @@ def _member(nick: str, role: str = "user") -> Membership:
 
 
 def _texts(node: dict[str, Any]) -> list[str]:
-    return [shown(line) for line in node["text"].split("<br>")]
+    """A box's lines as a reviewer reads them back: entities shown, escapes undone."""
+    return [unescaped(shown(line)) for line in node["text"].split("<br>")]
 
 
 def _by_text(parsed: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -60,7 +63,7 @@ def test_every_hostile_name_parses_and_reads_back_as_written(mermaid: Parser) ->
     chunks = _chunks(HOSTILE, 70)
     texts = []
     for chunk in chunks:
-        org = Organization("o", chunk[0], chunk[-1], members=(_member("ann", "internal_user"),))
+        org = Organization("o", chunk[0], "Org group", members=(_member("ann", "internal_user"),))
         teams = tuple(
             Team(f"t{i:03}", n, n, "o", members=(_member("bob"),)) for i, n in enumerate(chunk)
         )
@@ -71,7 +74,7 @@ def test_every_hostile_name_parses_and_reads_back_as_written(mermaid: Parser) ->
         assert (parsed["type"], parsed["config"]) == ("flowchart-v2", {}), chunk
         expected = [
             [short(chunk[0]), "organization · 1 member"],
-            [short(chunk[-1])],
+            ["Org group"],
             *([short(n), "team · 1 member"] for n in chunk),
             *([short(n)] for n in chunk),
         ]
@@ -218,3 +221,52 @@ def test_the_largest_organization_drawn_still_parses(mermaid: Parser) -> None:
     assert text is not None
     (parsed,) = mermaid.parse([text])
     assert len(parsed["nodes"]) == MAX_BOXES
+
+
+def _twins() -> tuple[Organization, tuple[Team, ...]]:
+    org = Organization("o", "Org", "G-org")
+    teams = (
+        Team("0f1e2d3c-aaaa", "Sales-EMEA", "Sales-EMEA", "o"),
+        Team("9abc8def-bbbb", "Sales-EMEA", "Sales-EMEA", "o"),
+        Team("12345678-cccc", "Sales-US", "Sales-US", "o"),
+    )
+    return org, teams
+
+
+def test_two_teams_with_one_name_carry_the_start_of_their_ids_and_others_do_not() -> None:
+    org, teams = _twins()
+    text = diagram.organization(DesiredState((org,), teams), org).text()
+    assert text is not None
+    for short_id in ("0f1e2d3c", "9abc8def"):
+        assert f'["Sales-EMEA<br/>team · 0 members<br/>id {short_id}"]' in text
+        assert f'(["Sales-EMEA<br/>id {short_id}"])' in text
+    assert '["Sales-US<br/>team · 0 members"]' in text
+    assert '(["Sales-US"])' in text
+    assert '[["Org<br/>organization · 0 members"]]' in text
+
+
+def test_ids_that_begin_alike_are_shown_until_they_differ() -> None:
+    chart = Chart()
+    for ident in ("12345678-aa", "12345678-bb"):
+        chart.box(f"team/{ident}", ("X",), "team", ident=ident)
+    chart.box("organization/12345678-cc", ("X",), "organization", ident="12345678-cc")
+    assert chart.text() == (
+        'flowchart LR\n  n1["X<br/>id 12345678-a"]\n  n2["X<br/>id 12345678-b"]\n  n3[["X"]]\n'
+    )
+
+
+@pytest.mark.integration
+def test_two_removed_teams_with_one_name_are_two_boxes_told_apart(mermaid: Parser) -> None:
+    org, teams = _twins()
+    old = DesiredState((org,), teams)
+    new = DesiredState((org,), teams[2:])
+    text = diagram.changes(old, new, plan.diff(old, new)).text()
+    assert text is not None
+    (parsed,) = mermaid.parse([text])
+    (legend,) = parsed["subgraphs"]
+    boxes = [n for n in parsed["nodes"] if n["id"] not in legend["nodes"]]
+    removed = sorted(_texts(n) for n in boxes if n["classes"] == ["removed"])
+    assert removed == [
+        ["Sales-EMEA", "team · removed, deleted", "id 0f1e2d3c"],
+        ["Sales-EMEA", "team · removed, deleted", "id 9abc8def"],
+    ]

@@ -194,8 +194,8 @@ def test_a_forgotten_user_in_the_yaml_route_stops_the_plan_and_says_how_to_forge
     _generate(policy, _tenant(), tmp_path / "out", "yaml")
     result = _build(policy, _tenant(without=NESTOR), tmp_path / "out", "yaml")
     assert "prevent_destroy = true" in result.files["main.tf"]
-    # Warnings are plain Markdown: `_` and `[` come escaped.
-    assert f'terraform state rm \'litellm\\_user.this\\["{NESTOR}"' in summary.markdown(result)
+    # The command is a code span, to be copied as it stands.
+    assert f"`terraform state rm 'litellm_user.this[\"{NESTOR}\"]'`" in summary.markdown(result)
 
 
 @pytest.mark.integration

@@ -119,9 +119,10 @@ def _object(
 ) -> str:
     lines = (short(found.alias), f"{kind} · {'; '.join(notes)}")
     shape: Shape = "organization" if kind == "organization" else "team"
-    node = chart.box(f"{kind}/{found.id}", lines, shape, style)
+    # Entra allows two groups one name: the chart adds the id to boxes that would look alike.
+    node = chart.box(f"{kind}/{found.id}", lines, shape, style, ident=found.id)
     if group:
-        source = chart.box(f"group/{found.id}", (short(found.group_name),), "group")
+        source = chart.box(f"group/{found.id}", (short(found.group_name),), "group", ident=found.id)
         chart.link(node, source, dotted=True)
     return node
 
@@ -129,7 +130,8 @@ def _object(
 def _parent(chart: Chart, org_id: str, current: DesiredState, previous: DesiredState) -> str:
     org = _lookup("organization", org_id, current) or _lookup("organization", org_id, previous)
     alias = org.alias if org is not None else org_id
-    return chart.box(f"organization/{org_id}", (short(alias), "organization"), "organization")
+    lines = (short(alias), "organization")
+    return chart.box(f"organization/{org_id}", lines, "organization", ident=org_id)
 
 
 def _alias(org_id: str | None, current: DesiredState, previous: DesiredState) -> str:

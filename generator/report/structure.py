@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from generator.render.templates import visible
 from generator.report import diagram
-from generator.report.markdown import code, fenced, plain
+from generator.report.markdown import code, fenced
 from generator.report.mermaid import MAX_BOXES, Chart
 from generator.state import DesiredState, Team
 from generator.workspace.folder import GENERATED
@@ -11,7 +12,8 @@ from generator.workspace.folder import GENERATED
 
 def structure(state: DesiredState, regenerate: str) -> str:
     """Return the map: one Mermaid diagram per organization, one for the standalone teams."""
-    command = code(regenerate).replace("-->", "- ->")
+    # One line of an HTML comment, which `-->` would end.
+    command = visible(regenerate).replace("-->", "- ->")
     standalone = state.teams_by_organization.get(None, ())
     lines = [
         f"<!-- {GENERATED} from Microsoft Entra ID groups. Do not edit: the next run "
@@ -28,7 +30,7 @@ def structure(state: DesiredState, regenerate: str) -> str:
     organizations = sorted(state.organizations, key=lambda o: (o.alias, o.id))
     for org in organizations:
         teams = state.teams_by_organization.get(org.id, ())
-        lines += [f"## Organization {plain(org.alias)} ({org.id})", ""]
+        lines += [f"## Organization {code(org.alias)} ({org.id})", ""]
         lines += _drawn(diagram.organization(state, org), teams)
     if standalone:
         lines += ["## Standalone teams", ""]
@@ -43,7 +45,7 @@ def _drawn(chart: Chart, teams: tuple[Team, ...]) -> list[str]:
     if text is not None:
         return [*fenced(text), ""]
     ordered = sorted(teams, key=lambda t: (t.alias, t.id))
-    rows = [f"- {plain(t.alias)} ({t.id}): {len(t.members)} member(s)" for t in ordered]
+    rows = [f"- {code(t.alias)} ({t.id}): {len(t.members)} member(s)" for t in ordered]
     return [
         f"Too large for one diagram ({chart.boxes} boxes, at most {MAX_BOXES}); its teams:",
         "",

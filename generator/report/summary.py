@@ -42,13 +42,15 @@ def markdown(report: Report) -> str:
         f"| {changes.count('member', 'removed')} | – | {changes.count('member', 'role')} |",
         "",
     ]
+    if report.checks:
+        # A summary is only written when every check held: a broken one stops the run (exit 6).
+        lines += [f"Checks passed: {', '.join(code(c) for c in report.checks)}.", ""]
     lines += _picture(report)
     renames = [o for o in changes.objects if o.action == "renamed"]
     if renames:
         lines += ["### Renamed", ""]
         lines += [
-            f"- {o.kind} `{code(o.alias)}` ({o.id}), was {code(o.detail.removeprefix('from '))}"
-            for o in renames
+            f"- {o.kind} {code(o.alias)} ({o.id}), was {_old_alias(o, report)}" for o in renames
         ]
         lines.append("")
     for action, title in (("added", "Added"), ("removed", "Removed"), ("changed", "Changed")):
@@ -57,12 +59,19 @@ def markdown(report: Report) -> str:
         found = [o for o in found if o.kind != "user" or action != "added"]
         if found:
             lines += [f"### {title}", ""]
-            lines += [f"- {o.kind} `{code(o.alias)}` ({o.id}){_detail(o)}" for o in found]
+            lines += [f"- {o.kind} {code(o.alias)} ({o.id}){_detail(o)}" for o in found]
             lines.append("")
     lines += _members(changes.members)
     lines += _left_out(report.outcome.findings.excluded_users)
     lines += _warnings(report)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _old_alias(change: ObjectChange, report: Report) -> str:
+    previous = report.previous
+    by_id = previous.organizations_by_id if change.kind == "organization" else previous.teams_by_id
+    found = by_id.get(change.id)
+    return code(found.alias) if found is not None else plain(change.detail.removeprefix("from "))
 
 
 def _touches_users(objects: tuple[ObjectChange, ...]) -> bool:
@@ -72,7 +81,8 @@ def _touches_users(objects: tuple[ObjectChange, ...]) -> bool:
 def _detail(change: ObjectChange) -> str:
     if change.action == "removed":
         return f": {_FATES.get(change.detail, change.detail)}"
-    return f": {code(change.detail)}" if change.detail else ""
+    # Details quote names and values as the plan writes them (old → new): text, not code.
+    return f": {plain(change.detail)}" if change.detail else ""
 
 
 _FATES = {
@@ -85,7 +95,7 @@ def _left_out(excluded: Mapping[str, tuple[LeftOut, ...]]) -> list[str]:
     users = [(reason, u) for reason, found in excluded.items() for u in found]
     if not users:
         return []
-    rows = [f"- {plain(u.name)} ({u.id}): {reason}" for reason, u in users]
+    rows = [f"- {code(u.name)} ({u.id}): {reason}" for reason, u in users]
     lines = ["### Left out", ""]
     if len(rows) > FOLD_AFTER:
         summary = f"{len(rows)} users the policy selects are left out"
@@ -113,7 +123,7 @@ def _switch(report: Report) -> list[str]:
         f"{len(report.moves)} `moved` block(s) in {MOVED_FILE} give every kept object its new "
         "address, so terraform plan moves objects instead of destroying and re-creating them.",
         "",
-        *(f"- `{code(m.source)}` → `{code(m.target)}`" for m in objects),
+        *(f"- {code(m.source)} → {code(m.target)}" for m in objects),
     ]
     if len(report.moves) > len(objects):
         lines.append(f"- and {len(report.moves) - len(objects)} membership(s), one block each")
@@ -123,7 +133,7 @@ def _switch(report: Report) -> list[str]:
 def _roots(report: Report) -> list[str]:
     if report.layout != roots.PER_ORGANIZATION and report.relaid_from is None:
         return []
-    changed = ", ".join(f"`{code(roots.shown(r))}`" for r in report.changed_roots) or "none"
+    changed = ", ".join(code(roots.shown(r)) for r in report.changed_roots) or "none"
     lines = [f"Root modules to plan and apply: {changed}.", ""]
     if report.relaid_from is not None:
         lines += [
@@ -138,7 +148,7 @@ def _roots(report: Report) -> list[str]:
     if moved:
         lines += ["### Moved between root modules", ""]
         lines += [
-            f"- {kind} {object_id}: `{code(roots.shown(was))}` → `{code(roots.shown(now))}`"
+            f"- {kind} {object_id}: {code(roots.shown(was))} → {code(roots.shown(now))}"
             for kind, object_id, was, now in ((t.kind, t.id, t.source, t.target) for t in moved)
         ]
         lines += [
@@ -158,7 +168,7 @@ def _ids_migration(report: Report) -> list[str]:
     return [
         "### Ids migrated",
         "",
-        f"Organization and team ids change from `{code(old)}` to `{code(new)}` "
+        f"Organization and team ids change from {code(old)} to {code(new)} "
         "(--migrate-ids). `team_id` and `organization_id` force "
         f"replacement: terraform apply **deletes** {len(state.teams)} team(s) and "
         f"{len(state.organizations)} organization(s) — with every key issued for them — and "
@@ -171,10 +181,12 @@ def _ids_migration(report: Report) -> list[str]:
 def _removal_warning(change: ObjectChange, report: Report) -> str:
     forgotten = change.detail == "forgotten"
     note = render.named(report.format).forget_note(change.kind, change.id) if forgotten else None
+    # Two objects may share a name (Entra allows it): the id says which one leaves.
+    named = f"{change.kind} {code(change.alias)} ({code(change.id)})"
     if change.kind == "user":
-        name = f"user `{code(change.alias)}` is in no selected group any more"
+        name = f"{named} is in no selected group any more"
         return f"{name}: {note or _user_fate(forgotten)}"
-    name = f"{change.kind} `{code(change.alias)}` is no longer selected"
+    name = f"{named} is no longer selected"
     if note is not None:
         return f"{name}: {note}"
     if forgotten:
@@ -203,32 +215,36 @@ def _members(members: tuple[MemberChange, ...]) -> list[str]:
     for (kind, alias, scope_id), found in sorted(by_scope.items()):
         added = sum(1 for c in found if c.action == "added")
         removed = sum(1 for c in found if c.action == "removed")
-        lines.append(f"**{kind} `{code(alias)}`** ({scope_id}): +{added} −{removed}")
+        lines.append(f"**{kind} {code(alias)}** ({scope_id}): +{added} −{removed}")
         lines.append("")
         for c in found:
             if c.action == "role":
-                lines.append(f"- role of {plain(c.user_email)}: {c.old_role} → {c.role}")
+                lines.append(f"- role of {code(c.user_email)}: {c.old_role} → {c.role}")
             else:
                 sign = "+" if c.action == "added" else "−"
-                lines.append(f"- {sign} {plain(c.user_email)} ({c.role})")
+                lines.append(f"- {sign} {code(c.user_email)} ({c.role})")
         lines.append("")
     return lines
 
 
 def _warnings(report: Report) -> list[str]:
     findings = report.outcome.findings
-    warnings = [*report.warnings, *findings.warnings]
+    # Warnings of other steps are text that quotes names; this module's are Markdown already.
+    texts = [*report.warnings, *findings.warnings]
     for kind, count in findings.skipped_members.items():
-        warnings.append(f"{count} {kind} member(s) ignored (only users become LiteLLM members)")
+        texts.append(f"{count} {kind} member(s) ignored (only users become LiteLLM members)")
     for reason, users in findings.excluded_users.items():
-        warnings.append(f"{len(users)} user(s) left out: {reason} (listed above)")
+        texts.append(f"{len(users)} user(s) left out: {reason} (listed above)")
+    warnings = [plain(w) for w in texts]
     removed = [o for o in report.changes.objects if o.action == "removed"]
     warnings += [_removal_warning(o, report) for o in removed]
-    warnings += [f"allowed past the guard ({r.override}): {r.reason}" for r in report.allowed]
-    warnings += [f"REFUSED: {r.reason}" for r in report.blocking]
+    warnings += [
+        plain(f"allowed past the guard ({r.override}): {r.reason}") for r in report.allowed
+    ]
+    warnings += [plain(f"REFUSED: {r.reason}") for r in report.blocking]
     if not warnings:
         return []
-    return ["### Warnings", "", *(f"- {plain(w)}" for w in warnings), ""]
+    return ["### Warnings", "", *(f"- {w}" for w in warnings), ""]
 
 
 def _picture(report: Report) -> list[str]:

@@ -82,7 +82,7 @@ resource "litellm_team_member" "for_x_in_y_78a99c80" {
   role       = each.value.role
 }
 
-# Team "quoted" \ back\slash
+# Team "quoted" \\ back\\slash
 resource "litellm_team" "quoted_back_slash_d4076ffd" {
   team_id         = "d4076ffd-ae44-5b95-b0e6-0b98f815f6bb"
   team_alias      = "\"quoted\" \\ back\\slash"

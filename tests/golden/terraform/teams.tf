@@ -27,7 +27,7 @@ resource "litellm_team_member" "emoji_team_0fdb9c74" {
   role       = each.value.role
 }
 
-# Team  RTL mark
+# Team \u200fRTL mark
 resource "litellm_team" "rtl_mark_43620b2f" {
   team_id         = "43620b2f-df8b-5d9d-b30f-f6dc4a21c5fc"
   team_alias      = "\u200fRTL mark"
@@ -53,7 +53,7 @@ resource "litellm_team_member" "rtl_mark_43620b2f" {
   role       = each.value.role
 }
 
-# Team line break
+# Team line\nbreak
 resource "litellm_team" "line_break_aa0ef0c3" {
   team_id         = "aa0ef0c3-368b-53fd-9d29-efea036670b4"
   team_alias      = "line\nbreak"
