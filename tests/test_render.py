@@ -16,9 +16,13 @@ import pytest
 import yaml
 
 from generator.render import legacy, templates
+from generator.render import yaml as yaml_format
+from generator.render.templates import RenderOptions
+from generator.state import DesiredState, Membership, Organization, Settings, Team
 from generator.workspace import labels as addresses
 from generator.workspace import manifest
 from generator.workspace.folder import read
+from generator.workspace.labels import Labels
 from tests import installed
 from tests.conftest import ROOT
 from tests.console import string_list
@@ -175,3 +179,22 @@ def test_templates_ship_in_the_wheel_and_render_the_same(
     assert json.loads(run.stdout) == render_files(
         GOLDEN / "entraform.yaml", GOLDEN / "tenant.json", "terraform"
     )
+
+
+def test_each_roster_of_the_yaml_route_is_headed_by_its_object_s_name() -> None:
+    team = Team(
+        "t-1",
+        "Sales\nEMEA",
+        "Sales-EMEA",
+        None,
+        Settings(),
+        (Membership("k", "k", "a@x.test", "user"),),
+    )
+    org = Organization(
+        "o-1", "Org A", "Org-A", Settings(), (Membership("k", "k", "a@x.test", "internal_user"),)
+    )
+    files = yaml_format.files(
+        DesiredState((org,), (team,)), Labels(), RenderOptions("entraform generate")
+    )
+    assert '  # Team Sales\\nEMEA\n  "t-1":' in files["team_members.yaml"]
+    assert '  # Organization Org A\n  "o-1":' in files["organization_members.yaml"]

@@ -124,3 +124,17 @@ def test_a_key_longer_than_yaml_allows_an_implicit_key_is_written_explicit(lengt
     else:
         assert (block, flow) == (f'? {key}\n: "v"', f'x: {{? {key} : "v"}}')
     assert yaml.safe_load(block) == {key: "v"} and yaml.safe_load(flow) == {"x": {key: "v"}}
+
+
+def test_a_commented_mapping_keeps_its_order_under_one_comment_line_that_changes_no_value() -> None:
+    members = yamltext.Commented({"b": "2", "a": "1"}, "Team Line1\\nLine2 # not a key: x")
+    text = yamltext.dump({"team_members": {"second": members, "first": {}}})
+    assert text.splitlines() == [
+        "team_members:",
+        "  first: {}",
+        "  # Team Line1\\nLine2 # not a key: x",
+        "  second:",
+        '    b: "2"',
+        '    a: "1"',
+    ]
+    assert yaml.safe_load(text) == {"team_members": {"first": {}, "second": {"b": "2", "a": "1"}}}

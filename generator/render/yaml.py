@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from generator import hcl
@@ -90,8 +91,13 @@ def files(state: DesiredState, labels: Labels, options: RenderOptions) -> dict[s
     data: dict[str, dict[str, Any]] = {
         "organizations": {o.id: _object(o.alias, None, o.settings) for o in state.organizations},
         "teams": {t.id: _object(t.alias, t.organization_id, t.settings) for t in state.teams},
-        "organization_members": {o.id: _members(o.members) for o in state.organizations},
-        "team_members": {t.id: _members(t.members) for t in state.teams},
+        "organization_members": {
+            o.id: _commented(_members(o.members), "Organization", o.alias)
+            for o in state.organizations
+        },
+        "team_members": {
+            t.id: _commented(_members(t.members), "Team", t.alias) for t in state.teams
+        },
     }
     if state.users:
         data["users"] = yamltext.Ordered(
@@ -152,3 +158,8 @@ def _members(members: tuple[Membership, ...]) -> yamltext.Ordered:
 def _fields(m: Membership | LiteLLMUser) -> dict[str, str]:
     fields = {"user_email": m.user_email, "role": m.role}
     return fields if m.user_id == m.key else {"user_id": m.user_id, **fields}
+
+
+def _commented(members: yamltext.Ordered, kind: str, alias: str) -> Mapping[str, Any]:
+    # A member's line holds only ids: the comment tells a reviewer whose roster a hunk is in.
+    return yamltext.Commented(members, f"{kind} {templates.visible(alias)}") if members else members

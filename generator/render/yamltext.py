@@ -32,6 +32,14 @@ class Ordered(dict[str, Any]):
     """A mapping written in the order given (members by email), where others are sorted."""
 
 
+class Commented(Ordered):
+    """An ordered mapping written under a `#` comment line (one line, shown as it is)."""
+
+    def __init__(self, entries: Mapping[str, Any], comment: str) -> None:
+        super().__init__(entries)
+        self.comment = comment
+
+
 def dump(data: Mapping[str, Any]) -> str:
     """Return a mapping as block YAML without a final newline; keys sorted, strings quoted."""
     return "\n".join(_entries(data, 0))
@@ -108,6 +116,8 @@ def _entries(mapping: Mapping[str, Any], indent: int) -> Iterator[str]:
         if isinstance(value, Flow) or not value or not isinstance(value, (Mapping, list, tuple)):
             yield f"{pad}{name}: {_inline(value)}"
         elif isinstance(value, Mapping):
+            if isinstance(value, Commented):
+                yield f"{pad}# {value.comment}"
             yield f"{pad}{name}:"
             yield from _entries(value, indent + 2)
         else:
