@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -280,6 +281,5 @@ def test_a_pip_requirement_as_version_installs_that_package(
     install = _run(STEPS[0], given, temp, workspace)
     assert install.code == 0, install.text
     record = next((temp / "entraform-venv").glob("lib/python*/site-packages/entraform-*.dist-info"))
-    assert json.loads((record / "direct_url.json").read_text(encoding="utf-8"))["url"].endswith(
-        wheel.name
-    )
+    url = json.loads((record / "direct_url.json").read_text(encoding="utf-8"))["url"]
+    assert urllib.parse.unquote(url).endswith(wheel.name)  # a local version's `+` is quoted

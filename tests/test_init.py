@@ -426,7 +426,8 @@ def test_a_drawn_policy_that_breaks_litellms_rules_is_not_written(
     with server.serving():
         result = _init(server, snapshot, tmp_path / "entraform.yaml")
     assert result.exit_code == 2
-    assert "team 'Analysts': max_budget 50" in result.output
+    team = f"team 'Analysts' ({oid('group/' + ANALYSTS)}), rule "
+    assert team in result.output and ": max_budget 50 exceeds 10" in result.output
     assert not (tmp_path / "entraform.yaml").exists()
 
 
