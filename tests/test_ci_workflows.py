@@ -584,7 +584,7 @@ def test_a_release_publishes_what_it_built_with_trusted_publishing_alone() -> No
     assert checkout["with"]["fetch-depth"] == 0, "the version comes from the tag"
     scripts = _scripts(workflow)
     assert 'test -f "dist/entraform-$version-py3-none-any.whl"' in scripts
-    assert "entraform\" generate --config" in scripts
+    assert 'entraform" generate --config' in scripts
 
 
 def test_the_version_of_a_build_is_its_tag(tmp_path: Path) -> None:
