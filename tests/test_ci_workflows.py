@@ -245,30 +245,26 @@ def test_zizmor_finds_nothing_of_medium_or_higher_in_the_workflows_and_the_actio
     assert "No findings to report" in run.stdout, run.stdout
 
 
-def test_github_workflows_validate_against_the_published_workflow_schema() -> None:
+def _check_jsonschema(schema: str, paths: list[Path], *extra: str) -> None:
+    """Validate files against one of check-jsonschema's vendored schemas, offline."""
     run = subprocess.run(
-        [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows"]
-        + [str(p) for p in WORKFLOWS],
+        [_tool("check-jsonschema"), "--builtin-schema", schema, *extra, *map(str, paths)],
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_github_workflows_validate_against_the_published_workflow_schema() -> None:
+    _check_jsonschema("vendor.github-workflows", WORKFLOWS)
 
 
 def test_azure_pipelines_validate_against_the_published_pipeline_schema() -> None:
     # The schema's patterns are .NET regexes, which the default ECMAScript-unicode engine rejects.
-    run = subprocess.run(
-        [_tool("check-jsonschema"), "--builtin-schema", "vendor.azure-pipelines"]
-        + ["--data-transform", "azure-pipelines", "--regex-variant", "nonunicode"]
-        + [str(p) for p in AZURE_DEVOPS],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
+    transform = ("--data-transform", "azure-pipelines", "--regex-variant", "nonunicode")
+    _check_jsonschema("vendor.azure-pipelines", AZURE_DEVOPS, *transform)
 
 
 def test_azure_generate_hands_the_build_token_to_the_push_alone() -> None:
@@ -455,14 +451,7 @@ def _gitlab_run(script: str, cwd: Path, env: dict[str, str]) -> subprocess.Compl
 
 
 def test_the_gitlab_recipe_validates_against_gitlab_ci_schema() -> None:
-    run = subprocess.run(
-        [_tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(GITLAB)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
+    _check_jsonschema("vendor.gitlab-ci", [GITLAB])
 
 
 def test_the_gitlab_recipe_reaches_azure_with_id_tokens_and_stores_no_azure_secret() -> None:
