@@ -95,12 +95,16 @@ def refused(refusal: Refusal) -> NoReturn:
 
 
 def _told(refusals: tuple[Refusal, ...]) -> str:
-    if all(r.exit_code in (EXIT_USAGE, EXIT_CHECKS) for r in refusals):
-        # Located in the policy file: one per line, each with its fix.
-        lines = [" ".join(filter(None, (r.reason, r.advice))) for r in refusals]
-        if any(r.exit_code == EXIT_CHECKS for r in refusals):
-            lines.append(CHECKS_FAILED)
-        return "\n".join(lines)
-    advice = " ".join(dict.fromkeys(r.advice for r in refusals if r.advice))
-    reasons = "; ".join(r.reason for r in refusals)
-    return f"refused: {reasons}. Nothing was written." + (f" {advice}" if advice else "")
+    # Refusals located in the policy file go one per line, each with its fix; the others in
+    # one sentence with what overrides them.
+    located = [r for r in refusals if r.exit_code in (EXIT_USAGE, EXIT_CHECKS)]
+    others = [r for r in refusals if r not in located]
+    lines = []
+    if others:
+        advice = " ".join(dict.fromkeys(r.advice for r in others if r.advice))
+        reasons = "; ".join(r.reason for r in others)
+        lines.append(f"refused: {reasons}. Nothing was written." + (f" {advice}" if advice else ""))
+    lines += [" ".join(filter(None, (r.reason, r.advice))) for r in located]
+    if any(r.exit_code == EXIT_CHECKS for r in located):
+        lines.append(CHECKS_FAILED)
+    return "\n".join(lines)

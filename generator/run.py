@@ -68,6 +68,7 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
     digests[manifest.NAME] = manifest.digest(files[manifest.NAME])
     previous.refuse_foreign(files)
     changes = plan.make(last_state, state, policy.safety, policy.users)
+    broken = checks.refusals(policy, state, directory)
     return Report(
         out=options.out,
         outcome=outcome,
@@ -76,7 +77,7 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
         files=files,
         file_changes=writes.changes(previous.digests, files, digests),
         changes=changes.changes,
-        refusals=(*settled.refusals, *changes.refusals, *checks.refusals(policy, state, directory)),
+        refusals=(*settled.refusals, *changes.refusals, *broken),
         overrides=options.overrides,
         format=settled.format.name,
         layout=settled.layout,
@@ -90,7 +91,7 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
         warnings=settled.warnings,
         check=options.check,
         command=shlex.join([*shlex.split(command), *sorted(options.overrides)]),
-        checks=policy.checks.named,
+        checks=() if broken else policy.checks.named,
     )
 
 

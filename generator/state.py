@@ -14,6 +14,8 @@ TEAM_ROLES = ("user", "admin")
 ORGANIZATION_ROLES = ("internal_user", "internal_user_viewer", "org_admin")
 USER_ROLES = ("internal_user", "internal_user_viewer", "proxy_admin", "proxy_admin_viewer")
 ADMIN_ROLES = ("proxy_admin", "proxy_admin_viewer")
+# The admin role within a team and within an organization.
+TEAM_ADMIN, ORGANIZATION_ADMIN = "admin", "org_admin"
 BUDGET_DURATION = re.compile(r"^[1-9][0-9]*(s|m|h|d|mo)$")
 # The kinds of object entraform manages, as changes, labels and messages name them.
 Kind = Literal["organization", "team", "user"]

@@ -133,6 +133,12 @@ def test_a_failed_check_wins_over_a_removal_guard(tmp_path: Path) -> None:
     emptied = _tenant(team=(), team_owners=())
     result = _run(tmp_path, "max_members: 9\nmin_admins: 1\n", emptied)
     assert result.exit_code == 6, result.output
+    lines = result.stderr.splitlines()
+    assert "had 2 members and now has none" in lines[0], "the guard refused too"
+    assert any(
+        line.startswith(f"{tmp_path / 'entraform.yaml'}:9: checks.min_admins") for line in lines
+    )
+    assert lines[-1].startswith("The policy's checks do not hold; nothing was written.")
 
 
 @pytest.mark.parametrize(
@@ -170,3 +176,14 @@ def test_the_report_lists_the_checks_that_passed(tmp_path: Path) -> None:
     result = _run(tmp_path, "max_members: 9\nno_guest_admins: true\n", _tenant(), "--report", "-")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["checks_passed"] == ["no_guest_admins", "max_members"]
+
+
+def test_a_run_that_breaks_a_check_does_not_say_its_checks_passed(tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    result = _run(
+        tmp_path, "max_members: 1\n", _tenant(), "--summary", "-", "--report", str(report)
+    )
+    assert result.exit_code == 6
+    assert "Checks passed" not in result.stdout
+    assert "REFUSED: " in result.stdout and "checks.max_members" in result.stdout
+    assert json.loads(report.read_text(encoding="utf-8"))["checks_passed"] == []

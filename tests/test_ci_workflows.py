@@ -462,11 +462,13 @@ def test_the_gitlab_recipe_reaches_azure_with_id_tokens_and_stores_no_azure_secr
     assert recipe[".entraform"]["id_tokens"] == audience
     assert recipe["apply"]["id_tokens"] == audience
     assert recipe["generate"]["extends"] == recipe["drift"]["extends"] == ".entraform"
-    assert 'AZURE_FEDERATED_TOKEN_FILE="$(mktemp)"' in "\n".join(
-        recipe[".entraform"]["before_script"]
-    )
     assert recipe["apply"]["variables"]["ARM_USE_OIDC"] == "true"
     assert recipe["drift"]["variables"]["LITELLM_API_KEY"] == "$LITELLM_VIEWER_KEY"
+    # Each secret is scoped to the environment of the one job that needs it.
+    scopes = {job: recipe[job]["environment"] for job in ("generate", "apply", "drift")}
+    assert scopes["generate"] == {"name": "entraform", "action": "prepare"}
+    assert scopes["drift"] == {"name": "entraform-drift", "action": "prepare"}
+    assert scopes["apply"] == "litellm"
 
 
 def test_the_gitlab_jobs_run_when_the_github_ones_do() -> None:
@@ -524,7 +526,7 @@ def test_gitlab_generate_opens_a_merge_request_only_when_files_changed(tmp_path:
     subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "start"], check=True)
     render = 'mkdir -p infra/litellm && echo "$CHANGE" > infra/litellm/teams.tf\n'
     render += 'echo "# summary" > summary.md'
-    env = _fakes(tmp_path / "bin", entraform=render, curl='echo "[]"')
+    env = _fakes(tmp_path / "bin", entraform=render, curl='cat >> "$LOG.stdin"; echo "[]"')
     env |= {
         "CI_SERVER_URL": f"file://{tmp_path / 'server'}",
         "CI_SERVER_HOST": "gitlab.example.test",
@@ -548,6 +550,9 @@ def test_gitlab_generate_opens_a_merge_request_only_when_files_changed(tmp_path:
     )
     assert pushed.stdout.splitlines()[0] == "entraform: LiteLLM access from Entra ID"
     assert "glpat-fake-token-for-tests" not in first.stdout + first.stderr
+    assert "glpat-fake-token-for-tests" not in calls, "no token on a command line"
+    headers = Path(env["LOG"] + ".stdin").read_text(encoding="utf-8")
+    assert headers.count("PRIVATE-TOKEN: glpat-fake-token-for-tests\n") == 2
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "merged"], check=True)
     Path(env["LOG"]).unlink()
@@ -592,3 +597,19 @@ def test_the_version_of_a_build_is_its_tag(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr
     names = sorted(p.name for p in (tmp_path / "dist").iterdir())
     assert names == ["entraform-9.8.7-py3-none-any.whl", "entraform-9.8.7.tar.gz"]
+
+
+def test_gitlab_writes_the_oidc_token_for_azure_identity_and_after_script_removes_it(
+    tmp_path: Path,
+) -> None:
+    job = _gitlab()[".entraform"]
+    steps = [line for line in job["before_script"] if "pip install" not in line]
+    env = {"TMPDIR": str(tmp_path), "CI_JOB_ID": "42", "AZURE_ID_TOKEN": "fake-oidc-token"}
+    script = "\n".join([*steps, 'stat -c %a "$AZURE_FEDERATED_TOKEN_FILE"'])
+    before = _gitlab_run("set -eo pipefail\n" + script, tmp_path, env)
+    assert before.returncode == 0, before.stderr
+    token = tmp_path / "azure-federated-token-42"
+    assert token.read_text(encoding="utf-8") == "fake-oidc-token"
+    assert before.stdout.strip() == "600", "only the job's user reads it"
+    after = _gitlab_run("\n".join(job["after_script"]), tmp_path, env)  # a shell of its own
+    assert after.returncode == 0 and not token.exists()

@@ -300,6 +300,18 @@ def test_two_groups_of_one_name_are_told_apart_by_id_rule_and_line_in_errors() -
     assert set(lines) == shown
 
 
+def test_under_prefixed_ids_an_error_still_names_the_rule_and_line() -> None:
+    text = (
+        "ids: {scheme: prefixed}\n"
+        "organizations:\n  - {rule: orgs, select: {prefix: 'Org-'}, settings: {max_budget: 1}}\n"
+        "teams:\n  - {rule: sales, select: {prefix: 'Sales-'}, organization: nested}\n"
+    )
+    groups = [group("Org-A", groups=("Sales-EMEA",)), group("Sales-EMEA", ("ann",))]
+    with pytest.raises(PolicyError) as caught:
+        run(text, groups)
+    assert "), rule 'sales' at p.yaml:6: max_budget unset exceeds 1" in str(caught.value)
+
+
 def test_organization_members_are_its_own_plus_its_teams_members() -> None:
     state = state_of(
         ORG + "    admins: {owners: true}\n"

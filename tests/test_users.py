@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -430,3 +431,30 @@ def test_terraform_plans_every_membership_with_its_users_id(
     assert found == expected
     users = [c for c in changes if c["name"].startswith("user__")]
     assert len(users) == len(state.users)
+
+
+def test_a_named_admin_who_only_owns_a_selected_group_is_rendered_with_the_named_role(
+    tmp_path: Path,
+) -> None:
+    data = json.loads(TENANT.read_text(encoding="utf-8"))
+    for group in data["groups"]:
+        group["members"] = [m for m in group.get("members") or [] if m["id"] != LIDIA]
+        if group["displayName"] == "LLM-Org-Finance":  # its rule makes owners org_admin
+            group["owners"] = [{"@odata.type": "#microsoft.graph.user", "id": LIDIA}]
+    tenant = tmp_path / "tenant.json"
+    tenant.write_text(json.dumps(data), encoding="utf-8")
+    out = tmp_path / "o"
+    args = ["generate", "-c", str(POLICY), "--snapshot", str(tenant), "-o", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    users = (out / "users.tf").read_text(encoding="utf-8")
+    assert re.search(r'user_email += "LidiaH@contoso.com"\n +user_role += "proxy_admin"\n', users)
+
+
+def test_a_named_admin_is_checked_when_the_policy_selects_no_group_at_all(tmp_path: Path) -> None:
+    tenant = tmp_path / "tenant.json"
+    tenant.write_text(json.dumps({"version": 1, "groups": [], "users": []}), encoding="utf-8")
+    policy = _admins_policy(tmp_path, "    nobody@typo.test: proxy_admin")
+    result = CliRunner().invoke(cli, ["validate", "-c", str(policy), "--snapshot", str(tenant)])
+    assert result.exit_code == 2
+    assert "users.admins: no user 'nobody@typo.test'" in result.stderr

@@ -10,13 +10,11 @@ from generator.directory import Directory, Group
 from generator.live.drift import nfc
 from generator.live.holdings import LiveMember, LiveOrganization, LiveState, LiveTeam
 from generator.mapping import GRAPH_ATTRIBUTES
-from generator.state import BUDGET_DURATION, Settings
+from generator.state import BUDGET_DURATION, ORGANIZATION_ADMIN, TEAM_ADMIN, Settings
 
 # Entra object ids as Graph writes them; anything else cannot be a group (and must not reach a
 # Graph filter, which refuses it).
 OBJECT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-TEAM_ADMIN = "admin"
-ORGANIZATION_ADMIN = "org_admin"
 
 
 @dataclass(frozen=True)

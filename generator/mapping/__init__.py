@@ -45,7 +45,7 @@ def apply(policy: Policy, directory: Directory) -> Outcome:
     def where(scoped: Organization | Team) -> str:
         # Two groups may share a display name: the id, rule and line tell them apart.
         found = provenance.teams if isinstance(scoped, Team) else provenance.organizations
-        match = found.get(scoped.id)
+        match = found.get(policy.ids.group_of(scoped.id))
         if match is None:
             return named(scoped)
         return f"{named(scoped)}, rule {match.rule.name!r} at {policy.path}:{match.rule.line}"

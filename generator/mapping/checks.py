@@ -7,9 +7,15 @@ from collections.abc import Iterator
 from generator.directory import Directory
 from generator.errors import EXIT_CHECKS, Refusal
 from generator.policy import Checks, Policy
-from generator.state import DesiredState, Membership, Organization, Team, named
-
-ADMIN_ROLES = frozenset({"admin", "org_admin"})
+from generator.state import (
+    ORGANIZATION_ADMIN,
+    TEAM_ADMIN,
+    DesiredState,
+    Membership,
+    Organization,
+    Team,
+    named,
+)
 
 
 def refusals(policy: Policy, state: DesiredState, directory: Directory) -> tuple[Refusal, ...]:
@@ -29,7 +35,7 @@ def refusals(policy: Policy, state: DesiredState, directory: Directory) -> tuple
 def _violations(
     checks: Checks, scoped: Organization | Team, directory: Directory
 ) -> Iterator[tuple[str, str]]:
-    admins = [m for m in scoped.members if m.role in ADMIN_ROLES]
+    admins = [m for m in scoped.members if m.role in (TEAM_ADMIN, ORGANIZATION_ADMIN)]
     if checks.min_admins is not None and len(admins) < checks.min_admins:
         yield (
             "min_admins",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from operator import attrgetter
 
 from generator.directory import Directory, Group, Resolved
@@ -17,7 +17,7 @@ from generator.mapping.findings import (
     email,
     excluded_because,
 )
-from generator.mapping.selection import Match, Places, ids_of, select
+from generator.mapping.selection import Match, Places, ids_of, name_of, select
 from generator.policy import Policy, Rule
 from generator.state import DesiredState, LiteLLMUser, Membership, Organization, Team
 
@@ -47,6 +47,8 @@ class Mapper:
         org_matches = self.org_matches = self._matches(self.policy.organizations, "organizations")
         team_matches = self.team_matches = self._matches(self.policy.teams, "teams")
         if not org_matches and not team_matches:
+            if self.policy.users.manage:
+                self._refuse_unmatched_admins(set())
             return DesiredState()
         places = Places(self.policy.path, org_matches)
         teams = [self._team(m, places) for m in team_matches]
@@ -63,8 +65,8 @@ class Mapper:
 
     def _users(self, scopes: Iterable[Organization | Team]) -> tuple[LiteLLMUser, ...]:
         # One user per person who is a member of anything rendered, whatever their roles there.
-        self._refuse_unmatched_admins()
         members = {m.key: m for scope in scopes for m in scope.members}
+        self._refuse_unmatched_admins(members.keys())
         policy = self.policy.users
         users = []
         for key, m in members.items():
@@ -74,7 +76,7 @@ class Mapper:
             users.append(LiteLLMUser(key, m.user_id, m.user_email, role))
         return tuple(sorted(users))
 
-    def _refuse_unmatched_admins(self) -> None:
+    def _refuse_unmatched_admins(self, rendered: Collection[str]) -> None:
         """Refuse a `users.admins` entry that names nobody in a group the policy selects."""
         # Silently unmatched, the intended proxy admin would be written as an ordinary user.
         problems = []
@@ -85,7 +87,8 @@ class Mapper:
             except ConfigError as exc:
                 problems.append(where + str(exc))
                 continue
-            if person.id not in self.selected_users | self.admin_users:
+            # A member left out (disabled, a guest) is reported as such: not this entry's fault.
+            if person.id not in rendered and person.id not in self.selected_users:
                 problems.append(
                     f"{where}{admin.name!r} ({person.display_name or person.id}) is in no group "
                     "the policy selects, so no LiteLLM user is rendered for them; add them to a "
@@ -212,12 +215,12 @@ class Mapper:
             return frozenset()
         if admins.owners:
             if match.group.owners is None:
-                self.warnings.append(f"owners of {_named(match.group)} were not read")
+                self.warnings.append(f"owners of {name_of(match.group)} were not read")
             return self.directory.owner_users(match.group.id)
         name = match.render(admins.group or "")
         groups = self.by_name.get(name, [])
         if not groups:
-            self.warnings.append(f"admin group {name!r} for {_named(match.group)}: no group")
+            self.warnings.append(f"admin group {name!r} for {name_of(match.group)}: no group")
             return frozenset()
         if len(groups) > 1:
             raise PolicyError(
@@ -250,7 +253,7 @@ class Mapper:
         if reason == NO_IDENTITY:
             missing = identity.user_id if not user_id else "an email"
             self.warnings.append(
-                f"user {user.display_name or user.id} in {_named(group)} has no {missing} "
+                f"user {user.display_name or user.id} in {name_of(group)} has no {missing} "
                 "(limited information: check the User.Read.All permission); left out"
             )
         if reason is not None:
@@ -274,8 +277,3 @@ def _byname_of(groups: Iterable[Group]) -> dict[str, list[Group]]:
     for group in groups:
         found.setdefault(group.display_name, []).append(group)
     return found
-
-
-def _named(group: Group) -> str:
-    # Entra allows two groups one display name: the id says which.
-    return f"{group.display_name!r} ({group.id})"

@@ -12,13 +12,13 @@ from generator.directory import Directory, Group, User
 from generator.errors import ConfigError
 from generator.mapping.selection import Match, described, name_of, select
 from generator.policy import Policy, Rule
-from generator.state import Membership, Organization, Team
+from generator.state import ORGANIZATION_ADMIN, TEAM_ADMIN, Membership, Organization, Team
 
 # Chains shown per grant: nesting can fan out, and a reader wants the shortest ones first.
 MAX_CHAINS = 20
 Scope = Literal["organization", "team"]
 Via = Literal["member", "owner", "admin_group", "team"]
-ADMIN_ROLES: dict[Scope, str] = {"team": "admin", "organization": "org_admin"}
+ADMIN_ROLES: dict[Scope, str] = {"team": TEAM_ADMIN, "organization": ORGANIZATION_ADMIN}
 OTHER: dict[Scope, Scope] = {"team": "organization", "organization": "team"}
 
 

@@ -30,9 +30,7 @@ from generator.policy import file as policy_file
 from generator.policy.file import KeyPath, Locator
 from generator.policy.ids import DEFAULT_PREFIX, Ids
 from generator.sources import GroupSelector
-from generator.state import Settings
-
-_ADMIN = ("admin", "org_admin")
+from generator.state import ORGANIZATION_ADMIN, TEAM_ADMIN, Settings
 
 
 def load_policy(path: Path) -> Policy:
@@ -105,8 +103,10 @@ def _checks(data: dict[str, Any], where: Locator, rules: tuple[Rule, ...]) -> Ch
                 "an open-source LiteLLM has no team admins, so this check could never hold; "
                 "set litellm: {enterprise: true} if the proxy has the licence, or remove it",
             )
-        if without := [r for r in rules if r.admins is None and r.member_role not in _ADMIN]:
-            named = ", ".join(f"{r.name!r} (line {r.line})" for r in without)
+        admin = (TEAM_ADMIN, ORGANIZATION_ADMIN)
+        if without := [r for r in rules if r.admins is None and r.member_role not in admin]:
+            # The preset makes an organizations rule and a teams rule of one name.
+            named = ", ".join(dict.fromkeys(f"{r.name!r} (line {r.line})" for r in without))
             raise where.error(
                 ("checks", "min_admins"),
                 f"the rules {named} name no admins (admins: or member_role), so their "

@@ -31,7 +31,7 @@ def facts(report: Report) -> dict[str, Any]:
             for t in report.transfers
         ],
         "removals_allowed": ALLOW_REMOVALS in report.overrides,
-        # The policy's checks, all proven: a run that breaks one writes no report.
+        # The policy's checks when all held; none when one broke (its violations are refusals).
         "checks_passed": list(report.checks),
         "warnings": [*report.warnings, *findings.warnings],
         "skipped_members": dict(findings.skipped_members),

@@ -43,7 +43,7 @@ class Report:
     check: bool = False
     # The command that writes what --check finds stale.
     command: str = "entraform generate"
-    # The policy's checks this run proved (or found broken: then a refusal says where).
+    # The policy's checks this run proved; none when one broke (a refusal then says where).
     checks: tuple[str, ...] = ()
 
     @property

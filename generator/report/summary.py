@@ -43,7 +43,7 @@ def markdown(report: Report) -> str:
         "",
     ]
     if report.checks:
-        # A summary is only written when every check held: a broken one stops the run (exit 6).
+        # Empty when any check broke: the violations are then among the refusals (exit 6).
         lines += [f"Checks passed: {', '.join(code(c) for c in report.checks)}.", ""]
     lines += _picture(report)
     renames = [o for o in changes.objects if o.action == "renamed"]
