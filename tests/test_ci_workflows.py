@@ -346,17 +346,21 @@ def pushed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     return repo, report["changed_roots"]
 
 
-def _run(script: str, repo: Path, **env: str) -> None:
-    shell = shutil.which("bash") or "bash"
-    run = subprocess.run(
-        [shell, "-c", script],
-        cwd=repo,
+def _bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A recipe's script run by bash in `cwd`, with the rendered folder as OUT."""
+    return subprocess.run(
+        [shutil.which("bash") or "bash", "-c", script],
+        cwd=cwd,
         env={**os.environ, "OUT": "infra/litellm", **env},
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
     )
+
+
+def _run(script: str, repo: Path, **env: str) -> None:
+    run = _bash(script, repo, env)
     assert run.returncode == 0, run.stderr
 
 
@@ -438,18 +442,6 @@ def _fakes(folder: Path, **programs: str) -> dict[str, str]:
     return {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}", "LOG": str(folder / "log")}
 
 
-def _gitlab_run(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [shutil.which("bash") or "bash", "-c", script],
-        cwd=cwd,
-        env={**os.environ, "OUT": "infra/litellm", **env},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-
-
 def test_the_gitlab_recipe_validates_against_gitlab_ci_schema() -> None:
     _check_jsonschema("vendor.gitlab-ci", [GITLAB])
 
@@ -487,7 +479,7 @@ def test_the_gitlab_jobs_run_when_the_github_ones_do() -> None:
 )
 def test_gitlab_drift_passes_the_exit_code_on(tmp_path: Path, code: int, told: str) -> None:
     env = _fakes(tmp_path / "bin", entraform=f"exit {code}")
-    run = _gitlab_run(_job_script("drift"), tmp_path, env)
+    run = _bash(_job_script("drift"), tmp_path, env)
     assert run.returncode == code, run.stderr
     assert told in run.stdout
     assert (
@@ -509,7 +501,7 @@ def test_gitlab_apply_plans_and_applies_each_changed_root(
     env = _fakes(tmp_path / "bin", terraform="exit 0")
     env |= {"CI_COMMIT_SHA": head[0], "CI_COMMIT_BEFORE_SHA": head[1], "CI_PROJECT_DIR": str(repo)}
     env["AZURE_ID_TOKEN"] = "fake-oidc-token-for-tests"
-    run = _gitlab_run(_job_script("apply"), repo, env)
+    run = _bash(_job_script("apply"), repo, env)
     assert run.returncode == 0, run.stderr
     calls = Path(env["LOG"]).read_text(encoding="utf-8").splitlines()
     inits = [c for c in calls if c.startswith("terraform init")]
@@ -538,7 +530,7 @@ def test_gitlab_generate_opens_a_merge_request_only_when_files_changed(tmp_path:
         "BRANCH": "entraform/update",
         "CHANGE": "one",
     }
-    first = _gitlab_run(_job_script("generate"), project, env)
+    first = _bash(_job_script("generate"), project, env)
     assert first.returncode == 0, first.stderr
     calls = Path(env["LOG"]).read_text(encoding="utf-8")
     assert "curl" in calls and "description@summary.md" in calls and "--request POST" in calls
@@ -556,7 +548,7 @@ def test_gitlab_generate_opens_a_merge_request_only_when_files_changed(tmp_path:
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "merged"], check=True)
     Path(env["LOG"]).unlink()
-    again = _gitlab_run(_job_script("generate"), project, env)
+    again = _bash(_job_script("generate"), project, env)
     assert again.returncode == 0, again.stderr
     assert "nothing changed" in again.stdout
     assert "curl" not in Path(env["LOG"]).read_text(encoding="utf-8")
@@ -606,10 +598,10 @@ def test_gitlab_writes_the_oidc_token_for_azure_identity_and_after_script_remove
     steps = [line for line in job["before_script"] if "pip install" not in line]
     env = {"TMPDIR": str(tmp_path), "CI_JOB_ID": "42", "AZURE_ID_TOKEN": "fake-oidc-token"}
     script = "\n".join([*steps, 'stat -c %a "$AZURE_FEDERATED_TOKEN_FILE"'])
-    before = _gitlab_run("set -eo pipefail\n" + script, tmp_path, env)
+    before = _bash("set -eo pipefail\n" + script, tmp_path, env)
     assert before.returncode == 0, before.stderr
     token = tmp_path / "azure-federated-token-42"
     assert token.read_text(encoding="utf-8") == "fake-oidc-token"
     assert before.stdout.strip() == "600", "only the job's user reads it"
-    after = _gitlab_run("\n".join(job["after_script"]), tmp_path, env)  # a shell of its own
+    after = _bash("\n".join(job["after_script"]), tmp_path, env)  # a shell of its own
     assert after.returncode == 0 and not token.exists()

@@ -257,21 +257,21 @@ def test_a_name_several_objects_answer_to_is_refused_naming_each_until_the_id_is
     assert found.asked.group.id == oid("group/Team-A")
 
 
-def test_an_organizations_alias_asked_as_a_team_says_it_is_an_organization() -> None:
-    result = invoke("explain", PATTI, "--team", "Finance", *EXAMPLE_ARGS)
+@pytest.mark.parametrize(
+    ("asked", "alias", "other", "group", "group_id"),
+    [
+        ("team", "Finance", "organization", "LLM-Org-Finance", FINANCE),
+        ("organization", "Finance Analysts", "team", "LLM-Team-Finance-Analysts", ANALYSTS),
+    ],
+)
+def test_an_alias_asked_as_the_other_kind_says_which_kind_it_is(
+    asked: str, alias: str, other: str, group: str, group_id: str
+) -> None:
+    result = invoke("explain", PATTI, f"--{asked}", alias, *EXAMPLE_ARGS)
     assert result.exit_code == 2
     assert (
-        "no team 'Finance': 'Finance' is the organization made from group 'LLM-Org-Finance' "
-        f"({FINANCE}); ask with --organization 'Finance'"
-    ) in result.stderr
-
-
-def test_a_teams_alias_asked_as_an_organization_says_it_is_a_team() -> None:
-    result = invoke("explain", PATTI, "--organization", "Finance Analysts", *EXAMPLE_ARGS)
-    assert result.exit_code == 2
-    assert (
-        "no organization 'Finance Analysts': 'Finance Analysts' is the team made from group "
-        f"'LLM-Team-Finance-Analysts' ({ANALYSTS}); ask with --team 'Finance Analysts'"
+        f"no {asked} {alias!r}: {alias!r} is the {other} made from group {group!r} "
+        f"({group_id}); ask with --{other} {alias!r}"
     ) in result.stderr
 
 

@@ -51,9 +51,9 @@ def _violations(
             "max_members",
             f"{named(scoped)} has {len(scoped.members)} members, more than {checks.max_members}",
         )
+    domains = ", ".join(checks.member_domains)
     for m in scoped.members if checks.member_domains else ():
         if not _within(m.user_email, checks.member_domains):
-            domains = ", ".join(checks.member_domains)
             yield "member_domains", f"{_who(m)} in {named(scoped)} is in none of {domains}"
 
 
