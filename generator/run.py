@@ -11,7 +11,7 @@ from generator.directory import Directory
 from generator.mapping import checks
 from generator.policy import Policy
 from generator.render import blocks, legacy
-from generator.render.addresses import Addresses, moves
+from generator.render.addresses import Addresses, moved_out, moves
 from generator.render.templates import RenderOptions
 from generator.report.outcome import Report
 from generator.settings import MIGRATE_IDS, MIGRATE_LAYOUT, Asked, Settled, settle
@@ -55,7 +55,7 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
     previous = folder.read(options.out, legacy.read, state.memberships())
     settled = settle(policy, Asked(options.out, options.format, options.layout), previous.manifest)
     last_labels, last_state = previous.under(settled.ids_from, settled.ids)
-    labels, moving = _labels(policy, settled, last_labels, state)
+    labels, moving = _labels(policy, settled, last_labels, last_state, state)
     command = shlex.join(
         [*options.command, "--format", settled.format.name, "--layout", settled.layout]
     )
@@ -96,7 +96,7 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
 
 
 def _labels(
-    policy: Policy, settled: Settled, last: Labels, state: DesiredState
+    policy: Policy, settled: Settled, last: Labels, was: DesiredState, state: DesiredState
 ) -> tuple[Labels, tuple[Transfer, ...]]:
     """This run's labels, chunk levels and roots, and what changes root since the last run."""
     forgets = plan.forgotten(policy.safety, policy.users)
@@ -111,7 +111,9 @@ def _labels(
     labels = chunked(labels, settled.format.map_sizes(state, labels))
     placement = Roots(settled.layout, labels)
     moving = transfers(last, placement, state)
-    tombstones = tuple(sorted({*labels.tombstones, *let_go(last, moving)}))
+    before = render.named(settled.switched_from or settled.format.name).addresses(last)
+    left = moved_out(labels.tombstones, last, before, was.users)
+    tombstones = tuple(sorted({*left, *let_go(last, moving)}))
     return replace(labels, tombstones=tombstones, roots=_roots(placement, state)), moving
 
 
@@ -131,9 +133,13 @@ def _render_options(policy: Policy, out: Path, settled: Settled, command: str) -
 def _moves(
     settled: Settled, last: Labels, was: DesiredState, state: DesiredState, at: Addresses
 ) -> dict[str, tuple[Move, ...]]:
-    """The `moved` blocks of each root: when the format switches, or a membership map splits."""
+    """The `moved` blocks of each root: when the format switches, or a map splits or appears."""
     chunking = any(last.levels.get(k, n) != n for k, n in at.labels.levels.items())
-    if settled.switched_from is None and not chunking:
+    # Users had a resource each before they had maps: the first run with maps moves them.
+    mapped = bool(was.users) and any(
+        k[0] == "user" and k not in last.levels for k in at.labels.levels
+    )
+    if settled.switched_from is None and not chunking and not mapped:
         return {}
     before = render.named(settled.switched_from or settled.format.name).addresses(last)
     earlier = roots.split_previous(was, last)
@@ -169,7 +175,7 @@ def _record(
         files,
         previous.text,
         lambda root: {address for _, address in at.of(part(root))},
-        lambda root: {t.address for t in render.tombstones_of(labels, root, part(root))},
+        lambda root: {t.address for t in render.tombstones_of(labels, root, part(root), at)},
         output,
     )
     last = previous.manifest

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,26 +99,20 @@ def test_the_role_written_on_users_comes_from_the_policy(tmp_path: Path, role: s
     assert {u.role for u in state.users if u.key != LIDIA} == {role}
 
 
-def test_every_terraform_membership_takes_its_user_id_from_its_own_users_resource(
+def test_every_terraform_membership_map_waits_for_the_users_map_and_names_no_user(
     tmp_path: Path,
 ) -> None:
     result = _build(POLICY, _tenant(), tmp_path)
     text = "\n".join(result.files.values())
-    state = result.outcome.state
     resources = text.count('resource "litellm_team_member"')
     resources += text.count('resource "litellm_organization_member"')
-    assert text.count("= each.value.user_id") == resources
-    members = [m for t in state.teams for m in t.members]
-    members += [m for o in state.organizations for m in o.members]
-    for m in members:
-        label = result.labels.users[m.user_id]
-        assert f'"{m.key}" = {{ user_id = litellm_user.{label}.user_id, ' in text
-    assert "local.litellm_user_ids[" not in text  # a map of all users costs every instance
+    # The example's users fit one map, which every membership map waits for (see test_user_maps).
+    assert text.count("depends_on = [\n    litellm_user.users,\n  ]") == resources
+    assert "litellm_user.users." not in text and "litellm_user.users[" not in text
     users_tf = result.files["users.tf"]
-    for user in state.users:
-        label = result.labels.users[user.user_id]
-        assert f'resource "litellm_user" "{label}" {{' in users_tf
-    assert users_tf.count("auto_create_key = false") == len(state.users)
+    assert users_tf.count('resource "litellm_user"') == 1
+    for user in result.outcome.state.users:
+        assert f'"{user.key}" = {{ user_email = {json.dumps(user.user_email)}, ' in users_tf
 
 
 def test_each_yaml_membership_chunk_waits_for_its_team_and_its_users_chunk(
@@ -188,15 +181,16 @@ def test_a_forgotten_user_gets_a_removed_block_and_later_runs_keep_it(tmp_path: 
     assert "Terraform forgets the user" not in summary.markdown(result)
 
 
-def test_a_forgotten_user_in_the_yaml_route_stops_the_plan_and_says_how_to_forget_it(
-    tmp_path: Path,
-) -> None:
+def test_a_forgotten_user_in_the_yaml_route_is_forgotten_as_in_terraform(tmp_path: Path) -> None:
     policy = _policy(tmp_path, removed="forget")
     _generate(policy, _tenant(), tmp_path / "out", "yaml")
     result = _build(policy, _tenant(without=NESTOR), tmp_path / "out", "yaml")
+    # A guard should removed.tf be deleted before apply; see test_user_maps for the plan.
     assert "prevent_destroy = true" in result.files["main.tf"]
-    # The command is a code span, to be copied as it stands.
-    assert f"`terraform state rm 'litellm_user.this[\"{NESTOR}\"]'`" in summary.markdown(result)
+    assert f'from = litellm_user.this["{NESTOR}"]' in result.files["removed.tf"]
+    text = summary.markdown(result)
+    assert "state rm" not in text
+    assert "Terraform forgets the user" in text
 
 
 @pytest.mark.integration
@@ -322,8 +316,10 @@ def test_adopt_imports_the_users_litellm_has_and_leaves_an_unnamed_proxy_admin_a
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     users = {i["id"]: i["address"] for i in report["imports"] if i["kind"] == "user"}
-    labels = _build(POLICY, _tenant(), tmp_path).labels.users
-    assert users == {ADELE: f"litellm_user.{labels[ADELE]}", LIDIA: f"litellm_user.{labels[LIDIA]}"}
+    assert users == {
+        ADELE: f'litellm_user.users["{ADELE}"]',
+        LIDIA: f'litellm_user.users["{LIDIA}"]',
+    }
     assert report["created"]["user"] == 13 - 3
     [admin] = report["admins_left_alone"]
     assert (admin["user_id"], admin["live_role"], admin["desired_role"]) == (
@@ -403,11 +399,10 @@ def test_a_format_switch_moves_every_user_to_its_address_in_the_other_format(
     tmp_path: Path,
 ) -> None:
     _generate(POLICY, _tenant(), tmp_path)
-    labels = read(tmp_path, legacy.read).labels.users
     result = _build(POLICY, _tenant(), tmp_path, "yaml")
     moved = {m.source: m.target for m in result.moves if m.kind == "user"}
     assert moved == {
-        f"litellm_user.{labels[u.user_id]}": f'litellm_user.this["{u.key}"]'
+        f'litellm_user.users["{u.key}"]': f'litellm_user.this["{u.key}"]'
         for u in result.outcome.state.users
     }
 
@@ -448,7 +443,7 @@ def test_a_named_admin_who_only_owns_a_selected_group_is_rendered_with_the_named
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     users = (out / "users.tf").read_text(encoding="utf-8")
-    assert re.search(r'user_email += "LidiaH@contoso.com"\n +user_role += "proxy_admin"\n', users)
+    assert f'"{LIDIA}" = {{ user_email = "LidiaH@contoso.com", role = "proxy_admin" }}' in users
 
 
 def test_a_named_admin_is_checked_when_the_policy_selects_no_group_at_all(tmp_path: Path) -> None:

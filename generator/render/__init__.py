@@ -83,19 +83,26 @@ def render(
     for root in (*held, *(t.root for t in labels.tombstones)):
         parts.setdefault(root, DesiredState())
     files: dict[str, str] = {}
+    at = output.addresses(labels)
     for root, part in sorted(parts.items()):
-        kept = replace(labels, tombstones=tombstones_of(labels, root, part))
+        kept = replace(labels, tombstones=tombstones_of(labels, root, part, at))
         rendered = output.root(part, kept, options, root == roots.TOP)
         files.update((roots.path(root, name), text) for name, text in rendered.items())
     return files
 
 
-def tombstones_of(labels: Labels, root: str, part: DesiredState) -> tuple[Forgotten, ...]:
+def tombstones_of(
+    labels: Labels, root: str, part: DesiredState, at: Addresses
+) -> tuple[Forgotten, ...]:
     """The `removed` blocks a root is written with: its own, for what it no longer declares."""
     declared = {("organization", labels.organizations[o.id]) for o in part.organizations}
     declared |= {("team", labels.teams[t.id]) for t in part.teams}
     declared |= {("user", labels.users[u.user_id]) for u in part.users}
-    # A removed block and a resource at one address of one root would be a Terraform error.
+    # A removed block and a resource at one address of one root would be a Terraform error, as
+    # would a move out of an instance declared again (a forgotten user who came back).
+    back = {at.user(u) for u in part.users} if any(t.was for t in labels.tombstones) else set()
     return tuple(
-        t for t in labels.tombstones if t.root == root and (t.kind, t.label) not in declared
+        t
+        for t in labels.tombstones
+        if t.root == root and (t.kind, t.label) not in declared and t.was not in back
     )

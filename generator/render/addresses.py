@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from generator import hcl
 from generator.state import DesiredState, Kind, LiteLLMUser
 from generator.workspace.blocks import Import, Move, member_import_id
-from generator.workspace.labels import Labels, chunk_label
+from generator.workspace.labels import Forgotten, Labels, chunk_label
 
 
 def chunk(key: str, level: int) -> str:
@@ -96,3 +97,21 @@ def moves(
         if key in targets and targets[key] != source
     )
     return tuple(sorted(found))
+
+
+def moved_out(
+    tombstones: Iterable[Forgotten], last: Labels, before: Addresses, users: Iterable[LiteLLMUser]
+) -> tuple[Forgotten, ...]:
+    """The tombstones, each user forgotten now with the instance of a map it had last run."""
+    new = {t.label for t in tombstones if t.kind == "user" and t not in last.tombstones}
+    where = {
+        last.users[u.user_id]: before.user(u)
+        for u in users
+        if new and last.users.get(u.user_id) in new
+    }
+    return tuple(
+        replace(t, was=where[t.label])
+        if t.label in new and t.kind == "user" and where.get(t.label, t.address) != t.address
+        else t
+        for t in tombstones
+    )

@@ -66,7 +66,10 @@ class Pending:
         """Each root's moved.tf; returns the blocks written, by root."""
         written = {}
         for root in sorted({*earlier, *(r for r, found in new.items() if found)}):
-            found, same = kept_moves(earlier.get(root, ()), new.get(root, ()), self.declared(root))
+            # A move from what a `removed` block now forgets (a user forgotten out of the map
+            # it was moved into) would make a cycle with the move out of that map.
+            gone = {*self.declared(root), *self.forgotten(root)}
+            found, same = kept_moves(earlier.get(root, ()), new.get(root, ()), gone)
             if found:
                 at = roots.path(root, roots.MOVED_FILE)
                 written[root] = tuple(found)

@@ -94,18 +94,21 @@ class _Folder:
                     key = KINDS[_OBJECTS[kind]]
                     labels[key][_text(attributes[f"{key}_id"])] = label
                     found_roots[key, label] = root
-                elif kind == "litellm_user" and not self.yaml:
-                    labels["user"][_text(attributes["user_id"])] = label
-                if kind.endswith("_member") or (kind == "litellm_user" and self.yaml):
+                mapped = "for_each" in attributes
+                if kind == "litellm_user" and not mapped:
+                    labels["user"][_text(attributes["user_id"])] = label  # a resource each
+                if kind.endswith("_member") or (kind == "litellm_user" and mapped):
                     scope = KINDS[kind.removeprefix("litellm_").removesuffix("_member")]
                     base, _, chunk = label.partition(CHUNK_MARK)
                     levels[scope, base] = len(chunk)
+            forgets = [_address(b["from"]) for b in _all(parsed, "removed")]
+            found = [Move(_address(b["from"]), _address(b["to"])) for b in _all(parsed, "moved")]
+            # A move to what a removed block forgets is how a user leaves their map.
+            leaving = {m.target: m.source for m in found if m.target in forgets}
             tombstones += (
-                Forgotten.parse(_address(b["from"]), root) for b in _all(parsed, "removed")
+                Forgotten.parse([a, leaving[a]] if a in leaving else a, root) for a in forgets
             )
-            moves.setdefault(root, []).extend(
-                Move(_address(b["from"]), _address(b["to"])) for b in _all(parsed, "moved")
-            )
+            moves.setdefault(root, []).extend(m for m in found if m.target not in leaving)
             imports.setdefault(root, []).extend(
                 Import(_address(b["to"]), _text(b["id"])) for b in _all(parsed, "import")
             )
@@ -147,10 +150,7 @@ class _Folder:
             for chunk_label, attributes in resources.get(kind, {}).items():
                 if chunk_label.partition(CHUNK_MARK)[0] == label:
                     entries |= attributes["for_each"]
-            found = [
-                (_text(k), v.get("user_id"), v["user_email"], v["role"]) for k, v in entries.items()
-            ]
-            return _memberships(found, user_ids)
+            return _memberships(_entries(entries), user_ids)
 
         organizations = [
             Organization(
@@ -175,12 +175,20 @@ class _Folder:
                     members("litellm_team_member", label),
                 )
             )
-        users = (
+        users = [
             LiteLLMUser(
                 user_keys[label], _text(a["user_id"]), _text(a["user_email"]), _text(a["user_role"])
             )
             for label, a in resources.get("litellm_user", {}).items()
-        )
+            if "for_each" not in a
+        ]
+        # Since users are maps, split as memberships are: their lines are read the same way.
+        users += [
+            LiteLLMUser(m.key, m.user_id, m.user_email, m.role)
+            for label, a in resources.get("litellm_user", {}).items()
+            if "for_each" in a
+            for m in _memberships(_entries(a["for_each"]), {})
+        ]
         return DesiredState(
             tuple(sorted(organizations, key=lambda o: o.id)),
             tuple(sorted(teams, key=lambda t: t.id)),
@@ -225,6 +233,11 @@ class _Folder:
             tuple(sorted(teams, key=lambda t: t.id)),
             tuple(sorted(users)),
         )
+
+
+def _entries(found: Mapping[str, Any]) -> list[tuple[str, Any, Any, Any]]:
+    """The lines of a `for_each` map of people: key, user id if written, email and role."""
+    return [(_text(k), v.get("user_id"), v["user_email"], v["role"]) for k, v in found.items()]
 
 
 def _memberships(

@@ -18,6 +18,8 @@ from generator.workspace.labels import Labels, chunk_label, chunk_names
 NAME = "terraform"
 TEAMS_FILE = "teams.tf"
 USERS_FILE = "users.tf"
+# The resource of the users' map; labels of groups end in an id, so none is this.
+USERS = "users"
 _Person = TypeVar("_Person", Membership, LiteLLMUser)
 
 
@@ -38,8 +40,11 @@ class TerraformAddresses(Addresses):
         return self.chunked(kind, labels[scope_id], key, key)
 
     def user(self, user: LiteLLMUser) -> str:
-        """The user resource."""
-        return f"litellm_user.{self.labels.users[user.user_id]}"
+        """The user instance in its chunk; a resource of its own in a folder written before."""
+        if ("user", USERS) not in self.labels.levels:
+            return f"litellm_user.{self.labels.users[user.user_id]}"
+        name = chunk(user.key, self.labels.level("user", USERS))
+        return f"litellm_user.{chunk_label(USERS, name)}[{hcl.quote(user.key)}]"
 
 
 class Terraform:
@@ -56,8 +61,10 @@ class Terraform:
         return TerraformAddresses(labels)
 
     def map_sizes(self, state: DesiredState, labels: Labels) -> dict[tuple[Kind, str], int]:
-        """Each team's and organization's membership map, by its resource label."""
-        sizes: dict[tuple[Kind, str], int] = {}
+        """Each team's and organization's membership map, by its resource label; the users'."""
+        sizes: dict[tuple[Kind, str], int] = (
+            {("user", USERS): len(state.users)} if state.users else {}
+        )
         for org in state.organizations:
             sizes["organization", labels.organizations[org.id]] = len(org.members)
         for team in state.teams:
@@ -97,13 +104,10 @@ def files(state: DesiredState, labels: Labels, options: RenderOptions) -> dict[s
         context = {**common, "teams": standalone}
         found[TEAMS_FILE] = templates.text("terraform/teams.tf.j2", context, options)
     if state.users:
-        users = by_email(state.users)
-        ids = [(hcl.quote(u.key), f"litellm_user.{labels.users[u.user_id]}.user_id") for u in users]
         context = {
             **common,
-            "users": users,
-            "user_labels": labels.users,
-            "user_ids": hcl.entries(ids, "    "),
+            "users": state.users,
+            "users_label": USERS,
             "forget_users": options.forget_users,
         }
         found[USERS_FILE] = templates.text("terraform/users.tf.j2", context, options)
@@ -116,8 +120,8 @@ def files(state: DesiredState, labels: Labels, options: RenderOptions) -> dict[s
 def removed_file(labels: Labels, options: RenderOptions) -> str:
     """The `removed` blocks that forget, without destroying, what a root no longer declares."""
     context = {
-        "addresses": [t.address for t in labels.tombstones if not t.moved],
-        "moved": [t.address for t in labels.tombstones if t.moved],
+        "forgotten": [t for t in labels.tombstones if not t.moved],
+        "moved": [t for t in labels.tombstones if t.moved],
     }
     return hcl.align(templates.text("terraform/removed.tf.j2", context, options))
 
@@ -134,23 +138,24 @@ def by_email(members: Iterable[_Person]) -> list[_Person]:
 
 @dataclass(frozen=True)
 class _Chunk:
-    """One membership resource: its label, `for_each` map body, and where its user id comes from."""
+    """One map resource: its label, `for_each` map body, user id, and the users it waits for."""
 
     label: str
     lines: str
     user_id: str
+    waits: tuple[str, ...] = ()
 
 
 class _MemberChunks:
-    """The membership resources of one team or organization: one aligned line per member.
+    """The map resources of one team, organization or the users: one aligned line per person.
 
     A large map is split into chunks by a hash of the key (see addresses), every chunk written
     even when empty so that a member joining changes one line, never adds a block. Lines go by
     email (case-insensitive, then object id), the order a reviewer scans in. When every user id
     is its object id, which is the key, the line leaves it out (`each.key`). When users are
-    managed, each line takes its user id from its user's resource, so that the membership
-    depends on that one user: created after it, deleted before it, and planned at the cost of
-    one reference (a map of every user would cost each instance a look at all of them).
+    managed, a membership chunk waits (`depends_on`) for the chunks of users its members are
+    in: created after them, deleted before them, and planned at the cost of an edge per chunk
+    (a reference per line costs each instance a look at its user's whole chunk).
     The hot path of a large tenant, so plain Python. Mapping shares one Membership per user
     and role across every group, so each is quoted once per render, found by identity: the
     state holds every member for the whole render, so no identity is reused meanwhile.
@@ -161,11 +166,11 @@ class _MemberChunks:
         self.users = users
         self.quoted: dict[tuple[int, bool], tuple[str, str]] = {}
 
-    def __call__(self, kind: Kind, label: str, members: Sequence[Membership]) -> list[_Chunk]:
-        keyed = not self.users and all(m.user_id == m.key for m in members)
+    def __call__(self, kind: Kind, label: str, members: Sequence[_Person]) -> list[_Chunk]:
+        keyed = all(m.user_id == m.key for m in members)
         user_id = "each.key" if keyed else "each.value.user_id"
         level = self.labels.level(kind, label)
-        split: dict[str, list[Membership]] = {name: [] for name in chunk_names(level)}
+        split: dict[str, list[_Person]] = {name: [] for name in chunk_names(level)}
         for m in by_email(members):
             split[chunk(m.key, level)].append(m)
         quoted = self.quoted
@@ -176,15 +181,22 @@ class _MemberChunks:
                     [quoted.get((id(m), keyed)) or self._quote(m, keyed) for m in part], "    "
                 ),
                 user_id,
+                self._waits(part) if kind != "user" else (),
             )
             for name, part in split.items()
         ]
 
-    def _quote(self, m: Membership, keyed: bool) -> tuple[str, str]:
-        if self.users:
-            user_id = f"user_id = litellm_user.{self.labels.users[m.user_id]}.user_id, "
-        else:
-            user_id = "" if keyed else f"user_id = {hcl.quote(m.user_id)}, "
+    def _waits(self, members: Sequence[_Person]) -> tuple[str, ...]:
+        if not self.users:
+            return ()
+        level = self.labels.level("user", USERS)
+        return tuple(
+            f"litellm_user.{chunk_label(USERS, n)}"
+            for n in sorted({chunk(m.key, level) for m in members})
+        )
+
+    def _quote(self, m: _Person, keyed: bool) -> tuple[str, str]:
+        user_id = "" if keyed else f"user_id = {hcl.quote(m.user_id)}, "
         value = f"{{ {user_id}user_email = {hcl.quote(m.user_email)}, role = {hcl.quote(m.role)} }}"
         self.quoted[(id(m), keyed)] = (hcl.quote(m.key), value)
         return self.quoted[(id(m), keyed)]

@@ -76,13 +76,15 @@ class Yaml:
         return files(state, labels, options) if top else terraform.files(state, labels, options)
 
     def forget_note(self, kind: Kind, object_id: str) -> str | None:
-        """prevent_destroy stops the plan, and `terraform state rm` forgets."""
-        command = "`terraform state rm`"
+        """An organization: prevent_destroy stops the plan, and `terraform state rm` forgets.
+
+        A user is moved out of their map and forgotten by removed.tf, as in Terraform.
+        """
         if kind == "user":
-            command = f"`terraform state rm 'litellm_user.{LABEL}[\"{object_id}\"]'`"
+            return None
         return (
             "it is protected by prevent_destroy, so terraform plan stops; forget it with "
-            f"{command} (it then stays in LiteLLM)"
+            "`terraform state rm` (it then stays in LiteLLM)"
         )
 
 

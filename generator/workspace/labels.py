@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from generator import hcl
 from generator.state import DesiredState, Kind
 
 MAX_SLUG = 40
@@ -40,6 +41,9 @@ class Forgotten:
     root: str = ""
     # Forgotten because it moved to another root, which imports it: not because it left.
     moved: bool = False
+    # The instance it is moved out of first: a `removed` block cannot name one instance of a
+    # map (a user in a chunk of users), so the object gets a resource of its own to forget.
+    was: str = ""
 
     @property
     def address(self) -> str:
@@ -52,22 +56,46 @@ class Forgotten:
         """The argument the `removed` block is written with."""
         return (("from", self.address),)
 
+    @property
+    def recorded(self) -> str | list[str]:
+        """How the manifest records it: the address, with the instance it was moved out of."""
+        return [self.address, self.was] if self.was else self.address
+
     @classmethod
-    def parse(cls, address: str, root: str = "") -> Forgotten:
-        """The inverse of `address`, for a `removed` block of a root."""
+    def parse(cls, recorded: str | list[str], root: str = "") -> Forgotten:
+        """The inverse of `recorded` (or of `address`, for a `removed` block of a root)."""
+        address, was = (recorded, "") if isinstance(recorded, str) else recorded
+        if not isinstance(address, str) or not (was == "" or _is_user_instance(was)):
+            raise ValueError(f"not an address entraform forgets: {recorded!r}")
         resource, _, name = address.partition(".")
         kind = resource.removeprefix("litellm_").removesuffix("_member")
         label, _, chunk = name.partition(CHUNK_MARK)
         members = resource.endswith("_member")
         plain = label and all(c.isascii() and (c.isalnum() or c in "_-") for c in name)
         if kind in KINDS and plain and not (members and kind == "user"):
-            found = cls(KINDS[kind], label, members, chunk, root)
-            if found.address == address:
+            found = cls(KINDS[kind], label, members, chunk, root, was=was)
+            if found.address == address and (not was or found.kind == "user"):
                 return found
         raise ValueError(f"not an address entraform forgets: {address!r}")
 
 
 KINDS: dict[str, Kind] = {"organization": "organization", "team": "team", "user": "user"}
+
+
+def _is_user_instance(address: object) -> bool:
+    """Whether an address is one user in a map of users, as entraform writes it."""
+    if not isinstance(address, str) or not address.endswith('"]'):
+        return False
+    resource, _, rest = address.partition(".")
+    label, _, key = rest[:-1].partition("[")
+    try:
+        return (
+            resource == "litellm_user"
+            and bool(LABEL.fullmatch(label))
+            and hcl.quote(hcl.unquote(key)) == key
+        )
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)

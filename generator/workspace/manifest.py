@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from generator.state import (
     DesiredState,
@@ -31,6 +31,7 @@ from generator.workspace.labels import KINDS, Forgotten, Labels
 NAME = "entraform-manifest.json"
 VERSION = 2
 DEFAULT_IDS = "group_id"
+Item = TypeVar("Item")
 _NOTE = "entraform: do not edit; it records what the last run wrote"
 
 
@@ -107,10 +108,10 @@ def dumps(manifest: Manifest) -> str:
     out += [',\n  "emails": ', _lines(emails), ',\n  "user_ids": ', _lines(user_ids)]
     levels = ((kind, _lines(found, 6, 4)) for kind, found in _levels(labels).items())
     out += [',\n  "levels": ', *_objects(levels)]
-    forgotten = _by_root((t.root, t.address) for t in labels.tombstones if not t.moved)
-    out += [',\n  "forgotten": ', *_objects((r, _json(sorted(a))) for r, a in forgotten)]
-    if moved_away := _by_root((t.root, t.address) for t in labels.tombstones if t.moved):
-        out += [',\n  "moved_away": ', *_objects((r, _json(sorted(a))) for r, a in moved_away)]
+    forgotten = _by_root((t.root, t.recorded) for t in labels.tombstones if not t.moved)
+    out += [',\n  "forgotten": ', *_objects((r, _json(_sorted(a))) for r, a in forgotten)]
+    if moved_away := _by_root((t.root, t.recorded) for t in labels.tombstones if t.moved):
+        out += [',\n  "moved_away": ', *_objects((r, _json(_sorted(a))) for r, a in moved_away)]
     moves = (
         (r, [[m.source, m.target, m.kind] for m in found])
         for r, found in sorted(manifest.moves.items())
@@ -240,7 +241,14 @@ def _settings(found: Mapping[str, Any]) -> Settings:
     return Settings.from_mapping(found["settings"])
 
 
-def _tombstones(by_root: Mapping[str, list[str]] | None, moved: bool = False) -> list[Forgotten]:
+def _sorted(recorded: list[Any]) -> list[Any]:
+    """Tombstones by address, each recorded as its address or [address, instance]."""
+    return sorted(recorded, key=lambda r: r if isinstance(r, str) else r[0])
+
+
+def _tombstones(
+    by_root: Mapping[str, list[str | list[str]]] | None, moved: bool = False
+) -> list[Forgotten]:
     found = [Forgotten.parse(a, r) for r, addresses in (by_root or {}).items() for a in addresses]
     return [replace(f, moved=True) for f in found] if moved else found
 
@@ -252,8 +260,8 @@ def _levels(labels: Labels) -> dict[str, dict[str, int]]:
     return found
 
 
-def _by_root(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, list[str]]]:
-    grouped: dict[str, list[str]] = {}
+def _by_root(pairs: Iterable[tuple[str, Item]]) -> list[tuple[str, list[Item]]]:
+    grouped: dict[str, list[Item]] = {}
     for root, item in pairs:
         grouped.setdefault(root, []).append(item)
     return sorted(grouped.items())

@@ -49,7 +49,7 @@ def check(data: Mapping[str, Any]) -> None:
     for name in ("forgotten", "moved_away"):
         for root, addresses in _map(data.get(name, {}), name).items():
             _root(root, f"{name}.{root}")
-            _list(addresses, f"{name}.{root}")
+            _forgotten(addresses, f"{name}.{root}")
     for name in ("moves", "imports"):
         for root, blocks in _map(data[name], name).items():
             _root(root, f"{name}.{root}")
@@ -83,6 +83,13 @@ def _object(found: Mapping[str, Any], where: str) -> None:
         _texts(settings["metadata"], f"{where}.settings.metadata")
     for role, keys in _map(found["members"], f"{where}.members").items():
         _list(keys, f"{where}.members.{role}")
+
+
+def _forgotten(value: Any, where: str) -> None:
+    # An address, or a user's address and the instance it is moved out of first.
+    for n, entry in enumerate(_list(value, where, (str, list))):
+        if isinstance(entry, list) and len(_list(entry, f"{where}[{n}]")) != 2:
+            raise TypeError(f"{where}[{n}] is not an address and an instance")
 
 
 def _label(value: Any, where: str) -> None:

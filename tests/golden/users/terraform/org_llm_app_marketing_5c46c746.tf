@@ -15,14 +15,18 @@ resource "litellm_organization" "llm_app_marketing_5c46c746" {
 
 resource "litellm_organization_member" "llm_app_marketing_5c46c746" {
   for_each = {
-    "2b6bcbf3-2f8a-5750-b2b7-472d97fe61c1" = { user_id = litellm_user.diegos_contoso_com_2b6bcbf3.user_id, user_email = "DiegoS@contoso.com", role = "internal_user" }
-    "051ad104-dab2-507a-870f-9ca208ffde51" = { user_id = litellm_user.meganb_contoso_com_051ad104.user_id, user_email = "MeganB@contoso.com", role = "internal_user" }
+    "2b6bcbf3-2f8a-5750-b2b7-472d97fe61c1" = { user_email = "DiegoS@contoso.com", role = "internal_user" }
+    "051ad104-dab2-507a-870f-9ca208ffde51" = { user_email = "MeganB@contoso.com", role = "internal_user" }
   }
 
   organization_id = litellm_organization.llm_app_marketing_5c46c746.organization_id
-  user_id         = each.value.user_id
+  user_id         = each.key
   user_email      = each.value.user_email
   role            = each.value.role
+
+  depends_on = [
+    litellm_user.users,
+  ]
 }
 
 # Team LLM-App-Marketing
@@ -40,12 +44,16 @@ resource "litellm_team" "llm_app_marketing_5c46c746" {
 
 resource "litellm_team_member" "llm_app_marketing_5c46c746" {
   for_each = {
-    "2b6bcbf3-2f8a-5750-b2b7-472d97fe61c1" = { user_id = litellm_user.diegos_contoso_com_2b6bcbf3.user_id, user_email = "DiegoS@contoso.com", role = "user" }
-    "051ad104-dab2-507a-870f-9ca208ffde51" = { user_id = litellm_user.meganb_contoso_com_051ad104.user_id, user_email = "MeganB@contoso.com", role = "user" }
+    "2b6bcbf3-2f8a-5750-b2b7-472d97fe61c1" = { user_email = "DiegoS@contoso.com", role = "user" }
+    "051ad104-dab2-507a-870f-9ca208ffde51" = { user_email = "MeganB@contoso.com", role = "user" }
   }
 
   team_id    = litellm_team.llm_app_marketing_5c46c746.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
+
+  depends_on = [
+    litellm_user.users,
+  ]
 }

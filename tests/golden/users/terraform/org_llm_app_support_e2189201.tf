@@ -15,14 +15,18 @@ resource "litellm_organization" "llm_app_support_e2189201" {
 
 resource "litellm_organization_member" "llm_app_support_e2189201" {
   for_each = {
-    "28cbaf41-0b5c-5400-b9d1-73b5a448f979" = { user_id = litellm_user.gradya_contoso_com_28cbaf41.user_id, user_email = "GradyA@contoso.com", role = "internal_user" }
-    "696563ab-6416-5b46-a1b9-054e443f4127" = { user_id = litellm_user.leeg_contoso_com_696563ab.user_id, user_email = "LeeG@contoso.com", role = "internal_user" }
+    "28cbaf41-0b5c-5400-b9d1-73b5a448f979" = { user_email = "GradyA@contoso.com", role = "internal_user" }
+    "696563ab-6416-5b46-a1b9-054e443f4127" = { user_email = "LeeG@contoso.com", role = "internal_user" }
   }
 
   organization_id = litellm_organization.llm_app_support_e2189201.organization_id
-  user_id         = each.value.user_id
+  user_id         = each.key
   user_email      = each.value.user_email
   role            = each.value.role
+
+  depends_on = [
+    litellm_user.users,
+  ]
 }
 
 # Team LLM-App-Support
@@ -40,12 +44,16 @@ resource "litellm_team" "llm_app_support_e2189201" {
 
 resource "litellm_team_member" "llm_app_support_e2189201" {
   for_each = {
-    "28cbaf41-0b5c-5400-b9d1-73b5a448f979" = { user_id = litellm_user.gradya_contoso_com_28cbaf41.user_id, user_email = "GradyA@contoso.com", role = "user" }
-    "696563ab-6416-5b46-a1b9-054e443f4127" = { user_id = litellm_user.leeg_contoso_com_696563ab.user_id, user_email = "LeeG@contoso.com", role = "user" }
+    "28cbaf41-0b5c-5400-b9d1-73b5a448f979" = { user_email = "GradyA@contoso.com", role = "user" }
+    "696563ab-6416-5b46-a1b9-054e443f4127" = { user_email = "LeeG@contoso.com", role = "user" }
   }
 
   team_id    = litellm_team.llm_app_support_e2189201.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
+
+  depends_on = [
+    litellm_user.users,
+  ]
 }

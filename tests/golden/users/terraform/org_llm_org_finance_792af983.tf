@@ -15,17 +15,21 @@ resource "litellm_organization" "llm_org_finance_792af983" {
 
 resource "litellm_organization_member" "llm_org_finance_792af983" {
   for_each = {
-    "35d004fa-614f-5daf-ad7c-675283fe1975" = { user_id = litellm_user.adelev_contoso_com_35d004fa.user_id, user_email = "AdeleV@contoso.com", role = "internal_user" }
-    "b3380acd-c715-56ad-a9fd-3ca32adcfa45" = { user_id = litellm_user.alexw_contoso_com_b3380acd.user_id, user_email = "AlexW@contoso.com", role = "internal_user" }
-    "80725ade-4f78-59c7-b0c8-d568d49e9e97" = { user_id = litellm_user.lidiah_contoso_com_80725ade.user_id, user_email = "LidiaH@contoso.com", role = "org_admin" }
-    "1f2aa4e2-96e4-50d4-94ff-ad06435738ad" = { user_id = litellm_user.pattif_contoso_com_1f2aa4e2.user_id, user_email = "PattiF@contoso.com", role = "internal_user" }
-    "0a598352-b0e4-56c9-ac19-ee46fce4a3ce" = { user_id = litellm_user.sam_rivera_fabrikam_com_ext_contoso_onmi_0a598352.user_id, user_email = "sam.rivera_fabrikam.com#EXT#@contoso.onmicrosoft.com", role = "internal_user" }
+    "35d004fa-614f-5daf-ad7c-675283fe1975" = { user_email = "AdeleV@contoso.com", role = "internal_user" }
+    "b3380acd-c715-56ad-a9fd-3ca32adcfa45" = { user_email = "AlexW@contoso.com", role = "internal_user" }
+    "80725ade-4f78-59c7-b0c8-d568d49e9e97" = { user_email = "LidiaH@contoso.com", role = "org_admin" }
+    "1f2aa4e2-96e4-50d4-94ff-ad06435738ad" = { user_email = "PattiF@contoso.com", role = "internal_user" }
+    "0a598352-b0e4-56c9-ac19-ee46fce4a3ce" = { user_email = "sam.rivera_fabrikam.com#EXT#@contoso.onmicrosoft.com", role = "internal_user" }
   }
 
   organization_id = litellm_organization.llm_org_finance_792af983.organization_id
-  user_id         = each.value.user_id
+  user_id         = each.key
   user_email      = each.value.user_email
   role            = each.value.role
+
+  depends_on = [
+    litellm_user.users,
+  ]
 }
 
 # Team LLM-Team-Finance-Analysts
@@ -43,15 +47,19 @@ resource "litellm_team" "llm_team_finance_analysts_c547f1e0" {
 
 resource "litellm_team_member" "llm_team_finance_analysts_c547f1e0" {
   for_each = {
-    "35d004fa-614f-5daf-ad7c-675283fe1975" = { user_id = litellm_user.adelev_contoso_com_35d004fa.user_id, user_email = "AdeleV@contoso.com", role = "admin" }
-    "b3380acd-c715-56ad-a9fd-3ca32adcfa45" = { user_id = litellm_user.alexw_contoso_com_b3380acd.user_id, user_email = "AlexW@contoso.com", role = "user" }
-    "0a598352-b0e4-56c9-ac19-ee46fce4a3ce" = { user_id = litellm_user.sam_rivera_fabrikam_com_ext_contoso_onmi_0a598352.user_id, user_email = "sam.rivera_fabrikam.com#EXT#@contoso.onmicrosoft.com", role = "user" }
+    "35d004fa-614f-5daf-ad7c-675283fe1975" = { user_email = "AdeleV@contoso.com", role = "admin" }
+    "b3380acd-c715-56ad-a9fd-3ca32adcfa45" = { user_email = "AlexW@contoso.com", role = "user" }
+    "0a598352-b0e4-56c9-ac19-ee46fce4a3ce" = { user_email = "sam.rivera_fabrikam.com#EXT#@contoso.onmicrosoft.com", role = "user" }
   }
 
   team_id    = litellm_team.llm_team_finance_analysts_c547f1e0.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
+
+  depends_on = [
+    litellm_user.users,
+  ]
 }
 
 # Team LLM-Team-Finance-Controlling
@@ -69,12 +77,16 @@ resource "litellm_team" "llm_team_finance_controlling_caccb46a" {
 
 resource "litellm_team_member" "llm_team_finance_controlling_caccb46a" {
   for_each = {
-    "80725ade-4f78-59c7-b0c8-d568d49e9e97" = { user_id = litellm_user.lidiah_contoso_com_80725ade.user_id, user_email = "LidiaH@contoso.com", role = "user" }
-    "1f2aa4e2-96e4-50d4-94ff-ad06435738ad" = { user_id = litellm_user.pattif_contoso_com_1f2aa4e2.user_id, user_email = "PattiF@contoso.com", role = "user" }
+    "80725ade-4f78-59c7-b0c8-d568d49e9e97" = { user_email = "LidiaH@contoso.com", role = "user" }
+    "1f2aa4e2-96e4-50d4-94ff-ad06435738ad" = { user_email = "PattiF@contoso.com", role = "user" }
   }
 
   team_id    = litellm_team.llm_team_finance_controlling_caccb46a.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
+
+  depends_on = [
+    litellm_user.users,
+  ]
 }

@@ -15,16 +15,20 @@ resource "litellm_organization" "llm_org_research_0dd663ad" {
 
 resource "litellm_organization_member" "llm_org_research_0dd663ad" {
   for_each = {
-    "cf20c0a8-5ca2-5521-9f0d-8f8437254c23" = { user_id = litellm_user.isaiahl_contoso_com_cf20c0a8.user_id, user_email = "IsaiahL@contoso.com", role = "org_admin" }
-    "fe47bd3d-8c84-53c5-8bb0-e64eb369964e" = { user_id = litellm_user.johannal_contoso_com_fe47bd3d.user_id, user_email = "JohannaL@contoso.com", role = "internal_user" }
-    "46566293-8554-57b0-8c11-05f7fcb89e6b" = { user_id = litellm_user.nestorw_contoso_com_46566293.user_id, user_email = "NestorW@contoso.com", role = "internal_user" }
-    "3fdebc51-c615-5a9d-8cf3-0bbd533473a8" = { user_id = litellm_user.pradeepg_contoso_com_3fdebc51.user_id, user_email = "PradeepG@contoso.com", role = "internal_user" }
+    "cf20c0a8-5ca2-5521-9f0d-8f8437254c23" = { user_email = "IsaiahL@contoso.com", role = "org_admin" }
+    "fe47bd3d-8c84-53c5-8bb0-e64eb369964e" = { user_email = "JohannaL@contoso.com", role = "internal_user" }
+    "46566293-8554-57b0-8c11-05f7fcb89e6b" = { user_email = "NestorW@contoso.com", role = "internal_user" }
+    "3fdebc51-c615-5a9d-8cf3-0bbd533473a8" = { user_email = "PradeepG@contoso.com", role = "internal_user" }
   }
 
   organization_id = litellm_organization.llm_org_research_0dd663ad.organization_id
-  user_id         = each.value.user_id
+  user_id         = each.key
   user_email      = each.value.user_email
   role            = each.value.role
+
+  depends_on = [
+    litellm_user.users,
+  ]
 }
 
 # Team Research-NLP
@@ -42,14 +46,18 @@ resource "litellm_team" "research_nlp_11f6c9c4" {
 
 resource "litellm_team_member" "research_nlp_11f6c9c4" {
   for_each = {
-    "fe47bd3d-8c84-53c5-8bb0-e64eb369964e" = { user_id = litellm_user.johannal_contoso_com_fe47bd3d.user_id, user_email = "JohannaL@contoso.com", role = "user" }
-    "3fdebc51-c615-5a9d-8cf3-0bbd533473a8" = { user_id = litellm_user.pradeepg_contoso_com_3fdebc51.user_id, user_email = "PradeepG@contoso.com", role = "admin" }
+    "fe47bd3d-8c84-53c5-8bb0-e64eb369964e" = { user_email = "JohannaL@contoso.com", role = "user" }
+    "3fdebc51-c615-5a9d-8cf3-0bbd533473a8" = { user_email = "PradeepG@contoso.com", role = "admin" }
   }
 
   team_id    = litellm_team.research_nlp_11f6c9c4.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
+
+  depends_on = [
+    litellm_user.users,
+  ]
 }
 
 # Team Research-ML
@@ -67,13 +75,17 @@ resource "litellm_team" "research_ml_9803f93a" {
 
 resource "litellm_team_member" "research_ml_9803f93a" {
   for_each = {
-    "cf20c0a8-5ca2-5521-9f0d-8f8437254c23" = { user_id = litellm_user.isaiahl_contoso_com_cf20c0a8.user_id, user_email = "IsaiahL@contoso.com", role = "admin" }
-    "fe47bd3d-8c84-53c5-8bb0-e64eb369964e" = { user_id = litellm_user.johannal_contoso_com_fe47bd3d.user_id, user_email = "JohannaL@contoso.com", role = "user" }
-    "46566293-8554-57b0-8c11-05f7fcb89e6b" = { user_id = litellm_user.nestorw_contoso_com_46566293.user_id, user_email = "NestorW@contoso.com", role = "user" }
+    "cf20c0a8-5ca2-5521-9f0d-8f8437254c23" = { user_email = "IsaiahL@contoso.com", role = "admin" }
+    "fe47bd3d-8c84-53c5-8bb0-e64eb369964e" = { user_email = "JohannaL@contoso.com", role = "user" }
+    "46566293-8554-57b0-8c11-05f7fcb89e6b" = { user_email = "NestorW@contoso.com", role = "user" }
   }
 
   team_id    = litellm_team.research_ml_9803f93a.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
+
+  depends_on = [
+    litellm_user.users,
+  ]
 }

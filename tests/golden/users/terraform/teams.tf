@@ -15,13 +15,17 @@ resource "litellm_team" "file_etc_passwd_6389b634" {
 
 resource "litellm_team_member" "file_etc_passwd_6389b634" {
   for_each = {
-    "696563ab-6416-5b46-a1b9-054e443f4127" = { user_id = litellm_user.leeg_contoso_com_696563ab.user_id, user_email = "LeeG@contoso.com", role = "user" }
+    "696563ab-6416-5b46-a1b9-054e443f4127" = { user_email = "LeeG@contoso.com", role = "user" }
   }
 
   team_id    = litellm_team.file_etc_passwd_6389b634.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
+
+  depends_on = [
+    litellm_user.users,
+  ]
 }
 
 # Team LLM-Sandbox
@@ -38,13 +42,17 @@ resource "litellm_team" "llm_sandbox_e1fdb0b2" {
 
 resource "litellm_team_member" "llm_sandbox_e1fdb0b2" {
   for_each = {
-    "2b6bcbf3-2f8a-5750-b2b7-472d97fe61c1" = { user_id = litellm_user.diegos_contoso_com_2b6bcbf3.user_id, user_email = "DiegoS@contoso.com", role = "user" }
-    "28cbaf41-0b5c-5400-b9d1-73b5a448f979" = { user_id = litellm_user.gradya_contoso_com_28cbaf41.user_id, user_email = "GradyA@contoso.com", role = "user" }
-    "0a598352-b0e4-56c9-ac19-ee46fce4a3ce" = { user_id = litellm_user.sam_rivera_fabrikam_com_ext_contoso_onmi_0a598352.user_id, user_email = "sam.rivera_fabrikam.com#EXT#@contoso.onmicrosoft.com", role = "user" }
+    "2b6bcbf3-2f8a-5750-b2b7-472d97fe61c1" = { user_email = "DiegoS@contoso.com", role = "user" }
+    "28cbaf41-0b5c-5400-b9d1-73b5a448f979" = { user_email = "GradyA@contoso.com", role = "user" }
+    "0a598352-b0e4-56c9-ac19-ee46fce4a3ce" = { user_email = "sam.rivera_fabrikam.com#EXT#@contoso.onmicrosoft.com", role = "user" }
   }
 
   team_id    = litellm_team.llm_sandbox_e1fdb0b2.team_id
-  user_id    = each.value.user_id
+  user_id    = each.key
   user_email = each.value.user_email
   role       = each.value.role
+
+  depends_on = [
+    litellm_user.users,
+  ]
 }

@@ -4,116 +4,29 @@
 # Every member of anything rendered here is a LiteLLM user (users.manage). Someone who leaves
 # every selected group is deleted from LiteLLM with their keys (users.removed: delete).
 
-# Each membership refers to its user's resource, so a user is created before their memberships
-# and deleted after them.
+# Users are keyed by Entra object id, in maps split by a hash of it as memberships are. Each
+# membership map waits for the maps its members are in, so a user is created before their
+# memberships and deleted after them.
 
-locals {
-  # The Entra object id of each user, which a litellm_user does not hold: entraform reads it
-  # back from here. Nothing refers to this map.
-  litellm_user_ids = {
-    "35d004fa-614f-5daf-ad7c-675283fe1975" = litellm_user.adelev_contoso_com_35d004fa.user_id
-    "b3380acd-c715-56ad-a9fd-3ca32adcfa45" = litellm_user.alexw_contoso_com_b3380acd.user_id
-    "2b6bcbf3-2f8a-5750-b2b7-472d97fe61c1" = litellm_user.diegos_contoso_com_2b6bcbf3.user_id
-    "28cbaf41-0b5c-5400-b9d1-73b5a448f979" = litellm_user.gradya_contoso_com_28cbaf41.user_id
-    "cf20c0a8-5ca2-5521-9f0d-8f8437254c23" = litellm_user.isaiahl_contoso_com_cf20c0a8.user_id
-    "fe47bd3d-8c84-53c5-8bb0-e64eb369964e" = litellm_user.johannal_contoso_com_fe47bd3d.user_id
-    "696563ab-6416-5b46-a1b9-054e443f4127" = litellm_user.leeg_contoso_com_696563ab.user_id
-    "80725ade-4f78-59c7-b0c8-d568d49e9e97" = litellm_user.lidiah_contoso_com_80725ade.user_id
-    "051ad104-dab2-507a-870f-9ca208ffde51" = litellm_user.meganb_contoso_com_051ad104.user_id
-    "46566293-8554-57b0-8c11-05f7fcb89e6b" = litellm_user.nestorw_contoso_com_46566293.user_id
-    "1f2aa4e2-96e4-50d4-94ff-ad06435738ad" = litellm_user.pattif_contoso_com_1f2aa4e2.user_id
-    "3fdebc51-c615-5a9d-8cf3-0bbd533473a8" = litellm_user.pradeepg_contoso_com_3fdebc51.user_id
-    "0a598352-b0e4-56c9-ac19-ee46fce4a3ce" = litellm_user.sam_rivera_fabrikam_com_ext_contoso_onmi_0a598352.user_id
+resource "litellm_user" "users" {
+  for_each = {
+    "35d004fa-614f-5daf-ad7c-675283fe1975" = { user_email = "AdeleV@contoso.com", role = "internal_user" }
+    "b3380acd-c715-56ad-a9fd-3ca32adcfa45" = { user_email = "AlexW@contoso.com", role = "internal_user" }
+    "2b6bcbf3-2f8a-5750-b2b7-472d97fe61c1" = { user_email = "DiegoS@contoso.com", role = "internal_user" }
+    "28cbaf41-0b5c-5400-b9d1-73b5a448f979" = { user_email = "GradyA@contoso.com", role = "internal_user" }
+    "cf20c0a8-5ca2-5521-9f0d-8f8437254c23" = { user_email = "IsaiahL@contoso.com", role = "internal_user" }
+    "fe47bd3d-8c84-53c5-8bb0-e64eb369964e" = { user_email = "JohannaL@contoso.com", role = "internal_user" }
+    "696563ab-6416-5b46-a1b9-054e443f4127" = { user_email = "LeeG@contoso.com", role = "internal_user" }
+    "80725ade-4f78-59c7-b0c8-d568d49e9e97" = { user_email = "LidiaH@contoso.com", role = "proxy_admin" }
+    "051ad104-dab2-507a-870f-9ca208ffde51" = { user_email = "MeganB@contoso.com", role = "internal_user" }
+    "46566293-8554-57b0-8c11-05f7fcb89e6b" = { user_email = "NestorW@contoso.com", role = "internal_user" }
+    "1f2aa4e2-96e4-50d4-94ff-ad06435738ad" = { user_email = "PattiF@contoso.com", role = "internal_user" }
+    "3fdebc51-c615-5a9d-8cf3-0bbd533473a8" = { user_email = "PradeepG@contoso.com", role = "internal_user" }
+    "0a598352-b0e4-56c9-ac19-ee46fce4a3ce" = { user_email = "sam.rivera_fabrikam.com#EXT#@contoso.onmicrosoft.com", role = "internal_user" }
   }
-}
 
-resource "litellm_user" "adelev_contoso_com_35d004fa" {
-  user_id         = "35d004fa-614f-5daf-ad7c-675283fe1975"
-  user_email      = "AdeleV@contoso.com"
-  user_role       = "internal_user"
-  auto_create_key = false
-}
-
-resource "litellm_user" "alexw_contoso_com_b3380acd" {
-  user_id         = "b3380acd-c715-56ad-a9fd-3ca32adcfa45"
-  user_email      = "AlexW@contoso.com"
-  user_role       = "internal_user"
-  auto_create_key = false
-}
-
-resource "litellm_user" "diegos_contoso_com_2b6bcbf3" {
-  user_id         = "2b6bcbf3-2f8a-5750-b2b7-472d97fe61c1"
-  user_email      = "DiegoS@contoso.com"
-  user_role       = "internal_user"
-  auto_create_key = false
-}
-
-resource "litellm_user" "gradya_contoso_com_28cbaf41" {
-  user_id         = "28cbaf41-0b5c-5400-b9d1-73b5a448f979"
-  user_email      = "GradyA@contoso.com"
-  user_role       = "internal_user"
-  auto_create_key = false
-}
-
-resource "litellm_user" "isaiahl_contoso_com_cf20c0a8" {
-  user_id         = "cf20c0a8-5ca2-5521-9f0d-8f8437254c23"
-  user_email      = "IsaiahL@contoso.com"
-  user_role       = "internal_user"
-  auto_create_key = false
-}
-
-resource "litellm_user" "johannal_contoso_com_fe47bd3d" {
-  user_id         = "fe47bd3d-8c84-53c5-8bb0-e64eb369964e"
-  user_email      = "JohannaL@contoso.com"
-  user_role       = "internal_user"
-  auto_create_key = false
-}
-
-resource "litellm_user" "leeg_contoso_com_696563ab" {
-  user_id         = "696563ab-6416-5b46-a1b9-054e443f4127"
-  user_email      = "LeeG@contoso.com"
-  user_role       = "internal_user"
-  auto_create_key = false
-}
-
-resource "litellm_user" "lidiah_contoso_com_80725ade" {
-  user_id         = "80725ade-4f78-59c7-b0c8-d568d49e9e97"
-  user_email      = "LidiaH@contoso.com"
-  user_role       = "proxy_admin"
-  auto_create_key = false
-}
-
-resource "litellm_user" "meganb_contoso_com_051ad104" {
-  user_id         = "051ad104-dab2-507a-870f-9ca208ffde51"
-  user_email      = "MeganB@contoso.com"
-  user_role       = "internal_user"
-  auto_create_key = false
-}
-
-resource "litellm_user" "nestorw_contoso_com_46566293" {
-  user_id         = "46566293-8554-57b0-8c11-05f7fcb89e6b"
-  user_email      = "NestorW@contoso.com"
-  user_role       = "internal_user"
-  auto_create_key = false
-}
-
-resource "litellm_user" "pattif_contoso_com_1f2aa4e2" {
-  user_id         = "1f2aa4e2-96e4-50d4-94ff-ad06435738ad"
-  user_email      = "PattiF@contoso.com"
-  user_role       = "internal_user"
-  auto_create_key = false
-}
-
-resource "litellm_user" "pradeepg_contoso_com_3fdebc51" {
-  user_id         = "3fdebc51-c615-5a9d-8cf3-0bbd533473a8"
-  user_email      = "PradeepG@contoso.com"
-  user_role       = "internal_user"
-  auto_create_key = false
-}
-
-resource "litellm_user" "sam_rivera_fabrikam_com_ext_contoso_onmi_0a598352" {
-  user_id         = "0a598352-b0e4-56c9-ac19-ee46fce4a3ce"
-  user_email      = "sam.rivera_fabrikam.com#EXT#@contoso.onmicrosoft.com"
-  user_role       = "internal_user"
+  user_id         = each.key
+  user_email      = each.value.user_email
+  user_role       = each.value.role
   auto_create_key = false
 }
