@@ -9,6 +9,7 @@ user after a `moved` block has given them a resource of their own.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from generator.render.addresses import chunk
 from generator.workspace import manifest
 from generator.workspace.labels import CHUNK
 from tests import hclparse
+from tests.conftest import ROOT
+from tests.example_ids import NESTOR
 from tests.rendering import Format, build, generate
 from tests.standin import run_terraform, stand_in_tree
 from tests.tenants import directory, group, oid, tenant, user
@@ -253,3 +256,19 @@ def test_a_pending_forget_survives_a_manifest_read_back_from_the_files(tmp_path:
     again = build(policy, left, out)
     assert [(f.name, f.action) for f in again.file_changes] == [(manifest.NAME, "create")]
     assert again.files["removed.tf"] == removed and "moved.tf" not in again.files
+
+
+def test_the_offboarding_page_shows_what_a_leaver_changes(tmp_path: Path) -> None:
+    page = (ROOT / "docs" / "offboarding.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```hcl\n(.*?)```", page, re.S)
+    golden = ROOT / "tests" / "golden" / "users"
+    assert blocks[1].strip() in (golden / "terraform" / "users.tf").read_text(encoding="utf-8")
+    policy = tmp_path / "forget.yaml"
+    text = (golden / "entraform.yaml").read_text(encoding="utf-8")
+    policy.write_text(text.replace("removed: delete ", "removed: forget "), encoding="utf-8")
+    data = json.loads((ROOT / "examples" / "tenant.json").read_text(encoding="utf-8"))
+    generate(policy, directory(data), tmp_path / "out")
+    for g in data["groups"]:
+        g["members"] = [m for m in g.get("members") or [] if m["id"] != NESTOR]
+    removed = generate(policy, directory(data), tmp_path / "out").files["removed.tf"]
+    assert blocks[0] in removed

@@ -102,16 +102,17 @@ def moves(
 def moved_out(
     tombstones: Iterable[Forgotten], last: Labels, before: Addresses, users: Iterable[LiteLLMUser]
 ) -> tuple[Forgotten, ...]:
-    """The tombstones, each user forgotten now with the instance of a map it had last run."""
-    new = {t.label for t in tombstones if t.kind == "user" and t not in last.tombstones}
+    """The tombstones, each user forgotten now with the instance of a map they had last run."""
+    found = tuple(tombstones)
+    new = {t.label for t in found if t.kind == "user" and t not in last.tombstones}
+    if not new:
+        return found
     where = {
-        last.users[u.user_id]: before.user(u)
-        for u in users
-        if new and last.users.get(u.user_id) in new
+        last.users[u.user_id]: before.user(u) for u in users if last.users.get(u.user_id) in new
     }
     return tuple(
         replace(t, was=where[t.label])
-        if t.label in new and t.kind == "user" and where.get(t.label, t.address) != t.address
+        if t.kind == "user" and where.get(t.label, t.address) != t.address
         else t
-        for t in tombstones
+        for t in found
     )
