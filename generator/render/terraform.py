@@ -165,6 +165,7 @@ class _MemberChunks:
         self.labels = labels
         self.users = users
         self.quoted: dict[tuple[int, bool], tuple[str, str]] = {}
+        self.user_chunks: dict[str, str] = {}
 
     def __call__(self, kind: Kind, label: str, members: Sequence[_Person]) -> list[_Chunk]:
         keyed = all(m.user_id == m.key for m in members)
@@ -187,13 +188,15 @@ class _MemberChunks:
         ]
 
     def _waits(self, members: Sequence[_Person]) -> tuple[str, ...]:
-        if not self.users:
+        if not self.users or not members:
             return ()
         level = self.labels.level("user", USERS)
-        return tuple(
-            f"litellm_user.{chunk_label(USERS, n)}"
-            for n in sorted({chunk(m.key, level) for m in members})
-        )
+        if not level:
+            return (f"litellm_user.{USERS}",)
+        # A person is in several maps: their chunk is hashed once.
+        known = self.user_chunks
+        names = {known.get(m.key) or known.setdefault(m.key, chunk(m.key, level)) for m in members}
+        return tuple(f"litellm_user.{chunk_label(USERS, n)}" for n in sorted(names))
 
     def _quote(self, m: _Person, keyed: bool) -> tuple[str, str]:
         user_id = "" if keyed else f"user_id = {hcl.quote(m.user_id)}, "
