@@ -111,6 +111,27 @@ def test_a_user_member_missing_from_users_is_an_error() -> None:
     ]
 
 
+def test_a_missing_user_is_reported_in_every_group_that_names_it() -> None:
+    # Each list is checked whole, and a reference is taken as checked only once found valid.
+    data = tenant([group("A", ("ann", "bob")), group("B", ("bob", "ann"))], [user("ann")])
+    missing = f"user {oid('user/bob')} is not in users; the snapshot is incomplete"
+    assert problems_of(data) == [
+        f"groups[0].members[1].id: {missing}",
+        f"groups[1].members[0].id: {missing}",
+    ]
+
+
+def test_a_reference_checked_in_one_group_is_still_checked_for_its_fields_in_the_next() -> None:
+    odd = {"@odata.type": "#microsoft.graph.user", "id": oid("user/ann"), "extra": [1]}
+    data = tenant(
+        [group("A", ("ann",)), group("B", members=[odd, {"@odata.type": "#microsoft.graph.user"}])],
+        [user("ann")],
+    )
+    assert problems_of(data) == [
+        "groups[1].members[1].id: expected a non-empty string (an object id), got nothing"
+    ]
+
+
 def test_an_owner_missing_from_users_is_an_error() -> None:
     data = team_with(ref("user", "ann"), owners=[ref("user", "zed")])
     assert problems_of(data) == [

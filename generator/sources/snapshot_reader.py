@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from generator.directory import GROUP, ODATA_PREFIX, USER, Directory, Group, Member, User
+from generator.sources import plain
 
 FORMAT_VERSION = 1
 MAX_PROBLEMS = 20
@@ -26,6 +27,7 @@ USER_TYPE = ODATA_PREFIX + USER
 SECTION_OF = {USER: "users", GROUP: "groups"}
 SECTIONS = ("version", "groups", "users", "appRoleAssignedTo")
 _ALLOWED: dict[str, tuple[type, ...]] = {TEXT: (str, type(None)), FLAG: (bool, type(None))}
+_TYPES = {USER: {name: _ALLOWED[kind] for name, kind in USER_FIELDS.items()}}
 REDO = (
     "take the snapshot again with `entraform snapshot`, or correct the file (see docs/snapshot.md)"
 )
@@ -49,6 +51,7 @@ class SnapshotReader:
         self.user_ids: set[str] | None = None
         self.group_ids: set[str] | None = None
         self.kinds: dict[str, str] = {}
+        # Every reference found valid, by (@odata.type, id): one Member shared by every group.
         self.members: dict[tuple[str, str], Member] = {}
 
     def directory(self, data: Any) -> Directory | None:
@@ -123,9 +126,11 @@ class SnapshotReader:
 
     def users(self, items: list[Any] | None) -> list[User]:
         self.user_ids = self.ids(items, "users")
+        # Known ids mean every entry is an object with one: only the fields are left to check.
+        checked = self.user_ids is not None and plain.typed(items or [], _TYPES[USER])
         users = []
         for i, item in enumerate(items or ()):
-            if self.entry(item, ("users", i), USER_FIELDS):
+            if checked or self.entry(item, ("users", i), USER_FIELDS):
                 users.append(
                     User(
                         id=item["id"],
@@ -192,10 +197,12 @@ class SnapshotReader:
         items = self.listed(group, key, key == "members", path)
         if items is None:
             return None
-        found: set[tuple[str, str]] = set()
         known = {USER: self.user_ids, GROUP: self.group_ids}
+        valid = plain.references(items, self.kinds, self.members, known)
+        if valid is not None:
+            return self.shared(*valid)
+        found: set[tuple[str, str]] = set()
         for j, ref in enumerate(items):
-            # The hot loop of a large snapshot: paths are built only when there is a problem.
             if not isinstance(ref, dict):
                 expected = 'expected an object with "@odata.type" and "id"'
                 self.problem((*path, key, j), f"{expected}, got {_describe(ref)}")
@@ -212,11 +219,15 @@ class SnapshotReader:
             ids = known.get(kind)
             if ids is not None and object_id not in ids:
                 self.dangling((*path, key, j, "id"), kind, object_id, SECTION_OF[kind])
-            found.add((kind, object_id))
-        # Plain tuples sort and hash in C; one Member per edge target is shared by every group.
-        cache = self.members
-        cache.update({pair: Member(*pair) for pair in found if pair not in cache})
-        return tuple(map(cache.__getitem__, sorted(found)))
+                continue  # the snapshot is refused: no Member for it
+            found.add((ODATA_PREFIX + kind, object_id))
+        return self.shared(found, found.difference(self.members))
+
+    def shared(self, found: set[tuple[str, str]], new: set[tuple[str, str]]) -> tuple[Member, ...]:
+        """Valid (@odata.type, id) pairs as sorted Members, `new` those met for the first time."""
+        # Plain tuples sort and hash in C; every type has one prefix, so they sort by kind.
+        self.members.update((pair, Member(self.kinds[pair[0]], pair[1])) for pair in new)
+        return tuple(map(self.members.__getitem__, sorted(found)))
 
     def kind(self, ref: dict[str, Any], path: JsonPath) -> str | None:
         """The member kind of a reference's `@odata.type`, remembered once seen valid."""
