@@ -6,6 +6,8 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import repeat
+from operator import attrgetter
 from typing import Literal, NamedTuple, get_args
 
 from generator.errors import Refusal
@@ -65,7 +67,8 @@ class ChangeSet:
     def _counts(self) -> Counter[tuple[str, str]]:
         # Counted once: a first run holds a member change per membership, half a million.
         counts: Counter[tuple[str, str]] = Counter((o.kind, o.action) for o in self.objects)
-        counts.update(("member", m.action) for m in self.members)
+        actions = Counter(map(attrgetter("action"), self.members))
+        counts.update({("member", action): n for action, n in actions.items()})
         return counts
 
     @property
@@ -197,6 +200,8 @@ def _member_changes(
 ) -> list[MemberChange]:
     if old == new:
         return []
+    if not old:
+        return _added(kind, scope_id, alias, new)
     before = {m.key: m for m in old}
     after = {m.key: m for m in new}
     found: list[tuple[Membership, MemberAction, str | None]]
@@ -212,6 +217,20 @@ def _member_changes(
         MemberChange(kind, scope_id, alias, m.user_email, action, m.role, old_role, m.user_id)
         for m, action, old_role in found
     ]
+
+
+def _added(
+    kind: Kind, scope_id: str, alias: str, members: tuple[Membership, ...]
+) -> list[MemberChange]:
+    """Every member of a scope that had none, by email: what a first run says of each."""
+    ordered = sorted(members, key=attrgetter("user_email"))
+    emails, roles, ids = (
+        map(attrgetter(name), ordered) for name in ("user_email", "role", "user_id")
+    )
+    scope = (repeat(kind), repeat(scope_id), repeat(alias))
+    fields = zip(*scope, emails, repeat("added"), roles, repeat(None), ids, strict=False)
+    # As MemberChange._make does, without a Python call per member (half a million at first).
+    return list(map(tuple.__new__, repeat(MemberChange), fields))
 
 
 def guard(

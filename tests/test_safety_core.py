@@ -95,6 +95,20 @@ def test_member_changes_follow_the_email_not_the_key() -> None:
     assert [m.user_email for m in changes.members] == ["amy@x.test", "zed@x.test"]
 
 
+def test_every_member_of_an_added_team_is_one_added_change_in_full_by_email() -> None:
+    zed, amy = (
+        Membership("k1", "u1", "zed@x.test", "admin"),
+        Membership("k2", "k2", "amy@x.test", "user"),
+    )
+    changes = plan.diff(_state(), _state(_team(1, (zed, amy))), FATES)
+    assert changes.members == (
+        MemberChange("team", "t1", "Team 1", "amy@x.test", "added", "user", None, "k2"),
+        MemberChange("team", "t1", "Team 1", "zed@x.test", "added", "admin", None, "u1"),
+    )
+    assert {type(m) for m in changes.members} == {MemberChange}
+    assert (changes.count("member", "added"), changes.count("member", "removed")) == (2, 0)
+
+
 def test_members_of_an_added_object_are_added_and_of_a_removed_one_are_not_listed() -> None:
     changes = plan.diff(_state(_team(1, range(2))), _state(_org(2, range(1))), FATES)
     assert [(o.kind, o.id, o.action) for o in changes.objects] == [
