@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from generator.state import (
@@ -129,7 +130,11 @@ def dumps(manifest: Manifest) -> str:
 
 def _people(state: DesiredState) -> tuple[dict[str, str], dict[str, str]]:
     """Each person's email, and their user id where it is not their key."""
-    people: dict[str, Membership | LiteLLMUser] = {m.key: m for m in state.memberships()}
+    # Mapping shares one Membership per person and role: each distinct one is read once.
+    every = list(state.memberships())
+    people: dict[str, Membership | LiteLLMUser] = {
+        m.key: m for m in dict(zip(map(id, every), every, strict=True)).values()
+    }
     people |= {u.key: u for u in state.users}
     emails = {key: p.user_email for key, p in people.items()}
     return emails, {key: p.user_id for key, p in people.items() if p.user_id != key}
@@ -228,10 +233,11 @@ def _object(scoped: Organization | Team, labels: Labels, kind: Kind) -> tuple[st
 
 def _roster(members: Sequence[Membership]) -> str:
     """Member keys by role, one per line: lists of strings read back several times faster."""
-    roles = sorted({m.role for m in members})
+    roles = sorted(set(map(attrgetter("role"), members)))
     rows = []
     for role in roles:
-        keys = sorted(m.key for m in members if len(roles) == 1 or m.role == role)
+        chosen = members if len(roles) == 1 else [m for m in members if m.role == role]
+        keys = sorted(map(attrgetter("key"), chosen))
         text = json.dumps(keys, ensure_ascii=False, separators=(",\n        ", ""))
         rows.append(f"      {_json(role)}: [\n        {text[1:-1]}\n      ]")
     return "{\n" + ",\n".join(rows) + "\n    }" if rows else "{}"
