@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from core import POLICY, synthetic
@@ -97,11 +97,21 @@ def run(terraform: str, root: Path, args: tuple[str, ...], timeout: float) -> st
     return done.stdout
 
 
-def measure(tenant: Tenant, output_format: Format, options: argparse.Namespace, work: Path) -> Row:
-    """Render, convert, and plan one tenant."""
+@dataclass
+class Prepared:
+    """A tenant rendered, turned into the stand-in and initialised: ready to plan."""
+
+    row: Row
+    roots: list[Path]
+    times: list[float]
+
+
+def prepare(
+    tenant: Tenant, output_format: Format, options: argparse.Namespace, work: Path
+) -> Prepared:
+    """Render, convert and `terraform init` one tenant."""
     policy = parse_policy(POLICY + ("users: {manage: true}\n" if options.users else ""), "bench")
     out, stand_in = work / "out", work / "stand-in"
-    shutil.rmtree(work, ignore_errors=True)
     result = runs.generate(policy, tenant.directory, runs.Options(out, output_format))
     writes.write(out, result.file_changes)
     state = result.outcome.state
@@ -115,28 +125,53 @@ def measure(tenant: Tenant, output_format: Format, options: argparse.Namespace, 
     )
     largest = max(maps.values(), default=0)
     roots = stand_in_tree(out, stand_in)
+    row = Row(tenant.shape, memberships, (), largest, None, "", rosters)
     if largest > options.max_instances_per_map:
         note = f"skipped: a map of {largest:,} > --max-instances-per-map"
-        return Row(tenant.shape, memberships, (), largest, None, note, rosters)
+        return Prepared(replace(row, note=note), [], [])
     for root in roots:
         run(options.terraform, root, ("init", "-input=false", "-no-color"), options.timeout)
-    times: list[float] = []
-    instances: tuple[int, ...] = ()
-    for _ in range(options.runs):
-        start = time.perf_counter()
-        planned = []
-        for root in roots:
-            try:
-                text = run(options.terraform, root, PLAN, options.timeout)
-            except subprocess.TimeoutExpired:
-                note = f"timed out after {options.timeout:.0f} s"
-                return Row(tenant.shape, memberships, (), largest, None, note, rosters)
-            found = PLANNED.search(text)
-            planned.append(int(found[1]) if found else 0)
-        times.append(time.perf_counter() - start)
-        instances = tuple(planned)
-    seconds = statistics.median(times)
-    return Row(tenant.shape, memberships, instances, largest, seconds, "", rosters)
+    return Prepared(row, roots, [])
+
+
+def plan_once(tenant: Prepared, options: argparse.Namespace) -> None:
+    """Plan every root of a tenant once, adding the time to its runs (or the reason it stopped)."""
+    start = time.perf_counter()
+    planned = []
+    for root in tenant.roots:
+        try:
+            text = run(options.terraform, root, PLAN, options.timeout)
+        except subprocess.TimeoutExpired:
+            tenant.roots = []
+            tenant.row = replace(tenant.row, note=f"timed out after {options.timeout:.0f} s")
+            return
+        found = PLANNED.search(text)
+        planned.append(int(found[1]) if found else 0)
+    tenant.times.append(time.perf_counter() - start)
+    tenant.row = replace(tenant.row, instances=tuple(planned))
+
+
+def measure(
+    tenants: list[Tenant], output_format: Format, options: argparse.Namespace, work: Path
+) -> list[Row]:
+    """Every tenant's median plan time, the runs taken in turn across tenants.
+
+    Alternating spreads a change in the machine's load over every size alike, so the ratio
+    between sizes holds on a shared machine.
+    """
+    prepared = []
+    for n, tenant in enumerate(tenants):
+        prepared.append(prepare(tenant, output_format, options, work / str(n)))
+        print(f"prepared {tenant.shape}", file=sys.stderr)
+    for number in range(options.runs):
+        for found in prepared:
+            if found.roots:
+                plan_once(found, options)
+        print(f"run {number + 1} of {options.runs} done", file=sys.stderr)
+    return [
+        replace(p.row, seconds=statistics.median(p.times)) if p.roots and p.times else p.row
+        for p in prepared
+    ]
 
 
 def empty_plan(options: argparse.Namespace, work: Path) -> float:
@@ -229,10 +264,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="entraform-plan-"))
     try:
         empty = empty_plan(options, work / "empty")
-        rows = []
-        for tenant in tenant_list:
-            rows.append(measure(tenant, options.format, options, work / "tenant"))
-            print(f"measured {tenant.shape}", file=sys.stderr)
+        rows = measure(tenant_list, options.format, options, work / "tenants")
     finally:
         shutil.rmtree(work)
     managed = "; users.manage" if options.users else ""
