@@ -128,6 +128,7 @@ class Reader:
                 group = group_of(row, request)
                 if kept(group) and group.id not in self._selected:
                     self._selected.add(group.id)
+                    self._left_out.discard(group.id)  # it passed the filter in this query
                     self._groups.setdefault(group.id, group)
                     self.progress.add(groups=1)
                     self._read_members_once(group)
