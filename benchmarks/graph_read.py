@@ -11,10 +11,14 @@ wall time, CPU time and request counts are multiplied by K (memory is shown as m
 Prints Graph requests made vs the minimum for the tenant, wall time, CPU time and peak RSS.
 
 With --limits 3500,8000 the fake Graph also meters resource units as Graph does (a token bucket
-of that many RU per 10 s, throttled requests charged too), and entraform is read against each
-limit --runs times. Printed as medians: wall time, the lower bound for the limit (RU of the
-minimum request set beyond the starting bucket, over the refill rate; or the unthrottled wall
-time when the budget never binds), their ratio, Graph requests, 429s and RU spent on them.
+of that many RU per 10 s, throttled requests charged too), and `entraform snapshot` runs against
+each limit --runs times as a user runs it: a fresh process with the default --graph-budget (L),
+so below 8,000 RU the budget is learned. Its time is from process start to the snapshot file
+written (the file's modification time). Printed as medians: that time, the lower bound for the
+limit (RU of the minimum request set beyond the starting bucket, over the refill rate; or the
+unthrottled time of the same command when the budget never binds), their ratio, Graph
+requests, 429s and RU spent on them. With --against REV the same runs are made, alternating
+run by run, with the CLI as it was at git revision REV: before and after under the same load.
 """
 
 from __future__ import annotations
@@ -22,11 +26,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import io
 import json
 import multiprocessing
+import os
 import resource
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, replace
@@ -83,6 +92,7 @@ def main() -> None:
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--limits", default="", help="RU per 10 s to throttle at, e.g. 3500,8000")
     parser.add_argument("--runs", type=int, default=1, help="throttled runs per limit (median)")
+    parser.add_argument("--against", default="", help="also time the CLI at this git revision")
     args = parser.parse_args()
     shape = Shape(args.groups, args.users, args.memberships_per_group, args.nesting_depth)
     latency = args.latency_ms / 1000
@@ -104,37 +114,100 @@ def main() -> None:
     _print(shape, args.latency_ms, rows)
     limits = [int(limit) for limit in args.limits.split(",") if limit]
     if limits:
-        _throttled(shape, latency, options, limits, max(args.runs, 1))
+        _throttled(shape, latency, limits, max(args.runs, 1), args.against)
 
 
-def _throttled(
-    shape: Shape, latency: float, options: dict[str, int], limits: list[int], runs: int
-) -> None:
-    """Read against each RU limit `runs` times and print the medians."""
-    with _Server(shape, latency) as server:
-        floor = statistics.median(_run("entraform", server, options)["wall"] for _ in range(runs))
-    print(f"\nthrottled (medians of {runs} runs; unthrottled wall {floor:.2f} s):")
-    header = (
-        f"{'RU per 10 s':>11} {'wall s':>7} {'bound s':>8} {'ratio':>6} {'requests':>9} "
-        f"{'429s':>6} {'429 %':>6} {'RU on 429s':>10} {'RU total':>9}"
-    )
-    print(header)
-    print("-" * len(header))
-    for limit in limits:
-        with _Server(shape, latency, limit) as server:
-            results = [_run("entraform", server, options) for _ in range(runs)]
-        bound = max((server.minimum_ru - limit) / (limit / 10), floor)
-        wall = statistics.median(r["wall"] for r in results)
-        requests = statistics.median(r["requests"] for r in results)
-        throttled = statistics.median(r["throttled"] for r in results)
-        print(
-            f"{limit:>11} {wall:>7.2f} {bound:>8.2f} {wall / bound:>6.2f} {requests:>9.0f} "
-            f"{throttled:>6.0f} {100 * throttled / requests:>5.1f}% "
-            f"{statistics.median(r['throttled_charged'] for r in results):>10.0f} "
-            f"{statistics.median(r['charged'] for r in results):>9.0f}"
+POLICY = "version: 1\nteams:\n  - {rule: all, select: {regex: '.*'}}\n"  # every group, nested too
+
+
+def _throttled(shape: Shape, latency: float, limits: list[int], runs: int, against: str) -> None:
+    """Run `entraform snapshot` against each RU limit `runs` times and print the medians."""
+    with tempfile.TemporaryDirectory(prefix="entraform-bench-") as folder:
+        work = Path(folder)
+        (work / "policy.yaml").write_text(POLICY, encoding="utf-8")
+        trees = {"this tree": ROOT}
+        if against:
+            trees[against] = _exported(against, work / "against")
+        with _Server(shape, latency) as server:
+            floors = _cli_medians(trees, server, work, runs)
+        print(f"\n`entraform snapshot`, process start to file written (medians of {runs} runs):")
+        header = (
+            f"{'RU per 10 s':>11} {'CLI':<12} {'wall s':>7} {'bound s':>8} {'ratio':>6} "
+            f"{'exit s':>7} {'requests':>9} {'429s':>6} {'429 %':>6} {'RU on 429s':>10}"
         )
-        if len({r["digest"] for r in results}) != 1:
-            print("  different directories between runs!")
+        print(header)
+        print("-" * len(header))
+        for label, row in floors.items():
+            _print_cli_row("none", label, row, None)
+        for limit in limits:
+            with _Server(shape, latency, limit) as server:
+                results = _cli_medians(trees, server, work, runs)
+            bucket = (server.minimum_ru - limit) / (limit / 10)
+            for label, row in results.items():
+                _print_cli_row(str(limit), label, row, max(bucket, floors[label]["written"]))
+
+
+def _exported(revision: str, folder: Path) -> Path:
+    """The source tree at a git revision, to run its CLI beside this one."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", revision],
+        capture_output=True,
+        check=True,
+    ).stdout
+    folder.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+def _cli_medians(
+    trees: dict[str, Path], server: _Server, work: Path, runs: int
+) -> dict[str, dict[str, Any]]:
+    """Medians per tree; the trees take turns run by run, so both see the same load."""
+    results: dict[str, list[dict[str, Any]]] = {label: [] for label in trees}
+    for _ in range(runs):
+        for label, tree in trees.items():
+            results[label].append(_snapshot_cli(tree, server, work))
+    keys = ("written", "exited", "requests", "throttled", "throttled_charged")
+    medians: dict[str, dict[str, Any]] = {}
+    for label, rows in results.items():
+        medians[label] = {k: statistics.median(r[k] for r in rows) for k in keys}
+        medians[label]["digests"] = {r["digest"] for r in rows}
+    return medians
+
+
+def _snapshot_cli(tree: Path, server: _Server, work: Path) -> dict[str, Any]:
+    """One `entraform snapshot` in a fresh process, timed from its start to the file written."""
+    out = work / "tenant.json"
+    out.unlink(missing_ok=True)
+    origin = server.base_url.rsplit("/", 1)[0]
+    urllib.request.urlopen(origin + "/_fake/reset").read()
+    command = [sys.executable, "-m", "generator", "snapshot", "-q"]
+    command += ["-c", str(work / "policy.yaml"), "-o", str(out), "--graph-url", server.base_url]
+    env = os.environ | {"ENTRAFORM_GRAPH_TOKEN": TOKEN, "PYTHONPATH": str(tree)}
+    started = time.time()  # the wall clock, as the file's modification time is
+    subprocess.run(command, cwd=tree, env=env, check=True)
+    exited = time.time() - started
+    stats = json.loads(urllib.request.urlopen(origin + "/_fake/stats").read())
+    return {
+        "written": out.stat().st_mtime - started,
+        "exited": exited,
+        "requests": stats["requests"],
+        "throttled": stats["throttled"],
+        "throttled_charged": stats["throttled_charged"],
+        "digest": hashlib.sha256(out.read_bytes()).hexdigest()[:12],
+    }
+
+
+def _print_cli_row(limit: str, label: str, row: dict[str, Any], bound: float | None) -> None:
+    bounded = f"{bound:>8.2f} {row['written'] / bound:>6.2f}" if bound else f"{'-':>8} {'-':>6}"
+    print(
+        f"{limit:>11} {label:<12} {row['written']:>7.2f} {bounded} "
+        f"{row['exited']:>7.2f} {row['requests']:>9.0f} "
+        f"{row['throttled']:>6.0f} {100 * row['throttled'] / row['requests']:>5.1f}% "
+        f"{row['throttled_charged']:>10.0f}"
+        + ("" if len(row["digests"]) == 1 else "  different snapshots between runs!")
+    )
 
 
 class _Server:

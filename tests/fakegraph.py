@@ -94,7 +94,7 @@ class Budget:
 
 
 @dataclass
-class _Bucket:
+class Bucket:
     """Tokens left for one app and tenant; negative once throttled requests overdraw it."""
 
     budget: Budget
@@ -112,6 +112,11 @@ class _Bucket:
         self.tokens = max(self.tokens - cost, limit * (1 - MAX_USAGE))
         usage = (limit - self.tokens) / limit
         return ((cost - self.tokens) / rate if throttled else None), usage
+
+
+def reported_usage(usage: float) -> float | None:
+    """The share of the limit Graph reports: only above 80 %, and at most 180 %."""
+    return min(usage, MAX_USAGE) if usage > 0.8 else None
 
 
 @dataclass
@@ -146,7 +151,7 @@ class FakeGraph:
         self.charged = 0  # RU charged, throttled requests included
         self.throttled = 0  # requests answered 429 by the budget
         self.throttled_charged = 0  # RU charged for those
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: dict[str, Bucket] = {}
         self.auth_headers: set[str] = set()
         self.lock = threading.Lock()
         self._server = _Server(("127.0.0.1", port), _Handler)
@@ -242,12 +247,13 @@ class FakeGraph:
         if self.budget is None:
             return None
         now = time.monotonic()
-        bucket = self._buckets.setdefault(app, _Bucket(self.budget, self.budget.limit, now))
+        bucket = self._buckets.setdefault(app, Bucket(self.budget, self.budget.limit, now))
         wait, usage = bucket.charge(cost, now)
         self.charged += cost
         headers = {"x-ms-resource-unit": str(cost)}
-        if usage > 0.8:
-            headers["x-ms-throttle-limit-percentage"] = f"{min(usage, MAX_USAGE):.2f}"
+        reported = reported_usage(usage)
+        if reported is not None:
+            headers["x-ms-throttle-limit-percentage"] = f"{reported:.2f}"
         if wait is not None:
             self.throttled += 1
             self.throttled_charged += cost

@@ -21,6 +21,7 @@ from generator.sources import snapshot, snapshot_reader
 from generator.workspace import manifest
 from tests.conftest import EXAMPLES, ROOT
 from tests.fakegraph import FakeGraph, Tenant, serve
+from tests.hostile import CORPUS, random_strings
 from tests.tenants import directory, group, oid, ref, tenant, user, write
 
 Doc = dict[str, Any]
@@ -54,6 +55,43 @@ def team_with(
 def test_a_snapshot_survives_a_round_trip_byte_for_byte() -> None:
     text = (EXAMPLES / "tenant.json").read_text(encoding="utf-8")
     assert snapshot.dumps(snapshot.loads(text)) == text
+
+
+def test_a_snapshot_is_the_text_json_writes_indented_whatever_the_strings() -> None:
+    strings = [*CORPUS[:400], *random_strings(200, seed=7)]
+    users = [
+        User(
+            id=f"u-{i}{s}",
+            display_name=s or None,
+            user_principal_name=s,
+            mail=None if i % 3 else s,
+            account_enabled=(None, True, False)[i % 3],
+            user_type=s if i % 2 else None,
+        )
+        for i, s in enumerate(strings)
+    ]
+    people = tuple(Member("user", u.id) for u in users)
+    groups = [
+        Group(id="g-0", display_name="", members=(), owners=()),
+        Group(id="g-1", display_name="x", members_read=False),
+        *(
+            Group(
+                id=f"g-{i + 2}{s}",
+                display_name=s,
+                description=s if i % 2 else None,
+                mail=None,
+                security_enabled=(None, True, False)[i % 3],
+                members=tuple(sorted((*people[i : i + 5], Member("servicePrincipal", "sp")))),
+                owners=people[:2] if i % 4 else None,
+            )
+            for i, s in enumerate(strings)
+        ),
+    ]
+    for assigned in (None, ["g-0", "g-1"]):
+        written = Directory.of(groups, users, assigned)
+        text = snapshot.dumps(written)
+        assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+        assert snapshot.loads(text) == written
 
 
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: str(p.relative_to(ROOT)))

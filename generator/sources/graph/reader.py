@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
 from generator.directory import GROUP, USER, Directory, Group, Member, User
-from generator.sources import GroupSelector, Needs
+from generator.sources import Needs
 from generator.sources.graph.failures import READ_PERMISSIONS
+from generator.sources.graph.odata import (
+    GROUP_FIELDS,
+    IN_LIMIT,
+    and_clause,
+    chunks,
+    group_of,
+    groups_subject,
+    in_clause,
+    may_match,
+    member_of,
+    name,
+    selector_queries,
+)
 from generator.sources.graph.pages import FirstPages, Pages, Request
 from generator.sources.graph.progress import Progress
 
-GROUP_FIELDS = ("id", "displayName", "description", "mail", "securityEnabled")
 # Graph field name -> User attribute.
 USER_ATTRIBUTES = {
     "displayName": "display_name",
@@ -22,11 +34,14 @@ USER_ATTRIBUTES = {
     "accountEnabled": "account_enabled",
     "userType": "user_type",
 }
-IN_LIMIT = 15  # values per `in (...)` clause Graph accepts
 
 
 class Reader:
-    """Reads selected groups, their members (nested ones too), owners and users."""
+    """Reads selected groups, their members (nested ones too), owners and users.
+
+    Every read starts as soon as what it needs has arrived: a selected group's members with
+    the page of the group list that holds it, a nested group's with its parent's member page.
+    """
 
     def __init__(self, first: FirstPages, pages: Pages, progress: Progress) -> None:
         self.first = first
@@ -34,6 +49,11 @@ class Reader:
         self.progress = progress
         self._tasks: set[asyncio.Task[None]] = set()
         self._groups: dict[str, Group] = {}
+        self._selected: set[str] = set()
+        self._reading: set[str] = set()  # groups whose members are being read
+        self._met: set[str] = set()  # groups met as members
+        self._unchecked: dict[str, Group] = {}  # of those, not yet held to source.filter
+        self._left_out: set[str] = set()  # nested groups source.filter leaves out
         self._members: dict[str, tuple[Member, ...]] = {}
         self._owners: dict[str, tuple[Member, ...]] = {}
         self._users: dict[str, User] = {}
@@ -44,22 +64,20 @@ class Reader:
         """Read everything `needs` asks for; raises GraphFailure on the first final failure."""
         self._needs = needs
         assigned = await self._assigned(needs.service_principal_id)
-        selected = await self._selected_groups(needs, assigned)
-        self.progress.add(groups=len(selected))
-        self.progress.info(f"graph: {len(selected)} groups selected")
-        self._groups.update((g.id, g) for g in selected)
-        for group in selected:
-            self._spawn(self._read_members(group))
-            if needs.owners:
-                self._spawn(self._read_owners(group))
+        self._spawn(self._select_groups(needs, assigned))
         await self._drain()
         self._report()
         # Owners are read for selected groups only; nested-only groups keep None. Under direct
-        # membership a nested-only group's members are not read, and the group says so.
+        # membership a nested-only group's members are not read, and the group says so. A
+        # nested group source.filter leaves out is no member at all, as if it were not there.
         groups = [
             replace(
                 g,
-                members=self._members.get(g.id, ()),
+                members=tuple(
+                    m
+                    for m in self._members.get(g.id, ())
+                    if m.kind != GROUP or m.id not in self._left_out
+                ),
                 owners=self._owners.get(g.id),
                 members_read=g.id in self._members,
             )
@@ -83,63 +101,106 @@ class Reader:
         self.progress.info(f"graph: {len(assigned)} groups assigned to the enterprise application")
         return assigned
 
-    async def _selected_groups(self, needs: Needs, assigned: frozenset[str] | None) -> list[Group]:
-        queries = _selector_queries(needs.selectors)
+    async def _select_groups(self, needs: Needs, assigned: frozenset[str] | None) -> None:
+        queries = selector_queries(needs.selectors)
         # Assigned groups are fetched by id when that is no more requests than the selectors'
         # queries (or when the selectors need every group); otherwise selected, then intersected.
         by_ids = assigned is not None and (
-            not queries or None in queries or len(_chunks(sorted(assigned))) <= len(queries)
+            not queries or None in queries or len(chunks(sorted(assigned))) <= len(queries)
         )
         if assigned is not None and by_ids:
-            queries = [_in("id", chunk) for chunk in _chunks(sorted(assigned))]
-        queries = list(dict.fromkeys(_and(q, needs.group_filter) for q in queries))
-        requests = [self.first.groups(q, list(GROUP_FIELDS), _groups_subject(q)) for q in queries]
-        results = await _all([self._collect(r) for r in requests])
-        groups: dict[str, Group] = {}
-        for request, rows in zip(requests, results, strict=True):
+            queries = [in_clause("id", chunk) for chunk in chunks(sorted(assigned))]
+        queries = list(dict.fromkeys(and_clause(q, needs.group_filter) for q in queries))
+
+        def kept(group: Group) -> bool:
+            if assigned is None:
+                return True
+            return group.id in assigned and (not by_ids or may_match(group, needs.selectors))
+
+        requests = [self.first.groups(q, list(GROUP_FIELDS), groups_subject(q)) for q in queries]
+        await _all([self._list_groups(r, kept) for r in requests])
+        self.progress.info(f"graph: {len(self._selected)} groups selected")
+
+    async def _list_groups(self, request: Request, kept: Callable[[Group], bool]) -> None:
+        """Select the groups of one list, each as soon as its page arrives."""
+        async for rows in self._pages(request):
             for row in rows:
-                group = _group(row, request)
-                groups.setdefault(group.id, group)
-        selected = [
-            g
-            for g in groups.values()
-            if assigned is None
-            or (g.id in assigned and (not by_ids or _may_match(g, needs.selectors)))
-        ]
-        return sorted(selected, key=lambda g: g.id)
+                group = group_of(row, request)
+                if kept(group) and group.id not in self._selected:
+                    self._selected.add(group.id)
+                    self._left_out.discard(group.id)  # it passed the filter in this query
+                    self._groups.setdefault(group.id, group)
+                    self.progress.add(groups=1)
+                    self._read_members_once(group)
+                    if self._needs.owners:
+                        self._spawn(self._read_owners(group))
+
+    def _read_members_once(self, group: Group) -> None:
+        if group.id not in self._reading:
+            self._reading.add(group.id)
+            self._spawn(self._read_members(group))
 
     async def _read_members(self, group: Group) -> None:
         self.progress.add(member_lists_expected=1)
         select = sorted(set(self._needs.user_fields) | set(GROUP_FIELDS))
-        subject = f"the members of group {_name(group)}"
-        request = self.first.members(group.id, select, subject)
+        request = self.first.members(group.id, select, f"the members of group {name(group)}")
         rows = await self._collect(request)
         members = []
         for row in rows:
-            member = _member(row, request)
+            member = member_of(row, request)
             members.append(member)
             if member.kind == USER:
                 self._see_user(row, member.id)
-            elif member.kind == GROUP and member.id not in self._groups:
-                # Its row came with this page, so keeping it costs no request: every member
-                # reference then resolves. Direct membership never follows a nested group's
-                # members, and reading them would pull in its nested groups too, down to the
-                # whole closure at transitive cost; so they are read only when transitive
-                # (nesting resolved locally; the seen set makes cycles harmless).
-                nested = _group(row, request)
-                self._groups[nested.id] = nested
-                if self._needs.transitive:
-                    self._spawn(self._read_members(nested))
+            elif member.kind == GROUP:
+                self._reach(group_of(row, request))
         self._members[group.id] = tuple(sorted(set(members)))
         self.progress.add(member_lists=1, memberships=len(rows))
 
+    def _reach(self, nested: Group) -> None:
+        """A group met as a member: held to source.filter, then kept (and followed)."""
+        if nested.id in self._met or nested.id in self._groups:
+            return
+        self._met.add(nested.id)
+        if self._needs.group_filter is None:
+            self._keep(nested)
+            return
+        self._unchecked[nested.id] = nested
+        if len(self._unchecked) >= IN_LIMIT:
+            self._check_filter()
+
+    def _keep(self, nested: Group) -> None:
+        # Its row came with its parent's page, so keeping it costs no request: every member
+        # reference then resolves. Direct membership never follows a nested group's members,
+        # and reading them would pull in its nested groups too, down to the whole closure at
+        # transitive cost; so they are read only when transitive (nesting resolved locally;
+        # the seen sets make cycles harmless).
+        self._groups.setdefault(nested.id, nested)
+        if self._needs.transitive:
+            self._read_members_once(nested)
+
+    def _check_filter(self) -> None:
+        """Start asking Graph which of up to IN_LIMIT unchecked groups pass source.filter."""
+        taken = dict(list(self._unchecked.items())[:IN_LIMIT])
+        for group_id in taken:
+            del self._unchecked[group_id]
+        self._spawn(self._filtered(taken))
+
+    async def _filtered(self, taken: dict[str, Group]) -> None:
+        query = and_clause(in_clause("id", sorted(taken)), self._needs.group_filter)
+        request = self.first.groups(query, ["id"], "the nested groups source.filter keeps")
+        passed = {str(row.get("id")) for row in await self._collect(request)}
+        for group_id, nested in taken.items():
+            if group_id in passed or group_id in self._selected:
+                self._keep(nested)
+            else:
+                self._left_out.add(group_id)
+
     async def _read_owners(self, group: Group) -> None:
         select = sorted(set(self._needs.user_fields) | {"id"})
-        subject = f"the owners of group {_name(group)}"
-        request = self.first.owners(group.id, select, subject)
+        request = self.first.owners(group.id, select, f"the owners of group {name(group)}")
         owners = []
         for row in await self._collect(request):
-            owner = _member(row, request)
+            owner = member_of(row, request)
             owners.append(owner)
             if owner.kind == USER:
                 self._see_user(row, owner.id)
@@ -156,21 +217,24 @@ class Reader:
         if asks_identity and row.get("userPrincipalName") is None and row.get("mail") is None:
             self._limited.add(user_id)
 
-    async def _collect(self, request: Request) -> list[dict[str, Any]]:
-        """Every row of a collection, following `@odata.nextLink` until it is absent."""
-        rows: list[dict[str, Any]] = []
+    async def _pages(self, request: Request) -> AsyncIterator[list[dict[str, Any]]]:
+        """The rows of each page of a collection, following `@odata.nextLink` to its end."""
         while True:
             page = await self.pages.get(request)
             value = page.get("value")
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
                 raise request.malformed("a page without a `value` list")
-            rows.extend(value)
+            yield value
             link = page.get("@odata.nextLink")
             if link is None:
-                return rows
+                return
             if not isinstance(link, str) or not link:
                 raise request.malformed("an `@odata.nextLink` that is not a URL")
             request = request.follow(link)
+
+    async def _collect(self, request: Request) -> list[dict[str, Any]]:
+        """Every row of a collection."""
+        return [row async for rows in self._pages(request) for row in rows]
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         self._tasks.add(asyncio.create_task(coro))
@@ -178,7 +242,9 @@ class Reader:
     async def _drain(self) -> None:
         """Wait for every task, including those spawned meanwhile; cancel all on a failure."""
         try:
-            while self._tasks:
+            while self._tasks or self._unchecked:
+                if not self._tasks:  # the last nested groups met, fewer than a full check
+                    self._check_filter()
                 done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
                 self._tasks -= done
                 # Look at every finished task so no failure goes unretrieved, then raise the first.
@@ -197,6 +263,11 @@ class Reader:
             f"{len(self._users)} users) in {c.requests} requests, {c.resource_units} RU at "
             f"{self.progress.pace()}" + (f", {c.retries} retries" if c.retries else "")
         )
+        if self._left_out:
+            self.progress.info(
+                f"graph: {len(self._left_out)} nested groups left out by source.filter "
+                "(their members are not members of the groups they are nested in)"
+            )
         if self._limited:
             examples = ", ".join(sorted(self._limited)[:3])
             self.progress.warn(
@@ -205,87 +276,11 @@ class Reader:
             )
 
 
-def _selector_queries(selectors: Sequence[GroupSelector]) -> list[str | None]:
-    """OData filters covering the selectors; [None] means all groups (a regex needs them all)."""
-    if any(s.regex is not None for s in selectors):
-        return [None]
-    queries: list[str | None] = []
-    for s in selectors:
-        queries += [_in("displayName", chunk) for chunk in _chunks(s.names)]
-        queries += [_in("id", chunk) for chunk in _chunks(s.ids)]
-        if s.prefix is not None:
-            queries.append(f"startswith(displayName,{_quote(s.prefix)})")
-    return queries
-
-
-def _may_match(group: Group, selectors: Sequence[GroupSelector]) -> bool:
-    """A superset of the policy's matching (Graph compares names case-insensitively)."""
-    if not selectors:
-        return True  # no selector beside the app assignment: every assigned group
-    name = group.display_name.casefold()
-    for s in selectors:
-        if s.regex is not None or group.id.lower() in {i.lower() for i in s.ids}:
-            return True
-        if name in {n.casefold() for n in s.names}:
-            return True
-        if s.prefix is not None and name.startswith(s.prefix.casefold()):
-            return True
-    return False
-
-
-def _chunks(values: Sequence[str]) -> list[Sequence[str]]:
-    return [values[i : i + IN_LIMIT] for i in range(0, len(values), IN_LIMIT)]
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _in(field: str, values: Iterable[str]) -> str:
-    return f"{field} in ({','.join(_quote(v) for v in values)})"
-
-
-def _and(query: str | None, extra: str | None) -> str | None:
-    if query is None or extra is None:
-        return query if extra is None else extra
-    return f"{query} and ({extra})"
-
-
-def _groups_subject(query: str | None) -> str:
-    return "the group list" + (f" (filter {query})" if query else "")
-
-
-def _name(group: Group) -> str:
-    return f"'{group.display_name}' ({group.id})" if group.display_name else group.id
-
-
-def _group(row: dict[str, Any], request: Request) -> Group:
-    group_id = row.get("id")
-    if not isinstance(group_id, str) or not group_id:
-        raise request.malformed("a group without an id")
-    return Group(
-        id=group_id,
-        display_name=str(row.get("displayName") or ""),
-        description=row.get("description"),
-        mail=row.get("mail"),
-        security_enabled=row.get("securityEnabled"),
-    )
-
-
-def _member(row: dict[str, Any], request: Request) -> Member:
-    odata_type, object_id = row.get("@odata.type"), row.get("id")
-    if not isinstance(odata_type, str) or not isinstance(object_id, str) or not object_id:
-        raise request.malformed("a directory object without `@odata.type` or `id`")
-    return Member.from_odata(odata_type, object_id)
-
-
-async def _all(
-    coros: list[Coroutine[Any, Any, list[dict[str, Any]]]],
-) -> list[list[dict[str, Any]]]:
+async def _all(coros: list[Coroutine[Any, Any, None]]) -> None:
     """Run concurrently; on the first failure cancel the rest and raise it."""
     tasks = [asyncio.create_task(c) for c in coros]
     try:
-        return list(await asyncio.gather(*tasks))
+        await asyncio.gather(*tasks)
     finally:
         for task in tasks:
             task.cancel()

@@ -59,6 +59,8 @@ class Ticket:
     sent: float  # when the request was let go
     due: float  # the pacer's "bucket full again" instant, this request included
     shift: float  # the corrections made to the bucket before this request
+    number: int  # reservations are numbered in the order they were made
+    unanswered: float  # RU reserved before it and still unanswered when it went out
 
 
 class Pacer:
@@ -83,7 +85,8 @@ class Pacer:
         self._shift = 0.0  # seconds the bucket was moved by what Graph said
         self._started: float | None = None  # when the bucket was last full by our count
         self._accepted_before = 0.0  # RU accepted until then
-        self._in_flight = 0  # tickets not yet observed
+        self._open: dict[int, float] = {}  # RU of each ticket not yet observed, by number
+        self._numbers = 0
         self._changed = 0.0
         self._reference: tuple[float, float, float] | None = None  # (sent, accepted, usage)
 
@@ -97,30 +100,43 @@ class Pacer:
         now = self.clock.now()
         if self._started is None:
             self._changed = now
-        if not self._in_flight and self._full_at <= now:
+        if not self._open and self._full_at <= now:
             # Idle and full by our count: only what Graph accepts from now on tells its budget.
             self._started, self._accepted_before = now, self.accepted
-        self._in_flight += 1
         self._recover(now)
         full_at = max(self._full_at, now) + cost / self.rate
         go = max(self.not_before, full_at - self.window * (1 - HEADROOM))
         self._hold(now, go)
         self._full_at = full_at
+        number, shift = self._numbers, self._shift
+        self._numbers += 1
+        self._open[number] = cost
         if go > now:
-            await self.clock.sleep(go - now)
-        return Ticket(cost, max(go, now), full_at, self._shift)
+            try:
+                await self.clock.sleep(go - now)
+            except BaseException:  # cancelled: it will never be answered
+                del self._open[number]
+                raise
+        unanswered = sum(c for n, c in self._open.items() if n < number)
+        return Ticket(cost, max(go, now), full_at, shift, number, unanswered)
 
     def observe(self, ticket: Ticket, charged: float, accepted: float, usage: float | None) -> None:
         """Learn from the answers to a ticket: RU charged, RU of those not throttled, usage."""
-        self._in_flight -= 1
+        self._open.pop(ticket.number, None)
         self._full_at += (charged - ticket.cost) / self.rate
         self.accepted += accepted
         if usage is None:
             return
         # Graph's bucket when the request went out, against ours then (with the corrections
-        # made since): only ever catch up.
+        # made since). Fuller: catch up. Emptier by more than the requests reserved before it
+        # that Graph may not have seen yet: let the difference go, or our bucket would keep
+        # every overestimate and the run would never again use the whole budget.
         behind = ticket.sent + self.window * usage - ticket.due - (self._shift - ticket.shift)
-        self._catch_up(self._full_at + behind)
+        unseen = ticket.unanswered / self.rate
+        if behind > 0:
+            self._correct(behind)
+        elif behind < -unseen:
+            self._correct(behind + unseen)
         self._estimate(ticket.sent, usage)
 
     def pause(self, delay: float, *, explained: bool) -> bool:
@@ -138,14 +154,15 @@ class Pacer:
         self.not_before = until
         if not explained:
             self._set(self.capacity * DECREASE, now)
-        self._catch_up(until + self.window * (1 - HEADROOM))
+        self._correct(until + self.window * (1 - HEADROOM) - self._full_at, only_up=True)
         return True
 
-    def _catch_up(self, full_at: float) -> None:
-        """Move the bucket to what Graph said, never back."""
-        if full_at > self._full_at:
-            self._shift += full_at - self._full_at
-            self._full_at = full_at
+    def _correct(self, seconds: float, *, only_up: bool = False) -> None:
+        """Move the bucket by what Graph said; `only_up`: never towards emptier."""
+        if only_up:
+            seconds = max(seconds, 0.0)
+        self._shift += seconds
+        self._full_at += seconds
 
     def _estimate(self, sent: float, usage: float) -> None:
         """Learn the budget from Graph's usage share; every estimate errs low, never high.
