@@ -55,14 +55,15 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
     previous = folder.read(options.out, legacy.read, state.memberships())
     settled = settle(policy, Asked(options.out, options.format, options.layout), previous.manifest)
     last_labels, last_state = previous.under(settled.ids_from, settled.ids)
-    labels, moving = _labels(policy, settled, last_labels, last_state, state)
+    before = render.named(settled.switched_from or settled.format.name).addresses(last_labels)
+    labels, moving = _labels(policy, settled, before, last_state, state)
     command = shlex.join(
         [*options.command, "--format", settled.format.name, "--layout", settled.layout]
     )
     output = _render_options(policy, options.out, settled, command)
     files = render.render(state, labels, settled.format, output, settled.layout, previous.roots)
     at = settled.format.addresses(labels)
-    moved = _moves(settled, last_labels, last_state, state, at)
+    moved = _moves(settled, before, last_state, state, at)
     record, digests = _record(previous, policy, settled, state, at, files, output, moved, moving)
     files[manifest.NAME] = previous.manifest_text(record)
     digests[manifest.NAME] = manifest.digest(files[manifest.NAME])
@@ -96,9 +97,13 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
 
 
 def _labels(
-    policy: Policy, settled: Settled, last: Labels, was: DesiredState, state: DesiredState
+    policy: Policy, settled: Settled, before: Addresses, was: DesiredState, state: DesiredState
 ) -> tuple[Labels, tuple[Transfer, ...]]:
-    """This run's labels, chunk levels and roots, and what changes root since the last run."""
+    """This run's labels, chunk levels and roots, and what changes root since the last run.
+
+    `before` holds the last run's labels, with the addresses its format gave them.
+    """
+    last = before.labels
     forgets = plan.forgotten(policy.safety, policy.users)
     labels = assign(
         last,
@@ -111,7 +116,6 @@ def _labels(
     labels = chunked(labels, settled.format.map_sizes(state, labels))
     placement = Roots(settled.layout, labels)
     moving = transfers(last, placement, state)
-    before = render.named(settled.switched_from or settled.format.name).addresses(last)
     left = moved_out(labels.tombstones, last, before, was.users)
     tombstones = tuple(sorted({*left, *let_go(last, moving)}))
     return replace(labels, tombstones=tombstones, roots=_roots(placement, state)), moving
@@ -131,9 +135,10 @@ def _render_options(policy: Policy, out: Path, settled: Settled, command: str) -
 
 
 def _moves(
-    settled: Settled, last: Labels, was: DesiredState, state: DesiredState, at: Addresses
+    settled: Settled, before: Addresses, was: DesiredState, state: DesiredState, at: Addresses
 ) -> dict[str, tuple[Move, ...]]:
     """The `moved` blocks of each root: when the format switches, or a map splits or appears."""
+    last = before.labels
     chunking = any(last.levels.get(k, n) != n for k, n in at.labels.levels.items())
     # Users had a resource each before they had maps: the first run with maps moves them.
     mapped = bool(was.users) and any(
@@ -141,7 +146,6 @@ def _moves(
     )
     if settled.switched_from is None and not chunking and not mapped:
         return {}
-    before = render.named(settled.switched_from or settled.format.name).addresses(last)
     earlier = roots.split_previous(was, last)
     parts = Roots(settled.layout, at.labels).split(state)
     return {

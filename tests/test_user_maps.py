@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
+from generator.errors import OutputError
 from generator.render.addresses import chunk
 from generator.workspace import manifest
-from generator.workspace.labels import CHUNK
+from generator.workspace.labels import CHUNK, Forgotten
 from tests import hclparse
 from tests.conftest import ROOT
 from tests.example_ids import NESTOR
@@ -272,3 +273,41 @@ def test_the_offboarding_page_shows_what_a_leaver_changes(tmp_path: Path) -> Non
         g["members"] = [m for m in g.get("members") or [] if m["id"] != NESTOR]
     removed = generate(policy, directory(data), tmp_path / "out").files["removed.tf"]
     assert blocks[0] in removed
+
+
+@pytest.mark.parametrize("output_format", ["terraform", "yaml"])
+def test_a_leaver_is_still_forgotten_when_the_manifest_was_read_back_from_the_files(
+    tmp_path: Path, output_format: Format
+) -> None:
+    policy, out = _policy(tmp_path, "forget"), tmp_path / "out"
+    generate(policy, directory(_tenant(PEOPLE)), out, output_format)
+    (out / manifest.NAME).unlink()
+    left = build(policy, directory(_tenant([p for p in PEOPLE if p != LEAVER])), out, output_format)
+    leaver = oid(f"user/{LEAVER}")
+    assert [(o.id, o.detail) for o in left.changes.objects] == [(leaver, "forgotten")]
+    assert f'["{leaver}"]' in left.files["removed.tf"].partition("removed {")[0]
+
+
+def test_a_moved_block_added_by_hand_beside_a_forgotten_user_is_refused(tmp_path: Path) -> None:
+    policy, out = _policy(tmp_path, "forget"), tmp_path / "out"
+    generate(policy, directory(_tenant(PEOPLE)), out)
+    left = directory(_tenant([p for p in PEOPLE if p != LEAVER]))
+    generate(policy, left, out)
+    path = out / "removed.tf"
+    extra = '\nmoved {\n  from = litellm_user.users__0["x"]\n  to   = litellm_user.x\n}\n'
+    path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    with pytest.raises(OutputError, match=r"recognises 1 of its 2 `moved` blocks"):
+        build(policy, left, out)
+
+
+@pytest.mark.parametrize(
+    "recorded",
+    [
+        ["litellm_team.team_x_1", 'litellm_user.users["k"]'],  # only a user leaves a map
+        ["litellm_user.p_1", "litellm_user.p_1"],  # not an instance of a map
+        ["litellm_user.p_1", 'litellm_user.users["k"]', "x"],
+    ],
+)
+def test_only_a_user_is_recorded_with_the_instance_it_leaves(recorded: list[str]) -> None:
+    with pytest.raises(ValueError, match="not an address entraform forgets"):
+        Forgotten.parse(recorded)

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from generator import hcl
 from generator.errors import OutputError
 from generator.policy.ids import Ids
+from generator.render import hclread
 from generator.render import yaml as yaml_format
 from generator.render.terraform import NAME as TERRAFORM
 from generator.state import (
@@ -30,7 +30,7 @@ from generator.state import (
 )
 from generator.workspace import manifest, roots
 from generator.workspace.blocks import Import, Move
-from generator.workspace.labels import CHUNK_MARK, KINDS, Forgotten, Labels
+from generator.workspace.labels import CHUNK_MARK, KINDS, Forgotten, Labels, allocate
 from generator.workspace.manifest import Manifest
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -89,20 +89,23 @@ class _Folder:
         imports: dict[str, list[Import]] = {}
         for name, parsed in self.parsed.items():
             root = roots.root_of(name)
-            for kind, label, attributes in _resources(parsed):
+            for kind, label, attributes in hclread.resources(parsed):
                 if kind in _OBJECTS and not self.yaml:
                     key = KINDS[_OBJECTS[kind]]
-                    labels[key][_text(attributes[f"{key}_id"])] = label
+                    labels[key][hclread.text(attributes[f"{key}_id"])] = label
                     found_roots[key, label] = root
                 mapped = "for_each" in attributes
                 if kind == "litellm_user" and not mapped:
-                    labels["user"][_text(attributes["user_id"])] = label  # a resource each
+                    labels["user"][hclread.text(attributes["user_id"])] = label  # a resource each
                 if kind.endswith("_member") or (kind == "litellm_user" and mapped):
                     scope = KINDS[kind.removeprefix("litellm_").removesuffix("_member")]
                     base, _, chunk = label.partition(CHUNK_MARK)
                     levels[scope, base] = len(chunk)
-            forgets = [_address(b["from"]) for b in _all(parsed, "removed")]
-            found = [Move(_address(b["from"]), _address(b["to"])) for b in _all(parsed, "moved")]
+            forgets = [hclread.address(b["from"]) for b in hclread.blocks(parsed, "removed")]
+            found = [
+                Move(hclread.address(b["from"]), hclread.address(b["to"]))
+                for b in hclread.blocks(parsed, "moved")
+            ]
             # A move to what a removed block forgets is how a user leaves their map.
             leaving = {m.target: m.source for m in found if m.target in forgets}
             tombstones += (
@@ -110,9 +113,17 @@ class _Folder:
             )
             moves.setdefault(root, []).extend(m for m in found if m.target not in leaving)
             imports.setdefault(root, []).extend(
-                Import(_address(b["to"]), _text(b["id"])) for b in _all(parsed, "import")
+                Import(hclread.address(b["to"]), hclread.text(b["id"]))
+                for b in hclread.blocks(parsed, "import")
             )
         state = self._yaml_state() if self.yaml else self._terraform_state(labels)
+        # Users in maps have no label in the files: the one a run gives them names a forgotten
+        # user's own resource, so each needs one, as the run that wrote the files had.
+        reserved = [t.label for t in tombstones]
+        in_maps = (
+            (u.user_id, u.user_email) for u in state.users if u.user_id not in labels["user"]
+        )
+        labels["user"] |= allocate(in_maps, labels["user"], reserved)
         held = {roots.root_of(n) for n in self.digests if _holds_objects(n)}
         return Manifest(
             yaml_format.NAME if self.yaml else TERRAFORM,
@@ -136,12 +147,14 @@ class _Folder:
         resources: dict[str, dict[str, dict[str, Any]]] = {}
         user_keys: dict[str, str] = {}
         for parsed in self.parsed.values():
-            for kind, label, attributes in _resources(parsed):
+            for kind, label, attributes in hclread.resources(parsed):
                 resources.setdefault(kind, {})[label] = attributes
-            for block in _all(parsed, "locals"):
+            for block in hclread.blocks(parsed, "locals"):
                 # users.tf maps each member key to its user's resource, which lacks the key.
                 found = block.get("litellm_user_ids", {})
-                user_keys |= {_reference(ref): _text(key) for key, ref in found.items()}
+                user_keys |= {
+                    hclread.label_in(ref): hclread.text(key) for key, ref in found.items()
+                }
         org_ids = {label: i for i, label in labels["organization"].items()}
         user_ids = {label: i for i, label in labels["user"].items()}
 
@@ -154,10 +167,10 @@ class _Folder:
 
         organizations = [
             Organization(
-                _text(a["organization_id"]),
-                _text(a["organization_alias"]),
-                _text(a["organization_alias"]),
-                _settings(a),
+                hclread.text(a["organization_id"]),
+                hclread.text(a["organization_alias"]),
+                hclread.text(a["organization_alias"]),
+                hclread.settings(a),
                 members("litellm_organization_member", label),
             )
             for label, a in resources.get("litellm_organization", {}).items()
@@ -167,28 +180,28 @@ class _Folder:
             parent = a.get("organization_id")
             teams.append(
                 Team(
-                    _text(a["team_id"]),
-                    _text(a["team_alias"]),
-                    _text(a["team_alias"]),
-                    None if parent is None else org_ids[_reference(parent)],
-                    _settings(a),
+                    hclread.text(a["team_id"]),
+                    hclread.text(a["team_alias"]),
+                    hclread.text(a["team_alias"]),
+                    None if parent is None else org_ids[hclread.label_in(parent)],
+                    hclread.settings(a),
                     members("litellm_team_member", label),
                 )
             )
         users = [
             LiteLLMUser(
-                user_keys[label], _text(a["user_id"]), _text(a["user_email"]), _text(a["user_role"])
+                user_keys[label],
+                hclread.text(a["user_id"]),
+                hclread.text(a["user_email"]),
+                hclread.text(a["user_role"]),
             )
             for label, a in resources.get("litellm_user", {}).items()
             if "for_each" not in a
         ]
-        # Since users are maps, split as memberships are: their lines are read the same way.
-        users += [
-            LiteLLMUser(m.key, m.user_id, m.user_email, m.role)
-            for label, a in resources.get("litellm_user", {}).items()
-            if "for_each" in a
-            for m in _memberships(_entries(a["for_each"]), {})
-        ]
+        maps = (
+            a["for_each"] for a in resources.get("litellm_user", {}).values() if "for_each" in a
+        )
+        users += [u for found in maps for u in _users(found)]
         return DesiredState(
             tuple(sorted(organizations, key=lambda o: o.id)),
             tuple(sorted(teams, key=lambda t: t.id)),
@@ -201,15 +214,14 @@ class _Folder:
             loaded = yaml.load(text, Loader=_LOADER) if text else None
             return (loaded or {}).get(name) or {}
 
-        def members(found: Mapping[str, Mapping[str, str]]) -> tuple[Membership, ...]:
-            return _memberships(
-                ((k, v.get("user_id", k), v["user_email"], v["role"]) for k, v in found.items()), {}
-            )
-
         org_members, team_members = section("organization_members"), section("team_members")
         organizations = [
             Organization(
-                i, d["alias"], d["alias"], Settings.from_mapping(d), members(org_members.get(i, {}))
+                i,
+                d["alias"],
+                d["alias"],
+                Settings.from_mapping(d),
+                _members(org_members.get(i, {})),
             )
             for i, d in section("organizations").items()
         ]
@@ -220,14 +232,11 @@ class _Folder:
                 d["alias"],
                 d.get("organization_id"),
                 Settings.from_mapping(d),
-                members(team_members.get(i, {})),
+                _members(team_members.get(i, {})),
             )
             for i, d in section("teams").items()
         ]
-        users = (
-            LiteLLMUser(k, v.get("user_id", k), v["user_email"], v["role"])
-            for k, v in section("users").items()
-        )
+        users = _users(section("users"))
         return DesiredState(
             tuple(sorted(organizations, key=lambda o: o.id)),
             tuple(sorted(teams, key=lambda t: t.id)),
@@ -237,7 +246,19 @@ class _Folder:
 
 def _entries(found: Mapping[str, Any]) -> list[tuple[str, Any, Any, Any]]:
     """The lines of a `for_each` map of people: key, user id if written, email and role."""
-    return [(_text(k), v.get("user_id"), v["user_email"], v["role"]) for k, v in found.items()]
+    return [
+        (hclread.text(k), v.get("user_id"), v["user_email"], v["role"]) for k, v in found.items()
+    ]
+
+
+def _users(found: Mapping[str, Any]) -> list[LiteLLMUser]:
+    """The users of a map keyed by object id, read as the members of a map are."""
+    return [LiteLLMUser(m.key, m.user_id, m.user_email, m.role) for m in _members(found)]
+
+
+def _members(found: Mapping[str, Any]) -> tuple[Membership, ...]:
+    """The members of a map, whose lines write a user id only where it is not the key."""
+    return _memberships(_entries(found), {})
 
 
 def _memberships(
@@ -248,50 +269,13 @@ def _memberships(
         if found is None:
             return key
         text = str(found)
-        return user_ids[_reference(text)] if text.startswith("${") else _text(text)
+        return user_ids[hclread.label_in(text)] if text.startswith("${") else hclread.text(text)
 
-    return tuple(sorted(Membership(k, user_id(k, i), _text(e), _text(r)) for k, i, e, r in entries))
-
-
-def _settings(attributes: Mapping[str, Any]) -> Settings:
-    return Settings.from_mapping({k: _value(v) for k, v in attributes.items()})
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, str):
-        return _text(value)
-    if isinstance(value, list):
-        return [_value(v) for v in value]
-    if isinstance(value, dict):
-        return {_text(k): _value(v) for k, v in value.items() if not k.startswith("__")}
-    return value
-
-
-def _text(value: Any) -> str:
-    """A string literal as Terraform reads it (YAML data arrives as plain text already)."""
-    text = str(value)
-    return hcl.unquote(text) if text.startswith('"') and text.endswith('"') else text
-
-
-def _address(expression: str) -> str:
-    return expression.removeprefix("${").removesuffix("}")
-
-
-def _reference(expression: str) -> str:
-    """The resource label in a `${TYPE.LABEL.ATTRIBUTE}` reference."""
-    return _address(expression).split(".")[1]
-
-
-def _resources(parsed: Mapping[str, Any]) -> Iterable[tuple[str, str, dict[str, Any]]]:
-    for block in parsed.get("resource", []):
-        for kind, labelled in block.items():
-            for label, attributes in labelled.items():
-                yield _text(kind), _text(label), attributes
-
-
-def _all(parsed: Mapping[str, Any], kind: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = parsed.get(kind, [])
-    return found
+    return tuple(
+        sorted(
+            Membership(k, user_id(k, i), hclread.text(e), hclread.text(r)) for k, i, e, r in entries
+        )
+    )
 
 
 def _holds_objects(name: str) -> bool:

@@ -18,7 +18,7 @@ from generator.workspace.labels import Labels, chunk_label, chunk_names
 NAME = "terraform"
 TEAMS_FILE = "teams.tf"
 USERS_FILE = "users.tf"
-# The resource of the users' map; labels of groups end in an id, so none is this.
+# The resource of the users' map; labels of users and groups end in an id, so none is this.
 USERS = "users"
 _Person = TypeVar("_Person", Membership, LiteLLMUser)
 
@@ -121,6 +121,7 @@ def removed_file(labels: Labels, options: RenderOptions) -> str:
     """The `removed` blocks that forget, without destroying, what a root no longer declares."""
     context = {
         "forgotten": [t for t in labels.tombstones if not t.moved],
+        "leaving": any(t.was for t in labels.tombstones),
         "moved": [t for t in labels.tombstones if t.moved],
     }
     return hcl.align(templates.text("terraform/removed.tf.j2", context, options))
@@ -154,8 +155,9 @@ class _MemberChunks:
     email (case-insensitive, then object id), the order a reviewer scans in. When every user id
     is its object id, which is the key, the line leaves it out (`each.key`). When users are
     managed, a membership chunk waits (`depends_on`) for the chunks of users its members are
-    in: created after them, deleted before them, and planned at the cost of an edge per chunk
-    (a reference per line costs each instance a look at its user's whole chunk).
+    in (a member in a chunk not named yet adds one): created after them, deleted before them,
+    and planned at the cost of an edge per chunk (a reference per line costs each instance a
+    look at its user's whole chunk).
     The hot path of a large tenant, so plain Python. Mapping shares one Membership per user
     and role across every group, so each is quoted once per render, found by identity: the
     state holds every member for the whole render, so no identity is reused meanwhile.

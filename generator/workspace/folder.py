@@ -16,7 +16,7 @@ from generator.errors import OutputError
 from generator.policy.ids import Ids
 from generator.state import DesiredState, Membership
 from generator.workspace import manifest, roots
-from generator.workspace.blocks import Block, still_there
+from generator.workspace.blocks import Block, Move, still_there
 from generator.workspace.labels import Forgotten, Labels
 from generator.workspace.manifest import Manifest
 
@@ -193,6 +193,8 @@ def _pruned(out: Path, digests: Mapping[str, str], recorded: Manifest) -> Manife
     for tombstone in recorded.labels.tombstones:
         forgotten.setdefault(tombstone.root, []).append(tombstone)
     kept = _kept(out, digests, roots.REMOVED_FILE, "removed", forgotten)
+    moved = {r: [Move(t.was, t.address) for t in f if t.was] for r, f in forgotten.items()}
+    _kept(out, digests, roots.REMOVED_FILE, "moved", moved)  # by which users leave their maps
     tombstones = tuple(sorted(t for found in kept.values() for t in found))
     return replace(
         recorded,
@@ -250,9 +252,8 @@ def _stranger(path: Path) -> str:
 def _not_ours(out: Path, why: Exception | None = None) -> OutputError:
     detail = f" ({why})" if why else ""
     return OutputError(
-        f"{out / manifest.NAME} is not a manifest entraform wrote{detail}; restore it from "
-        "version control, or delete it (entraform then reads the generated files once to "
-        "write it again)"
+        f"{out / manifest.NAME} is not a manifest entraform wrote{detail}; restore it from version "
+        "control, or delete it (entraform then reads the generated files once to write it again)"
     )
 
 
@@ -266,9 +267,8 @@ def text_of(path: Path) -> str:
 
 def _files(out: Path, recorded: Collection[str] | None) -> Iterator[tuple[str, str]]:
     """The files of ours: those the manifest records, and any .tf or .yaml with our header."""
-    # Besides the folder itself, only the root folders the manifest records are looked in, or
-    # without one those laid out as a root (`org_x/org_x.tf`); no other folder (.terraform, a
-    # backup copy, another tool's) is ours.
+    # Besides the folder, only root folders the manifest records (without one: those laid out as
+    # a root, `org_x/org_x.tf`) are looked in; no other (.terraform, a backup, a tool's) is ours.
     try:
         yield from _walk(out, recorded)
     except OSError as exc:

@@ -64,7 +64,8 @@ class Forgotten:
     @classmethod
     def parse(cls, recorded: str | list[str], root: str = "") -> Forgotten:
         """The inverse of `recorded` (or of `address`, for a `removed` block of a root)."""
-        address, was = (recorded, "") if isinstance(recorded, str) else recorded
+        pair = [recorded, ""] if isinstance(recorded, str) else recorded
+        address, was = pair if isinstance(pair, list) and len(pair) == 2 else ("", "")
         if not isinstance(address, str) or not (was == "" or _is_user_instance(was)):
             raise ValueError(f"not an address entraform forgets: {recorded!r}")
         resource, _, name = address.partition(".")
@@ -109,7 +110,7 @@ class Labels:
     levels: Mapping[tuple[Kind, str], int] = field(default_factory=dict)
     # The root each object was found in by the last run, by kind and label.
     roots: Mapping[tuple[Kind, str], str] = field(default_factory=dict)
-    # Keyed by LiteLLM user id, the first attribute of each litellm_user block.
+    # Keyed by LiteLLM user id: the resource a forgotten user is moved to (users live in maps).
     users: Mapping[str, str] = field(default_factory=dict)
 
     def level(self, kind: Kind, label: str) -> int:
