@@ -130,6 +130,7 @@ def _render_options(policy: Policy, out: Path, settled: Settled, command: str) -
         policy.output.provider_version,
         policy.output.backend,
         forget_organizations="organization" in forgets,
+        forget_teams="team" in forgets,
         forget_users="user" in forgets,
     )
 

@@ -24,6 +24,7 @@ class RenderOptions:
     backend: str | None = None
     # Which de-scoped objects are forgotten (kept in LiteLLM) rather than deleted.
     forget_organizations: bool = True
+    forget_teams: bool = False
     forget_users: bool = False
 
 

@@ -120,6 +120,7 @@ def files(state: DesiredState, labels: Labels, options: RenderOptions) -> dict[s
     }
     context: dict[str, Any] = {
         "forget_organizations": options.forget_organizations,
+        "forget_teams": options.forget_teams,
         "forget_users": options.forget_users,
         "users": bool(state.users),
         "settings": Settings.names(),
