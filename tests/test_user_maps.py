@@ -161,19 +161,21 @@ def test_a_forgotten_user_is_moved_out_of_their_map_forgotten_and_may_come_back(
     assert set(_changed(_plan(terraform, root)).values()) == {("create",)}
 
 
-def _legacy(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
-    shutil.copytree(LEGACY, tmp_path / "old")
-    data = json.loads((tmp_path / "old" / "tenant.json").read_text(encoding="utf-8"))
-    return tmp_path / "old", data
+def _legacy(tmp_path: Path, terraform: str) -> tuple[Path, dict[str, Any], Path]:
+    """A copy of a 0.1.0 folder with a resource per user, applied to its stand-in."""
+    folder = tmp_path / "old"
+    shutil.copytree(LEGACY, folder)
+    data = json.loads((folder / "tenant.json").read_text(encoding="utf-8"))
+    _applied(terraform, folder / "out", tmp_path / "stand")
+    return folder, data, tmp_path / "stand"
 
 
 @pytest.mark.integration
 def test_users_a_resource_each_move_into_their_maps_and_nothing_else_changes(
     tmp_path: Path, terraform: str
 ) -> None:
-    folder, data = _legacy(tmp_path)
-    out, stand = folder / "out", tmp_path / "stand"
-    _applied(terraform, out, stand)
+    folder, data, stand = _legacy(tmp_path, terraform)
+    out = folder / "out"
     result = generate(folder / "entraform.yaml", directory(data), out, None, None)
     assert len(result.moves) == len(result.outcome.state.users)
     root = _restaged(out, stand)
@@ -187,9 +189,8 @@ def test_users_a_resource_each_move_into_their_maps_and_nothing_else_changes(
 def test_a_user_forgotten_before_the_move_into_maps_was_applied_is_still_only_forgotten(
     tmp_path: Path, terraform: str
 ) -> None:
-    folder, data = _legacy(tmp_path)
-    out, stand = folder / "out", tmp_path / "stand"
-    _applied(terraform, out, stand)
+    folder, data, stand = _legacy(tmp_path, terraform)
+    out = folder / "out"
     generate(folder / "entraform.yaml", directory(data), out, None, None)  # moves, not applied
     team = next(g for g in data["groups"] if len(g["members"]) > 1)
     leaver = team["members"][0]["id"]
