@@ -129,16 +129,33 @@ class Directory:
                 continue
             if not group.members_read:
                 raise _unread(group)
+            direct = self._direct(group)
+            users.update(direct.users)
+            for kind, ids in direct.skipped.items():
+                skipped.setdefault(kind, set()).update(ids)
+            if mode == "transitive":
+                fresh = [g for g in direct.groups if g not in seen]
+                seen.update(fresh)
+                pending += fresh
+        return Resolved(frozenset(users), {k: frozenset(v) for k, v in sorted(skipped.items())})
+
+    def _direct(self, group: Group) -> _Direct:
+        """A group's direct members sorted by kind, once: a team's are read again by its parent."""
+        found = self._partitions.get(group.id)
+        if found is None:
+            users: list[str] = []
+            groups: list[str] = []
+            skipped: dict[str, set[str]] = {}
             for member in group.members:
                 if member.kind == USER:
-                    users.add(member.id)
-                elif member.kind == GROUP and mode == "transitive":
-                    if member.id not in seen:
-                        seen.add(member.id)
-                        pending.append(member.id)
-                elif member.kind != GROUP:
+                    users.append(member.id)
+                elif member.kind == GROUP:
+                    groups.append(member.id)
+                else:
                     skipped.setdefault(member.kind, set()).add(member.id)
-        return Resolved(frozenset(users), {k: frozenset(v) for k, v in sorted(skipped.items())})
+            unique = tuple(dict.fromkeys(groups))
+            found = self._partitions[group.id] = _Direct(tuple(users), unique, skipped)
+        return found
 
     def chains(self, group_id: str, user_id: str, mode: MembershipMode, limit: int) -> Chains:
         """Up to `limit` chains of group ids from a group down to one the user is directly in.
@@ -205,6 +222,10 @@ class Directory:
         return self._parents.get(group_id, ())
 
     @cached_property
+    def _partitions(self) -> dict[str, _Direct]:
+        return {}
+
+    @cached_property
     def _user_groups(self) -> dict[str, tuple[str, ...]]:
         groups: dict[str, list[str]] = {}
         for group in self.groups.values():
@@ -222,6 +243,15 @@ class Directory:
                 if member.kind == GROUP:
                     parents.setdefault(member.id, []).append(group.id)
         return {child: tuple(ids) for child, ids in parents.items()}
+
+
+@dataclass(frozen=True)
+class _Direct:
+    """A group's direct members: users, nested groups, and the rest by kind."""
+
+    users: tuple[str, ...]
+    groups: tuple[str, ...]
+    skipped: dict[str, set[str]]
 
 
 def _unread(group: Group) -> PolicyError:

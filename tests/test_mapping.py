@@ -272,6 +272,24 @@ def test_members_of_a_named_admin_group_become_admins() -> None:
     assert emails(state_of(text, groups).teams[0].members) == {"ann": "user", "bob": "admin"}
 
 
+def test_members_and_admins_of_every_scope_come_in_key_order() -> None:
+    # The manifest reads members back in key order: two equal states must compare equal.
+    text = ORG + (
+        "teams:\n  - {rule: t, select: {prefix: 'LLM-'}, organization: nested,\n"
+        "     admins: {group: 'Admins {displayName}'}}\n"
+    )
+    names = ("ann", "bob", "cy", "dee", "eve")
+    groups = [
+        group("Org-A", ("eve",), groups=("LLM-A",)),
+        group("LLM-A", names[::2]),
+        group("Admins LLM-A", names[1::2]),
+    ]
+    state = state_of(text, groups)
+    for scoped in (*state.organizations, *state.teams):
+        keys = [m.key for m in scoped.members]
+        assert keys == sorted(oid(f"user/{n}") for n in names)
+
+
 def test_a_missing_admin_group_is_a_warning() -> None:
     text = "teams:\n  - {rule: t, select: {prefix: 'LLM-'}, admins: {group: 'Nope'}}\n"
     outcome = run(text, [group("LLM-A", ("ann",))])

@@ -27,10 +27,14 @@ TEAMS = "version: 1\nteams:\n  - {rule: t, select: {prefix: LLM-}}\n"
 
 
 def _run(
-    policy: str, groups: list[dict[str, object]], out: Path, fmt: Format = "terraform"
+    policy: str,
+    groups: list[dict[str, object]],
+    out: Path,
+    fmt: Format = "terraform",
+    users: list[dict[str, object]] = USERS,
 ) -> Report:
     parsed = parse_policy(policy + f"output: {{format: {fmt}}}\n", "p.yaml")
-    report = run.generate(parsed, directory(tenant(groups, USERS)), run.Options(out))
+    report = run.generate(parsed, directory(tenant(groups, users)), run.Options(out))
     writes.write(out, report.file_changes)
     return report
 
@@ -75,6 +79,24 @@ def test_an_empty_member_map_is_one_line_that_terraform_fmt_accepts(
     subprocess.run([terraform, "fmt", "-check", str(tmp_path)], check=True, timeout=60)
     (members,) = [a for (k, _), a in hclparse.resources(text).items() if k.endswith("_member")]
     assert members["for_each"] == {}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("user_id", ["id", "userPrincipalName"])
+def test_keys_of_different_lengths_are_padded_as_terraform_fmt_pads_them(
+    tmp_path: Path, terraform: str, user_id: str
+) -> None:
+    # Graph's object ids all have one length; a snapshot may hold any id.
+    people = [user("ann", id="u-1"), user("bob"), user("cy", id="user-0003")]
+    policy = TEAMS + f"identity: {{user_id: {user_id}}}\n"
+    team = group("LLM-A", ("bob",))
+    team["members"] += [
+        {"@odata.type": "#microsoft.graph.user", "id": i} for i in ("u-1", "user-0003")
+    ]
+    _run(policy, [team], tmp_path, users=people)
+    subprocess.run([terraform, "fmt", "-check", "-diff", str(tmp_path)], check=True, timeout=60)
+    text = (tmp_path / "teams.tf").read_text(encoding="utf-8")
+    assert [key for key, _ in _member_lines(text)] == ["u-1", oid("user/bob"), "user-0003"]
 
 
 @pytest.mark.integration

@@ -32,7 +32,8 @@ class Mapper:
         self.skipped: dict[str, set[str]] = {}
         self.excluded: dict[str, set[str]] = {}
         self.by_name = _byname_of(directory.groups.values())
-        self.memberships: dict[tuple[str, str], Membership | None] = {}
+        # Each (user, role) decided once, by role and then user: None for a user left out.
+        self.memberships: dict[str, dict[str, Membership | None]] = {}
         self.resolved: dict[str, Resolved] = {}
         self.org_matches: list[Match] = []
         self.team_matches: list[Match] = []
@@ -167,8 +168,10 @@ class Mapper:
         scope = ("organization", org_id)
         own = self._members(match, scope, match.rule.member_role, "org_admin")
         role = match.rule.member_role
-        # Everyone in the organization's teams is a member of it too, in the rule's role.
-        members: dict[str, Membership] = {}
+        # Everyone in the organization's teams is a member of it too, in the rule's role; its
+        # own role for someone also in the group itself (an org_admin stays one).
+        members = {m.key: m for m in own}
+        grew = False
         for team in teams.get(org_id, ()):
             # Whom a team leaves out, its organization leaves out too.
             if dropped := self.left_out.get(("team", team.id)):
@@ -176,13 +179,13 @@ class Mapper:
             for m in team.members:
                 if m.key not in members and (found := self._membership(m.key, role, match.group)):
                     members[m.key] = found
-        members.update({m.key: m for m in own if m.key not in members or m.role == "org_admin"})
+                    grew = True
         return Organization(
             id=org_id,
             alias=match.render(match.rule.alias),
             group_name=match.group.display_name,
             settings=match.rule.settings,
-            members=_sorted(members.values()),
+            members=_sorted(members.values()) if grew else own,
         )
 
     def _members(
@@ -192,16 +195,22 @@ class Mapper:
         for kind, ids in resolved.skipped.items():
             self.skipped.setdefault(kind, set()).update(ids)
         self.selected_users.update(resolved.users)
-        roles = dict.fromkeys(resolved.users, member_role)
-        roles.update(dict.fromkeys(self._admins(match), admin_role))
+        admins = self._admins(match)
+        group = match.group
         members: list[Membership] = []
-        for user_key, role in roles.items():
-            found = self._membership(user_key, role, match.group)
-            if found is None:
-                self.left_out.setdefault(scope, {})[user_key] = self.reasons[user_key]
-            else:
-                members.append(found)
-        return _sorted(members)
+        # Half a million memberships on a large tenant: keys sorted as strings, each looked up
+        # in its role's pool, so that members come out in key order without a sort of objects.
+        for role, keys in ((member_role, resolved.users - admins), (admin_role, admins)):
+            pool = self._pool(role)
+            for user_key in sorted(keys):
+                if user_key not in pool:
+                    pool[user_key] = self._new_membership(user_key, role, group)
+                found = pool[user_key]
+                if found is None:
+                    self.left_out.setdefault(scope, {})[user_key] = self.reasons[user_key]
+                else:
+                    members.append(found)
+        return _sorted(members) if admins else tuple(members)
 
     def _resolved(self, group_id: str) -> Resolved:
         # The preset resolves each group twice, and one admin group serves many teams.
@@ -234,12 +243,15 @@ class Mapper:
         self.admin_users.update(users)
         return users
 
+    def _pool(self, role: str) -> dict[str, Membership | None]:
+        return self.memberships.setdefault(role, {})
+
     def _membership(self, user_key: str, role: str, group: Group) -> Membership | None:
         # A user is in many groups: decide and build each (user, role) once, and share it.
-        key = (user_key, role)
-        if key not in self.memberships:
-            self.memberships[key] = self._new_membership(user_key, role, group)
-        return self.memberships[key]
+        pool = self._pool(role)
+        if user_key not in pool:
+            pool[user_key] = self._new_membership(user_key, role, group)
+        return pool[user_key]
 
     def _new_membership(self, user_key: str, role: str, group: Group) -> Membership | None:
         identity = self.policy.identity

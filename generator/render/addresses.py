@@ -23,10 +23,12 @@ def chunk(key: str, level: int) -> str:
 
     The same as Terraform's `substr(sha1(key), 0, level)`, which hashes the text as it reads it.
     """
-    if not level:
-        return ""
-    text = hcl.normalized(key).encode()
-    return hashlib.sha1(text, usedforsecurity=False).hexdigest()[:level]
+    return digest(key)[:level] if level else ""
+
+
+def digest(key: str) -> str:
+    """The SHA-1 of a key as Terraform reads it, in hex: every level's chunk is a prefix."""
+    return hashlib.sha1(hcl.normalized(key).encode(), usedforsecurity=False).hexdigest()
 
 
 class Addresses(ABC):

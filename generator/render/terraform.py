@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from operator import attrgetter
+from typing import NamedTuple, TypeVar
 
 from generator import hcl
 from generator.errors import Refusal
 from generator.render import templates
-from generator.render.addresses import Addresses, chunk
+from generator.render.addresses import Addresses, chunk, digest
 from generator.render.templates import RenderOptions
 from generator.state import DesiredState, Kind, LiteLLMUser, Membership
 from generator.workspace import roots
@@ -84,9 +86,10 @@ class Terraform:
 
 def files(state: DesiredState, labels: Labels, options: RenderOptions) -> dict[str, str]:
     """One root's Terraform files; a root left with only `removed` blocks in either format."""
+    chunks = _MemberChunks(labels, users=bool(state.users))
     common = {
         "team_labels": labels.teams,
-        "member_chunks": _MemberChunks(labels, users=bool(state.users)),
+        "member_chunks": chunks,
     }
     emptied = not state.organizations and not state.teams
     found = {
@@ -111,7 +114,7 @@ def files(state: DesiredState, labels: Labels, options: RenderOptions) -> dict[s
             "forget_users": options.forget_users,
         }
         found[USERS_FILE] = templates.text("terraform/users.tf.j2", context, options)
-    aligned = {name: hcl.align(text) for name, text in found.items()}
+    aligned = {name: chunks.splice(hcl.align(text)) for name, text in found.items()}
     if labels.tombstones:
         aligned[roots.REMOVED_FILE] = removed_file(labels, options)
     return aligned
@@ -139,12 +142,30 @@ def by_email(members: Iterable[_Person]) -> list[_Person]:
 
 @dataclass(frozen=True)
 class _Chunk:
-    """One map resource: its label, `for_each` map body, user id, and the users it waits for."""
+    """One map resource: its label, a mark for its `for_each` body, user id, users it waits for."""
 
     label: str
     lines: str
     user_id: str
     waits: tuple[str, ...] = ()
+
+
+class _Line(NamedTuple):
+    """What a person's line in any map needs, worked out once however many maps hold them."""
+
+    order: tuple[str, str]
+    digest: str
+    key: str
+    user_id: str
+    keyed: bool
+    # The user's email and role, the fields after the user id.
+    fields: str
+
+
+_ORDER = attrgetter("order")
+_KEY = attrgetter("key")
+_KEYED = attrgetter("keyed")
+_MARK = re.compile("\x00([0-9]+)")
 
 
 class _MemberChunks:
@@ -158,50 +179,81 @@ class _MemberChunks:
     in (a member in a chunk not named yet adds one): created after them, deleted before them,
     and planned at the cost of an edge per chunk (a reference per line costs each instance a
     look at its user's whole chunk).
-    The hot path of a large tenant, so plain Python. Mapping shares one Membership per user
-    and role across every group, so each is quoted once per render, found by identity: the
-    state holds every member for the whole render, so no identity is reused meanwhile.
+    The hot path of a large tenant, so plain Python, and each pass over the members counts:
+    mapping shares one Membership per user and role across every group, so its line is worked
+    out once, found by identity (the state holds every member for the whole render, so no
+    identity is reused meanwhile). The bodies, half a million lines, are aligned and canonical
+    as written: the templates print a mark instead, and `splice` puts them in at the end.
     """
 
     def __init__(self, labels: Labels, users: bool = False) -> None:
         self.labels = labels
         self.users = users
-        self.quoted: dict[tuple[int, bool], tuple[str, str]] = {}
-        self.user_chunks: dict[str, str] = {}
+        self.known: dict[int, _Line] = {}
+        # A person's order, hash and quoted key and email, shared by their lines in each role.
+        self.people: dict[tuple[str, str], tuple[tuple[str, str], str, str, str]] = {}
+        self.roles: dict[str, str] = {}
+        self.bodies: list[tuple[list[_Line], bool, bool]] = []
 
     def __call__(self, kind: Kind, label: str, members: Sequence[_Person]) -> list[_Chunk]:
-        keyed = all(m.user_id == m.key for m in members)
-        user_id = "each.key" if keyed else "each.value.user_id"
+        known = self.known
+        lines = [known.get(id(m)) or self._line(m) for m in members]
+        lines.sort(key=_ORDER)
+        keyed = all(map(_KEYED, lines))
+        # Keys of one length need no padding: object ids from Graph are.
+        even = len(set(map(len, map(_KEY, lines)))) < 2
         level = self.labels.level(kind, label)
-        split: dict[str, list[_Person]] = {name: [] for name in chunk_names(level)}
-        for m in by_email(members):
-            split[chunk(m.key, level)].append(m)
-        quoted = self.quoted
+        split: dict[str, list[_Line]] = {name: [] for name in chunk_names(level)}
+        for line in lines:
+            split[line.digest[:level]].append(line)
         return [
             _Chunk(
                 chunk_label(label, name),
-                hcl.entries(
-                    [quoted.get((id(m), keyed)) or self._quote(m, keyed) for m in part], "    "
-                ),
-                user_id,
+                self._mark(part, keyed, even),
+                "each.key" if keyed else "each.value.user_id",
                 self._waits(part) if kind != "user" else (),
             )
             for name, part in split.items()
         ]
 
-    def _waits(self, members: Sequence[_Person]) -> tuple[str, ...]:
-        if not self.users or not members:
+    def splice(self, text: str) -> str:
+        """The rendered text with each map's body in place of its mark."""
+        return _MARK.sub(lambda mark: self._body(*self.bodies[int(mark[1])]), text)
+
+    def _mark(self, part: list[_Line], keyed: bool, even: bool) -> str:
+        if not part:
+            return ""
+        self.bodies.append((part, keyed, even))
+        return f"\x00{len(self.bodies) - 1}"
+
+    def _body(self, part: list[_Line], keyed: bool, even: bool) -> str:
+        if keyed:
+            values = [f"{{ {n.fields} }}" for n in part]
+        else:
+            values = [f"{{ user_id = {hcl.quote(n.user_id)}, {n.fields} }}" for n in part]
+        pairs = zip(map(_KEY, part), values, strict=True)
+        if even:
+            return "\n".join([f"    {k} = {v}" for k, v in pairs])
+        return hcl.entries([*pairs], "    ")
+
+    def _waits(self, part: list[_Line]) -> tuple[str, ...]:
+        if not self.users or not part:
             return ()
         level = self.labels.level("user", USERS)
         if not level:
             return (f"litellm_user.{USERS}",)
-        # A person is in several maps: their chunk is hashed once.
-        known = self.user_chunks
-        names = {known.get(m.key) or known.setdefault(m.key, chunk(m.key, level)) for m in members}
+        names = {line.digest[:level] for line in part}
         return tuple(f"litellm_user.{chunk_label(USERS, n)}" for n in sorted(names))
 
-    def _quote(self, m: _Person, keyed: bool) -> tuple[str, str]:
-        user_id = "" if keyed else f"user_id = {hcl.quote(m.user_id)}, "
-        value = f"{{ {user_id}user_email = {hcl.quote(m.user_email)}, role = {hcl.quote(m.role)} }}"
-        self.quoted[(id(m), keyed)] = (hcl.quote(m.key), value)
-        return self.quoted[(id(m), keyed)]
+    def _line(self, m: _Person) -> _Line:
+        person = self.people.get((m.key, m.user_email))
+        if person is None:
+            order = (m.user_email.casefold(), m.key)
+            person = (order, digest(m.key), hcl.quote(m.key), hcl.quote(m.user_email))
+            self.people[m.key, m.user_email] = person
+        order, hashed, key, email = person
+        role = self.roles.get(m.role) or self.roles.setdefault(m.role, hcl.quote(m.role))
+        fields = f"user_email = {email}, role = {role}"
+        line = _Line(order, hashed, key, m.user_id, m.user_id == m.key, fields)
+        self.known[id(m)] = line
+        return line
