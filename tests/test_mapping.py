@@ -285,9 +285,9 @@ def test_members_and_admins_of_every_scope_come_in_key_order() -> None:
         group("Admins LLM-A", names[1::2]),
     ]
     state = state_of(text, groups)
-    for scoped in (*state.organizations, *state.teams):
-        keys = [m.key for m in scoped.members]
-        assert keys == sorted(oid(f"user/{n}") for n in names)
+    every = [o.members for o in state.organizations] + [t.members for t in state.teams]
+    for members in every:
+        assert [m.key for m in members] == sorted(oid(f"user/{n}") for n in names)
 
 
 def test_a_missing_admin_group_is_a_warning() -> None:
