@@ -34,6 +34,7 @@ class Mapper:
         self.by_name = _byname_of(directory.groups.values())
         # Each (user, role) decided once, by role and then user: None for a user left out.
         self.memberships: dict[str, dict[str, Membership | None]] = {}
+        self.people: dict[str, tuple[str, str] | None] = {}
         self.resolved: dict[str, Resolved] = {}
         self.org_matches: list[Match] = []
         self.team_matches: list[Match] = []
@@ -196,20 +197,22 @@ class Mapper:
             self.skipped.setdefault(kind, set()).update(ids)
         self.selected_users.update(resolved.users)
         admins = self._admins(match)
-        group = match.group
         members: list[Membership] = []
-        # Half a million memberships on a large tenant: keys sorted as strings, each looked up
-        # in its role's pool, so that members come out in key order without a sort of objects.
+        # Half a million memberships on a large tenant: keys sorted as strings and looked up in
+        # their role's pool, in C, so that members come out in key order without a sort of
+        # objects; each (user, role) met for the first time is built once.
         for role, keys in ((member_role, resolved.users - admins), (admin_role, admins)):
-            pool = self._pool(role)
-            for user_key in sorted(keys):
-                if user_key not in pool:
-                    pool[user_key] = self._new_membership(user_key, role, group)
-                found = pool[user_key]
-                if found is None:
-                    self.left_out.setdefault(scope, {})[user_key] = self.reasons[user_key]
-                else:
-                    members.append(found)
+            pool = self.memberships.setdefault(role, {})
+            ordered = sorted(keys)
+            for user_key in [k for k in ordered if k not in pool]:
+                pool[user_key] = self._new_membership(user_key, role, match.group)
+            found = list(map(pool.__getitem__, ordered))
+            if None in found:
+                dropped = self.left_out.setdefault(scope, {})
+                for user_key, member in zip(ordered, found, strict=True):
+                    if member is None:
+                        dropped[user_key] = self.reasons[user_key]
+            members += [m for m in found if m is not None]
         return _sorted(members) if admins else tuple(members)
 
     def _resolved(self, group_id: str) -> Resolved:
@@ -243,17 +246,21 @@ class Mapper:
         self.admin_users.update(users)
         return users
 
-    def _pool(self, role: str) -> dict[str, Membership | None]:
-        return self.memberships.setdefault(role, {})
-
     def _membership(self, user_key: str, role: str, group: Group) -> Membership | None:
         # A user is in many groups: decide and build each (user, role) once, and share it.
-        pool = self._pool(role)
+        pool = self.memberships.setdefault(role, {})
         if user_key not in pool:
             pool[user_key] = self._new_membership(user_key, role, group)
         return pool[user_key]
 
     def _new_membership(self, user_key: str, role: str, group: Group) -> Membership | None:
+        if user_key not in self.people:
+            self.people[user_key] = self._identity(user_key, group)
+        found = self.people[user_key]
+        return None if found is None else Membership(user_key, *found, role)
+
+    def _identity(self, user_key: str, group: Group) -> tuple[str, str] | None:
+        """A user's id and email in LiteLLM, decided once whatever their roles; None: left out."""
         identity = self.policy.identity
         user = self.directory.users.get(user_key)
         if user is None:
@@ -272,7 +279,7 @@ class Mapper:
             self._exclude(reason, user_key)
             return None
         assert user_id and address  # excluded_because refused a user without either
-        return Membership(user_key, user_id, address, role)
+        return user_id, address
 
     def _exclude(self, reason: str, user_key: str) -> None:
         self.excluded.setdefault(reason, set()).add(user_key)
