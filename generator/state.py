@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
+from operator import attrgetter
 from typing import Any, Literal, NamedTuple
 
 from generator.errors import PolicyError
@@ -218,6 +219,9 @@ def _check_settings(where: str, settings: Settings) -> list[str]:
 def _check_roles(
     where: str, members: tuple[Membership, ...], allowed: tuple[str, ...]
 ) -> list[str]:
+    # A scope's roles are one or two: only a scope with another is looked at member by member.
+    if set(map(attrgetter("role"), members)) <= set(allowed):
+        return []
     return [
         f"{where}: role {m.role!r} of {m.user_email} is not one of {', '.join(allowed)}"
         for m in members

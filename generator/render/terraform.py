@@ -160,11 +160,14 @@ class _Line(NamedTuple):
     keyed: bool
     # The user's email and role, the fields after the user id.
     fields: str
+    # The whole line in a map keyed by user id whose keys need no padding: nearly every map.
+    plain: str
 
 
 _ORDER = attrgetter("order")
 _KEY = attrgetter("key")
 _KEYED = attrgetter("keyed")
+_PLAIN = attrgetter("plain")
 _MARK = re.compile("\x00([0-9]+)")
 
 
@@ -227,6 +230,8 @@ class _MemberChunks:
         return f"\x00{len(self.bodies) - 1}"
 
     def _body(self, part: list[_Line], keyed: bool, even: bool) -> str:
+        if keyed and even:
+            return "\n".join(map(_PLAIN, part))
         if keyed:
             values = [f"{{ {n.fields} }}" for n in part]
         else:
@@ -254,6 +259,7 @@ class _MemberChunks:
         order, hashed, key, email = person
         role = self.roles.get(m.role) or self.roles.setdefault(m.role, hcl.quote(m.role))
         fields = f"user_email = {email}, role = {role}"
-        line = _Line(order, hashed, key, m.user_id, m.user_id == m.key, fields)
+        plain = f"    {key} = {{ {fields} }}"
+        line = _Line(order, hashed, key, m.user_id, m.user_id == m.key, fields, plain)
         self.known[id(m)] = line
         return line
