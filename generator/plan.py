@@ -35,11 +35,7 @@ class ObjectChange:
 
 
 class MemberChange(NamedTuple):
-    """A membership added, removed or with a changed role, in a team or organization.
-
-    A named tuple, not a dataclass: a first run makes one per membership, half a million on a
-    large tenant, and a tuple is several times cheaper to build.
-    """
+    """A membership added, removed or with a changed role (a tuple: cheap by the half million)."""
 
     kind: Kind
     scope_id: str
@@ -51,12 +47,31 @@ class MemberChange(NamedTuple):
     user_id: str = ""
 
 
+class Roster(NamedTuple):
+    """One team's or organization's members before and after this run."""
+
+    kind: Kind
+    scope_id: str
+    alias: str
+    old: tuple[Membership, ...]
+    new: tuple[Membership, ...]
+
+
 @dataclass(frozen=True)
 class ChangeSet:
-    """What changes in LiteLLM, object by object and member by member."""
+    """What changes in LiteLLM, object by object and member by member.
+
+    Member changes are worked out when first read: a first run adds every membership, half a
+    million on a large tenant, and a run asked for no summary or report needs only their count.
+    """
 
     objects: tuple[ObjectChange, ...] = ()
-    members: tuple[MemberChange, ...] = ()
+    rosters: tuple[Roster, ...] = ()
+
+    @cached_property
+    def members(self) -> tuple[MemberChange, ...]:
+        """Every membership added, removed or with a changed role, scope by scope, by email."""
+        return tuple(change for roster in self.rosters for change in _member_changes(*roster))
 
     def count(self, kind: str, action: str) -> int:
         """Count object or member changes of one kind and action (kind `member` for both scopes)."""
@@ -64,16 +79,17 @@ class ChangeSet:
 
     @cached_property
     def _counts(self) -> Counter[tuple[str, str]]:
-        # Counted once: a first run holds a member change per membership, half a million.
         counts: Counter[tuple[str, str]] = Counter((o.kind, o.action) for o in self.objects)
-        actions = Counter(map(attrgetter("action"), self.members))
-        counts.update({("member", action): n for action, n in actions.items()})
+        # A scope that had no members adds every one; only the others are diffed to count.
+        counts["member", "added"] += sum(len(r.new) for r in self.rosters if not r.old)
+        changed = (c for r in self.rosters if r.old for c in _member_changes(*r))
+        counts.update(("member", c.action) for c in changed)
         return counts
 
     @property
     def empty(self) -> bool:
         """True when nothing changes in LiteLLM."""
-        return not self.objects and not self.members
+        return not self.objects and all(r.old == r.new for r in self.rosters)
 
 
 @dataclass(frozen=True)
@@ -112,7 +128,7 @@ def diff(
     """Return the semantic changes from one desired state to the next."""
     aliases = {o.id: o.alias for o in (*old.organizations, *new.organizations)}
     objects: list[ObjectChange] = []
-    members: list[MemberChange] = []
+    rosters: list[Roster] = []
     pairs: tuple[tuple[Kind, Mapping[str, Scoped], Mapping[str, Scoped]], ...] = (
         ("organization", old.organizations_by_id, new.organizations_by_id),
         ("team", old.teams_by_id, new.teams_by_id),
@@ -129,9 +145,9 @@ def diff(
                 objects.append(ObjectChange(kind, object_id, b.alias, "added"))
             else:
                 objects += _object_changes(kind, a, b, aliases)
-            members += _member_changes(kind, b.id, b.alias, a.members if a else (), b.members)
+            rosters.append(Roster(kind, b.id, b.alias, a.members if a else (), b.members))
     objects += _user_changes(old.users_by_key, new.users_by_key, (fates or {}).get("user"))
-    return ChangeSet(tuple(objects), tuple(members))
+    return ChangeSet(tuple(objects), tuple(rosters))
 
 
 def _user_changes(

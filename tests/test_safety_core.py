@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 import pytest
@@ -116,6 +117,22 @@ def test_members_of_an_added_object_are_added_and_of_a_removed_one_are_not_liste
         ("team", "t1", "removed"),
     ]
     assert [(m.kind, m.action) for m in changes.members] == [("organization", "added")]
+
+
+def test_counts_of_member_changes_agree_with_the_changes_without_building_a_first_run_s() -> None:
+    before = _state(_team(1, range(4)), _team(2, range(2)))
+    role = _member(0, "admin")
+    after = _state(
+        _team(1, (role, *(_member(i) for i in range(2, 7)))), _team(2), _team(3, range(5))
+    )
+    changes = plan.diff(before, after, FATES)
+    counts = {a: changes.count("member", a) for a in ("added", "removed", "role")}
+    assert counts == {"added": 3 + 5, "removed": 1 + 2, "role": 1}
+    # Counting lists no change: a first run's half a million are built only when read.
+    assert "members" not in vars(changes)
+    assert Counter(m.action for m in changes.members) == counts
+    assert not changes.empty and plan.diff(after, after, FATES).empty
+    assert not plan.diff(_state(_team(1, range(1))), _state(_team(1, range(2))), FATES).empty
 
 
 def test_the_same_state_gives_no_change() -> None:
