@@ -151,21 +151,19 @@ class _Chunk:
 
 
 class _Line(NamedTuple):
-    """What a person's line in any map needs, worked out once however many maps hold them."""
+    """A person's line in a map, worked out once however many maps hold them."""
 
     order: tuple[str, str]
     digest: str
-    key: str
-    user_id: str
+    width: int
     keyed: bool
-    # The user's email and role, the fields after the user id.
-    fields: str
     # The whole line in a map keyed by user id whose keys need no padding: nearly every map.
     plain: str
+    person: Membership | LiteLLMUser
 
 
 _ORDER = attrgetter("order")
-_KEY = attrgetter("key")
+_WIDTH = attrgetter("width")
 _KEYED = attrgetter("keyed")
 _PLAIN = attrgetter("plain")
 _MARK = re.compile("\x00([0-9]+)")
@@ -193,8 +191,8 @@ class _MemberChunks:
         self.labels = labels
         self.users = users
         self.known: dict[int, _Line] = {}
-        # A person's order, hash and quoted key and email, shared by their lines in each role.
-        self.people: dict[tuple[str, str], tuple[tuple[str, str], str, str, str]] = {}
+        # A person's order, hash, key width and line up to the role, shared by each role's line.
+        self.people: dict[tuple[str, str], tuple[tuple[str, str], str, int, str]] = {}
         self.roles: dict[str, str] = {}
         self.bodies: list[tuple[list[_Line], bool, bool]] = []
 
@@ -204,7 +202,7 @@ class _MemberChunks:
         lines.sort(key=_ORDER)
         keyed = all(map(_KEYED, lines))
         # Keys of one length need no padding: object ids from Graph are.
-        even = len(set(map(len, map(_KEY, lines)))) < 2
+        even = len(set(map(_WIDTH, lines))) < 2
         level = self.labels.level(kind, label)
         split: dict[str, list[_Line]] = {name: [] for name in chunk_names(level)}
         for line in lines:
@@ -232,14 +230,8 @@ class _MemberChunks:
     def _body(self, part: list[_Line], keyed: bool, even: bool) -> str:
         if keyed and even:
             return "\n".join(map(_PLAIN, part))
-        if keyed:
-            values = [f"{{ {n.fields} }}" for n in part]
-        else:
-            values = [f"{{ user_id = {hcl.quote(n.user_id)}, {n.fields} }}" for n in part]
-        pairs = zip(map(_KEY, part), values, strict=True)
-        if even:
-            return "\n".join([f"    {k} = {v}" for k, v in pairs])
-        return hcl.entries([*pairs], "    ")
+        pairs = [(hcl.quote(n.person.key), _value(n.person, keyed)) for n in part]
+        return hcl.entries(pairs, "    ")
 
     def _waits(self, part: list[_Line]) -> tuple[str, ...]:
         if not self.users or not part:
@@ -253,13 +245,18 @@ class _MemberChunks:
     def _line(self, m: _Person) -> _Line:
         person = self.people.get((m.key, m.user_email))
         if person is None:
-            order = (m.user_email.casefold(), m.key)
-            person = (order, digest(m.key), hcl.quote(m.key), hcl.quote(m.user_email))
+            key = hcl.quote(m.key)
+            head = f"    {key} = {{ user_email = {hcl.quote(m.user_email)}, role = "
+            person = ((m.user_email.casefold(), m.key), digest(m.key), len(key), head)
             self.people[m.key, m.user_email] = person
-        order, hashed, key, email = person
+        order, hashed, width, head = person
         role = self.roles.get(m.role) or self.roles.setdefault(m.role, hcl.quote(m.role))
-        fields = f"user_email = {email}, role = {role}"
-        plain = f"    {key} = {{ {fields} }}"
-        line = _Line(order, hashed, key, m.user_id, m.user_id == m.key, fields, plain)
+        line = _Line(order, hashed, width, m.user_id == m.key, f"{head}{role} }}", m)
         self.known[id(m)] = line
         return line
+
+
+def _value(m: Membership | LiteLLMUser, keyed: bool) -> str:
+    """A line's object: the user id unless it is the key, the email and the role."""
+    user_id = "" if keyed else f"user_id = {hcl.quote(m.user_id)}, "
+    return f"{{ {user_id}user_email = {hcl.quote(m.user_email)}, role = {hcl.quote(m.role)} }}"
