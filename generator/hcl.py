@@ -107,16 +107,21 @@ def align(text: str) -> str:
     """Align `=` in runs of one-line attributes at the same indent, as `terraform fmt` does.
 
     The body of a `for_each = {` map passes through untouched: it is written by `entries`,
-    aligned already, and it is where nearly all the lines of a large output are.
+    aligned already, and it is where nearly all the lines of a large output are. Runs repeat
+    (every chunk of a map has the same attributes), so each distinct run is aligned once.
     """
     lines = text.split("\n")
     out: list[str] = []
     run: list[re.Match[str]] = []
     closing: str | None = None
+    aligned: dict[tuple[str, ...], list[str]] = {}
 
     def flush() -> None:
-        width = max((len(m.group(2)) for m in run), default=0)
-        out.extend(f"{m.group(1)}{m.group(2).ljust(width)} = {m.group(3)}" for m in run)
+        key = tuple(m.string for m in run)
+        if key not in aligned:
+            width = max((len(m.group(2)) for m in run), default=0)
+            aligned[key] = [f"{m.group(1)}{m.group(2).ljust(width)} = {m.group(3)}" for m in run]
+        out.extend(aligned[key])
         run.clear()
 
     for line in lines:
@@ -125,7 +130,7 @@ def align(text: str) -> str:
             closing = None if line == closing else closing
             continue
         match = _ATTRIBUTE.match(line)
-        one_line = match is not None and not match.group(3).endswith(("{", "[", "("))
+        one_line = match is not None and not line.endswith(("{", "[", "("))
         if run and (not one_line or match is None or match.group(1) != run[0].group(1)):
             flush()
         if one_line and match is not None:

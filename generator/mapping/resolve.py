@@ -202,9 +202,9 @@ class Mapper:
         # come out in key order with no sort of objects; a new (user, role) is built once.
         for role, keys in ((member_role, resolved.users - admins), (admin_role, admins)):
             pool = self.memberships.setdefault(role, {})
-            ordered = sorted(keys)
-            for user_key in [k for k in ordered if k not in pool]:
+            for user_key in sorted(keys.difference(pool)):
                 pool[user_key] = self._new_membership(user_key, role, match.group)
+            ordered = sorted(keys)
             found = list(map(pool.__getitem__, ordered))
             if None in found:
                 dropped = self.left_out.setdefault(scope, {})
