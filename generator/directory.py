@@ -143,18 +143,16 @@ class Directory:
         """A group's direct members sorted by kind, once: a team's are read again by its parent."""
         found = self._partitions.get(group.id)
         if found is None:
-            users: list[str] = []
-            groups: list[str] = []
+            # Comprehensions, not one loop: a large tenant's groups hold half a million users.
+            users = tuple([m.id for m in group.members if m.kind == USER])
+            groups: dict[str, None] = {}
             skipped: dict[str, set[str]] = {}
-            for member in group.members:
-                if member.kind == USER:
-                    users.append(member.id)
-                elif member.kind == GROUP:
-                    groups.append(member.id)
+            for member in [m for m in group.members if m.kind != USER]:
+                if member.kind == GROUP:
+                    groups[member.id] = None
                 else:
                     skipped.setdefault(member.kind, set()).add(member.id)
-            unique = tuple(dict.fromkeys(groups))
-            found = self._partitions[group.id] = _Direct(tuple(users), unique, skipped)
+            found = self._partitions[group.id] = _Direct(users, tuple(groups), skipped)
         return found
 
     def chains(self, group_id: str, user_id: str, mode: MembershipMode, limit: int) -> Chains:
@@ -239,9 +237,8 @@ class Directory:
     def _parents(self) -> dict[str, tuple[str, ...]]:
         parents: dict[str, list[str]] = {}
         for group in self.groups.values():
-            for member in group.members:
-                if member.kind == GROUP:
-                    parents.setdefault(member.id, []).append(group.id)
+            for child in self._direct(group).groups:
+                parents.setdefault(child, []).append(group.id)
         return {child: tuple(ids) for child, ids in parents.items()}
 
 
