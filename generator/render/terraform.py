@@ -205,8 +205,11 @@ class _MemberChunks:
         even = len(set(map(_WIDTH, lines))) < 2
         level = self.labels.level(kind, label)
         split: dict[str, list[_Line]] = {name: [] for name in chunk_names(level)}
-        for line in lines:
-            split[line.digest[:level]].append(line)
+        if level:
+            for line in lines:
+                split[line.digest[:level]].append(line)
+        else:
+            split[""] = lines
         return [
             _Chunk(
                 chunk_label(label, name),
