@@ -6,11 +6,13 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import attrgetter
 from typing import Literal
 
 from generator.errors import ConfigError, PolicyError
 
 ODATA_PREFIX = "#microsoft.graph."
+_ID = attrgetter("id")
 USER = "user"
 GROUP = "group"
 
@@ -112,8 +114,8 @@ class Directory:
     ) -> Directory:
         """Index groups and users by id, in id order so iteration is deterministic."""
         return cls(
-            groups={g.id: g for g in sorted(groups, key=lambda g: g.id)},
-            users={u.id: u for u in sorted(users, key=lambda u: u.id)},
+            groups={g.id: g for g in sorted(groups, key=_ID)},
+            users={u.id: u for u in sorted(users, key=_ID)},
             app_assigned=None if app_assigned is None else frozenset(app_assigned),
         )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from operator import attrgetter
 from typing import NamedTuple, TypeVar
 
@@ -140,8 +139,7 @@ def by_email(members: Iterable[_Person]) -> list[_Person]:
     return sorted(members, key=lambda m: (m.user_email.casefold(), m.key))
 
 
-@dataclass(frozen=True)
-class _Chunk:
+class _Chunk(NamedTuple):
     """One map resource: its label, a mark for its `for_each` body, user id, users it waits for."""
 
     label: str
