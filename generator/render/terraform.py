@@ -164,7 +164,8 @@ _ORDER = attrgetter("order")
 _WIDTH = attrgetter("width")
 _KEYED = attrgetter("keyed")
 _PLAIN = attrgetter("plain")
-_MARK = re.compile("\x00([0-9]+)")
+# A line of its own in the templates' output, where nothing else can hold a NUL: text is escaped.
+_MARK = re.compile("^\x00([0-9]+)$", re.M)
 
 
 class _MemberChunks:
