@@ -88,8 +88,9 @@ class ChangeSet:
 
     @property
     def empty(self) -> bool:
-        """True when nothing changes in LiteLLM."""
-        return not self.objects and all(r.old == r.new for r in self.rosters)
+        """True when nothing changes in LiteLLM (a member's new email alone is no change)."""
+        members = (n for (kind, _), n in self._counts.items() if kind == "member")
+        return not self.objects and not any(members)
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,9 @@ def test_counts_of_member_changes_agree_with_the_changes_without_building_a_firs
     assert Counter(m.action for m in changes.members) == counts
     assert not changes.empty and plan.diff(after, after, FATES).empty
     assert not plan.diff(_state(_team(1, range(1))), _state(_team(1, range(2))), FATES).empty
+    renamed = (_member(0)._replace(user_email="new@contoso.test"),)
+    changes = plan.diff(_state(_team(1, range(1))), _state(_team(1, renamed)), FATES)
+    assert changes.empty and not changes.members  # a new email is no member change
 
 
 def test_the_same_state_gives_no_change() -> None:
