@@ -119,7 +119,7 @@ def test_members_of_an_added_object_are_added_and_of_a_removed_one_are_not_liste
     assert [(m.kind, m.action) for m in changes.members] == [("organization", "added")]
 
 
-def test_counts_of_member_changes_agree_with_the_changes_without_building_a_first_run_s() -> None:
+def test_member_counts_agree_with_the_listed_changes_and_build_none_of_them() -> None:
     before = _state(_team(1, range(4)), _team(2, range(2)))
     role = _member(0, "admin")
     after = _state(
