@@ -15,6 +15,7 @@ from generator.workspace import writes
 from tests import hclparse
 from tests.console import evaluate
 from tests.rendering import Format
+from tests.standin import planned, stand_in_tree
 from tests.tenants import directory, group, oid, tenant, user
 
 USERS = [
@@ -93,10 +94,26 @@ def test_keys_of_different_lengths_are_padded_as_terraform_fmt_pads_them(
     team["members"] += [
         {"@odata.type": "#microsoft.graph.user", "id": i} for i in ("u-1", "user-0003")
     ]
-    _run(policy, [team], tmp_path, users=people)
-    subprocess.run([terraform, "fmt", "-check", "-diff", str(tmp_path)], check=True, timeout=60)
-    text = (tmp_path / "teams.tf").read_text(encoding="utf-8")
+    out = tmp_path / "out"
+    _run(policy, [team], out, users=people)
+    subprocess.run([terraform, "fmt", "-check", "-diff", str(out)], check=True, timeout=60)
+    text = (out / "teams.tf").read_text(encoding="utf-8")
     assert [key for key, _ in _member_lines(text)] == ["u-1", oid("user/bob"), "user-0003"]
+    # As Terraform reads them: each instance's key, user id and email.
+    (root,) = stand_in_tree(out, tmp_path / "stand")
+    found = {
+        c["index"]: (
+            c["change"]["after"]["input"]["user_id"],
+            c["change"]["after"]["input"]["user_email"],
+        )
+        for c in planned(terraform, root)
+        if "team_member" in c["address"]
+    }
+    by_id = user_id == "id"
+    assert found == {
+        u["id"]: (u["id"] if by_id else u["userPrincipalName"], u["userPrincipalName"])
+        for u in people
+    }
 
 
 @pytest.mark.integration
