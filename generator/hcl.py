@@ -107,37 +107,50 @@ def align(text: str) -> str:
     """Align `=` in runs of one-line attributes at the same indent, as `terraform fmt` does.
 
     The body of a `for_each = {` map passes through untouched: it is written by `entries`,
-    aligned already, and it is where nearly all the lines of a large output are. Runs repeat
-    (every chunk of a map has the same attributes), so each distinct run is aligned once.
+    aligned already, and it is where nearly all the lines of a large output are. Lines and
+    runs repeat (every chunk of a map has the same attributes): each distinct one is read and
+    aligned once.
     """
-    lines = text.split("\n")
     out: list[str] = []
-    run: list[re.Match[str]] = []
+    run: list[tuple[str, str, str]] = []
     closing: str | None = None
-    aligned: dict[tuple[str, ...], list[str]] = {}
+    parsed: dict[str, tuple[str, str, str] | None] = {}
+    aligned: dict[tuple[tuple[str, str, str], ...], list[str]] = {}
 
     def flush() -> None:
-        key = tuple(m.string for m in run)
+        key = tuple(run)
         if key not in aligned:
-            width = max((len(m.group(2)) for m in run), default=0)
-            aligned[key] = [f"{m.group(1)}{m.group(2).ljust(width)} = {m.group(3)}" for m in run]
+            width = max(len(name) for _, name, _ in run)
+            aligned[key] = [f"{indent}{name.ljust(width)} = {value}" for indent, name, value in run]
         out.extend(aligned[key])
         run.clear()
 
-    for line in lines:
+    for line in text.split("\n"):
         if closing is not None:
             out.append(line)
             closing = None if line == closing else closing
             continue
-        match = _ATTRIBUTE.match(line)
-        one_line = match is not None and not line.endswith(("{", "[", "("))
-        if run and (not one_line or match is None or match.group(1) != run[0].group(1)):
+        if line in parsed:
+            attribute = parsed[line]
+        else:
+            attribute = parsed[line] = _one_line(line)
+        if run and (attribute is None or attribute[0] != run[0][0]):
             flush()
-        if one_line and match is not None:
-            run.append(match)
+        if attribute is not None:
+            run.append(attribute)
         else:
             out.append(line)
             if line.endswith("for_each = {"):
                 closing = line[: len(line) - len(line.lstrip())] + "}"
-    flush()
+    if run:
+        flush()
     return "\n".join(out)
+
+
+def _one_line(line: str) -> tuple[str, str, str] | None:
+    """A one-line attribute's indent, name and value; None for any other line."""
+    match = _ATTRIBUTE.match(line)
+    if match is None or line.endswith(("{", "[", "(")):
+        return None
+    indent, name, value = match.groups()
+    return indent, name, value
