@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar, cast
 
 from generator import hcl
 from generator.errors import Refusal
@@ -86,10 +87,9 @@ class Terraform:
 def files(state: DesiredState, labels: Labels, options: RenderOptions) -> dict[str, str]:
     """One root's Terraform files; a root left with only `removed` blocks in either format."""
     chunks = _MemberChunks(labels, users=bool(state.users))
-    common = {
-        "team_labels": labels.teams,
-        "member_chunks": chunks,
-    }
+    # A template's context lives in reference cycles until the collector runs, at exit on a
+    # large run: through a proxy, the lines of every member are freed when this returns.
+    common = {"team_labels": labels.teams, "member_chunks": weakref.proxy(chunks)}
     emptied = not state.organizations and not state.teams
     found = {
         "versions.tf": templates.text("terraform/versions.tf.j2", {"emptied": emptied}, options)
@@ -190,18 +190,24 @@ class _MemberChunks:
         self.labels = labels
         self.users = users
         self.known: dict[int, _Line] = {}
+        # Whether every line made so far leaves the user id out, and the key widths met so far.
+        self.keyed = True
+        self.widths: set[int] = set()
         # A person's order, hash, key width and line up to the role, shared by each role's line.
         self.people: dict[tuple[str, str], tuple[tuple[str, str], str, int, str]] = {}
         self.roles: dict[str, str] = {}
         self.bodies: list[tuple[list[_Line], bool, bool]] = []
 
     def __call__(self, kind: Kind, label: str, members: Sequence[_Person]) -> list[_Chunk]:
-        known = self.known
-        lines = [known.get(id(m)) or self._line(m) for m in members]
+        found = list(map(self.known.get, map(id, members)))
+        if None in found:
+            found = [line or self._line(m) for line, m in zip(found, members, strict=True)]
+        lines = cast("list[_Line]", found)  # every None is made now
         lines.sort(key=_ORDER)
-        keyed = all(map(_KEYED, lines))
+        # Looked at line by line only when some line so far has a user id or another width.
+        keyed = self.keyed or all(map(_KEYED, lines))
         # Keys of one length need no padding: object ids from Graph are.
-        even = len(set(map(_WIDTH, lines))) < 2
+        even = len(self.widths) < 2 or len(set(map(_WIDTH, lines))) < 2
         level = self.labels.level(kind, label)
         split: dict[str, list[_Line]] = {name: [] for name in chunk_names(level)}
         if level:
@@ -253,7 +259,10 @@ class _MemberChunks:
             self.people[m.key, m.user_email] = person
         order, hashed, width, head = person
         role = self.roles.get(m.role) or self.roles.setdefault(m.role, hcl.quote(m.role))
-        line = _Line(order, hashed, width, m.user_id == m.key, f"{head}{role} }}", m)
+        keyed = m.user_id == m.key
+        self.keyed = self.keyed and keyed
+        self.widths.add(width)
+        line = _Line(order, hashed, width, keyed, f"{head}{role} }}", m)
         self.known[id(m)] = line
         return line
 
