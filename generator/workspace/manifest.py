@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from json.encoder import encode_basestring
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -237,9 +238,9 @@ def _roster(members: Sequence[Membership]) -> str:
     rows = []
     for role in roles:
         chosen = members if len(roles) == 1 else [m for m in members if m.role == role]
-        keys = sorted(map(attrgetter("key"), chosen))
-        text = json.dumps(keys, ensure_ascii=False, separators=(",\n        ", ""))
-        rows.append(f"      {_json(role)}: [\n        {text[1:-1]}\n      ]")
+        # As json.dumps writes each string, without its per-call set-up: 489,000 on a large run.
+        keys = ",\n        ".join(map(encode_basestring, sorted(map(attrgetter("key"), chosen))))
+        rows.append(f"      {_json(role)}: [\n        {keys}\n      ]")
     return "{\n" + ",\n".join(rows) + "\n    }" if rows else "{}"
 
 
