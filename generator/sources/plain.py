@@ -3,41 +3,50 @@
 A large snapshot is nearly all valid references met before and users with the usual fields.
 These answer only "all plainly valid" (with what was read) or None; on None the reader walks
 the list entry by entry and says what is wrong, so a problem is reported exactly as before.
+Either way, `members` builds each Member a list names once, shared by every group.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import chain
 from operator import itemgetter, methodcaller
 from typing import Any
 
-_REFERENCE = itemgetter("@odata.type", "id")
+from generator.directory import Member
+
+_TYPE = itemgetter("@odata.type")
+_ID = itemgetter("id")
 
 
 def references(
     items: list[Any],
     kinds: Mapping[str, str],
-    checked: Mapping[tuple[str, str], object],
+    checked: Mapping[str, Mapping[str, object]],
     known: Mapping[str, set[str] | None],
-) -> tuple[set[tuple[str, str]], set[tuple[str, str]]] | None:
-    """The (@odata.type, id) pairs of a list of references and those not checked before.
+) -> dict[str, set[str]] | None:
+    """The ids of a list of references by `@odata.type`; None unless all are valid.
 
-    None unless all are valid. `kinds` holds the types found valid, `checked` the pairs,
-    `known` the ids of each kind.
+    `kinds` holds the types found valid, `checked` the ids met before by type, `known` the ids
+    of each kind.
     """
     try:
-        found = set(map(_REFERENCE, items))
+        types = set(map(_TYPE, items))
+        if len(types) == 1:  # nearly every group: users only
+            found = {odata_type: set(map(_ID, items)) for odata_type in types}
+        else:
+            found = {t: {item["id"] for item in items if item["@odata.type"] == t} for t in types}
     except (TypeError, KeyError):  # not an object, a field missing, a value unhashable
         return None
-    new = found.difference(checked)
-    for odata_type, object_id in new:
+    for odata_type, ids in found.items():
         kind = kinds.get(odata_type)
-        ids = known.get(kind or "")
-        if not (kind and isinstance(object_id, str) and object_id):
+        new = ids.difference(checked.get(odata_type, ()))
+        if kind is None or not all(isinstance(i, str) and i for i in new):
             return None
-        if ids is not None and object_id not in ids:
+        ids_of_kind = known.get(kind)
+        if ids_of_kind is not None and not new <= ids_of_kind:
             return None
-    return found, new
+    return found
 
 
 def typed(items: list[dict[str, Any]], fields: Mapping[str, tuple[type, ...]]) -> bool:
@@ -47,3 +56,15 @@ def typed(items: list[dict[str, Any]], fields: Mapping[str, tuple[type, ...]]) -
         set(map(type, map(methodcaller("get", name), items))) <= set(kinds)
         for name, kinds in fields.items()
     )
+
+
+def members(
+    found: Mapping[str, set[str]], kinds: Mapping[str, str], pools: dict[str, dict[str, Member]]
+) -> tuple[Member, ...]:
+    """Valid ids by `@odata.type` as Members sorted by kind and id, each built once in `pools`."""
+    for odata_type, ids in found.items():
+        pool = pools.setdefault(odata_type, {})
+        pool.update((i, Member(kinds[odata_type], i)) for i in ids.difference(pool))
+    # Every type has one prefix, so types sort by kind; ids sort and are looked up in C.
+    by_type = (map(pools[t].__getitem__, sorted(found[t])) for t in sorted(found))
+    return tuple(chain.from_iterable(by_type))

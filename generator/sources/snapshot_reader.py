@@ -51,8 +51,8 @@ class SnapshotReader:
         self.user_ids: set[str] | None = None
         self.group_ids: set[str] | None = None
         self.kinds: dict[str, str] = {}
-        # Every reference found valid, by (@odata.type, id): one Member shared by every group.
-        self.members: dict[tuple[str, str], Member] = {}
+        # Every reference found valid, by @odata.type and id: one Member shared by every group.
+        self.members: dict[str, dict[str, Member]] = {}
 
     def directory(self, data: Any) -> Directory | None:
         """The Directory, or None when there are problems."""
@@ -200,8 +200,8 @@ class SnapshotReader:
         known = {USER: self.user_ids, GROUP: self.group_ids}
         valid = plain.references(items, self.kinds, self.members, known)
         if valid is not None:
-            return self.shared(*valid)
-        found: set[tuple[str, str]] = set()
+            return plain.members(valid, self.kinds, self.members)
+        found: dict[str, set[str]] = {}
         for j, ref in enumerate(items):
             if not isinstance(ref, dict):
                 expected = 'expected an object with "@odata.type" and "id"'
@@ -220,14 +220,8 @@ class SnapshotReader:
             if ids is not None and object_id not in ids:
                 self.dangling((*path, key, j, "id"), kind, object_id, SECTION_OF[kind])
                 continue  # the snapshot is refused: no Member for it
-            found.add((ODATA_PREFIX + kind, object_id))
-        return self.shared(found, found.difference(self.members))
-
-    def shared(self, found: set[tuple[str, str]], new: set[tuple[str, str]]) -> tuple[Member, ...]:
-        """Valid (@odata.type, id) pairs as sorted Members, `new` those met for the first time."""
-        # Plain tuples sort and hash in C; every type has one prefix, so they sort by kind.
-        self.members.update((pair, Member(self.kinds[pair[0]], pair[1])) for pair in new)
-        return tuple(map(self.members.__getitem__, sorted(found)))
+            found.setdefault(ODATA_PREFIX + kind, set()).add(object_id)
+        return plain.members(found, self.kinds, self.members)
 
     def kind(self, ref: dict[str, Any], path: JsonPath) -> str | None:
         """The member kind of a reference's `@odata.type`, remembered once seen valid."""
