@@ -127,6 +127,22 @@ def test_members_that_are_not_users_or_groups_need_no_entry_of_their_own() -> No
     assert Member("servicePrincipal", "x").odata_type == "#microsoft.graph.servicePrincipal"
 
 
+def test_members_come_by_kind_then_id_and_one_id_keeps_the_type_each_group_names() -> None:
+    # Graph's ids are unique across types; a file's need not be, and neither group's member
+    # may take the type the other group gave it.
+    ann, pc = ref("user", "ann"), ref("device", "pc")
+    spn = pc | {"@odata.type": "#microsoft.graph.servicePrincipal"}
+    found = directory(
+        tenant([group("A", members=[ann, pc]), group("B", members=[ann, spn])], [user("ann")])
+    )
+    ann_member = Member("user", oid("user/ann"))
+    assert found.groups[oid("group/A")].members == (Member("device", pc["id"]), ann_member)
+    assert found.groups[oid("group/B")].members == (
+        Member("servicePrincipal", pc["id"]),
+        ann_member,
+    )
+
+
 def test_owners_that_were_not_read_differ_from_no_owners() -> None:
     found = directory(tenant([group("A"), group("B", owners=[])], []))
     assert found.groups[oid("group/A")].owners is None
