@@ -49,13 +49,16 @@ def write(out: Path, changes: Iterable[FileChange]) -> None:
     """
     changes = list(changes)
     created: list[Path] = []
+    made: set[Path] = set()
     staged: list[tuple[str, Path]] = []
     folder = out
     try:
         for change in changes:
             if change.new is not None:
                 folder = (out / change.name).parent
-                created += _made(folder)
+                if folder not in made:  # checked once, however many files it holds
+                    created += _made(folder)
+                    made.add(folder)
                 staged.append((change.name, _stage(folder, change.new)))
     except OSError as exc:
         _discard(staged)
