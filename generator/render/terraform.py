@@ -87,8 +87,8 @@ class Terraform:
 def files(state: DesiredState, labels: Labels, options: RenderOptions) -> dict[str, str]:
     """One root's Terraform files; a root left with only `removed` blocks in either format."""
     chunks = _MemberChunks(labels, users=bool(state.users))
-    # A template's context lives in reference cycles until the collector runs, at exit on a
-    # large run: through a proxy, the lines of every member are freed when this returns.
+    # A template's context lives on in reference cycles, and a run leaves the collector off:
+    # through a proxy, the lines of every member are freed when this returns.
     common = {"team_labels": labels.teams, "member_chunks": weakref.proxy(chunks)}
     emptied = not state.organizations and not state.teams
     found = {
