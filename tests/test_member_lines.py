@@ -14,6 +14,7 @@ from generator.policy.load import parse_policy
 from generator.render import terraform
 from generator.report.outcome import Report
 from generator.workspace import writes
+from generator.workspace.labels import CHUNK
 from tests import hclparse
 from tests.console import evaluate
 from tests.rendering import Format
@@ -152,3 +153,17 @@ def test_the_lines_of_a_root_are_freed_when_it_is_rendered(tmp_path: Path) -> No
         if was:
             gc.enable()
     assert left == []
+
+
+def test_lines_go_by_email_in_every_chunk_of_a_split_map(tmp_path: Path) -> None:
+    nicks = [f"u{n:03d}" for n in range(CHUNK + 1)]  # one past a single map: it splits in 16
+    # Emails in another order than the object ids the members arrive in.
+    people = [user(n, userPrincipalName=f"{n[::-1]}@Contoso.test") for n in nicks]
+    _run(TEAMS, [group("LLM-A", tuple(nicks))], tmp_path, users=people)
+    text = (tmp_path / "teams.tf").read_text(encoding="utf-8")
+    chunks = text.split('resource "litellm_team_member"')[1:]
+    email = {oid(f"user/{n}"): f"{n[::-1]}@contoso.test" for n in nicks}
+    assert len(chunks) == 16
+    for chunk in chunks:
+        keys = [key for key, _ in _member_lines(chunk)]
+        assert keys == sorted(keys, key=lambda k: (email[k], k))
