@@ -211,7 +211,7 @@ class Mapper:
                 for user_key, member in zip(ordered, found, strict=True):
                     if member is None:
                         dropped[user_key] = self.reasons[user_key]
-            members += [m for m in found if m is not None]
+            members += filter(None, found)  # in C: a Membership (a tuple of four) is never false
         return _sorted(members) if admins else tuple(members)
 
     def _resolved(self, group_id: str) -> Resolved:
