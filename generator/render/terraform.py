@@ -203,6 +203,7 @@ class _MemberChunks:
         if None in found:
             found = [line or self._line(m) for line, m in zip(found, members, strict=True)]
         lines = cast("list[_Line]", found)  # every None is made now
+        lines.sort(key=_ORDER)
         # Looked at line by line only when some line so far has a user id or another width.
         keyed = self.keyed or all(map(_KEYED, lines))
         # Keys of one length need no padding: object ids from Graph are.
@@ -214,8 +215,6 @@ class _MemberChunks:
                 split[line.digest[:level]].append(line)
         else:
             split[""] = lines
-        for part in split.values():  # after splitting: small chunks sort in fewer comparisons
-            part.sort(key=_ORDER)
         return [
             _Chunk(
                 chunk_label(label, name),
