@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from generator import run
+from generator import render, run
 from generator.policy.load import parse_policy
 from generator.render import terraform
+from generator.render.templates import RenderOptions
 from generator.report.outcome import Report
+from generator.state import DesiredState, Membership, Team
 from generator.workspace import writes
-from generator.workspace.labels import CHUNK
-from tests import hclparse
+from generator.workspace.labels import CHUNK, Labels, assign, chunked
+from tests import hclparse, hostile
 from tests.console import evaluate
 from tests.rendering import Format
 from tests.standin import planned, stand_in_tree
@@ -167,3 +169,36 @@ def test_lines_go_by_email_in_every_chunk_of_a_split_map(tmp_path: Path) -> None
     for chunk in chunks:
         keys = [key for key, _ in _member_lines(chunk)]
         assert keys == sorted(keys, key=lambda k: (email[k], k))
+
+
+@pytest.mark.integration
+def test_hostile_emails_in_a_split_map_reach_terraform_exactly(
+    tmp_path: Path, terraform: str
+) -> None:
+    # Keys of one length, as Graph's object ids are: every line is written whole and spliced
+    # into its chunk after the rest of the file is aligned.
+    emails = [*hostile.TEMPLATE, *hostile.random_strings(CHUNK, seed=5)]
+    members = tuple(
+        Membership(f"u-{n:04d}", f"u-{n:04d}", email, "admin" if n % 3 else "user")
+        for n, email in enumerate(emails)
+    )
+    state = DesiredState(teams=(Team("t-1", "T", "T", members=members),))
+    fmt = render.named("terraform")
+    labels = assign(Labels(), state, forget_organizations=True, forget_teams=False)
+    labels = chunked(labels, fmt.map_sizes(state, labels))
+    assert labels.level("team", labels.teams["t-1"]) == 1  # split: several spliced bodies
+    out = tmp_path / "out"
+    out.mkdir()
+    for name, text in render.render(state, labels, fmt, RenderOptions(), "single").items():
+        (out / name).write_text(text, encoding="utf-8", newline="\n")
+    (root,) = stand_in_tree(out, tmp_path / "stand")
+    found = {
+        c["index"]: (
+            c["change"]["after"]["input"]["user_id"],
+            c["change"]["after"]["input"]["user_email"],
+            c["change"]["after"]["input"]["role"],
+        )
+        for c in planned(terraform, root)
+        if "team_member" in c["address"]
+    }
+    assert found == {m.key: (m.key, hostile.nfc(m.user_email), m.role) for m in members}
