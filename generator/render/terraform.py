@@ -6,11 +6,11 @@ import re
 import weakref
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
-from typing import NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from generator import hcl
 from generator.errors import Refusal
-from generator.render import templates
+from generator.render import fork, templates
 from generator.render.addresses import Addresses, chunk, digest
 from generator.render.templates import RenderOptions
 from generator.state import DesiredState, Kind, LiteLLMUser, Membership
@@ -91,20 +91,21 @@ def files(state: DesiredState, labels: Labels, options: RenderOptions) -> dict[s
     # through a proxy, the lines of every member are freed when this returns.
     common = {"team_labels": labels.teams, "member_chunks": weakref.proxy(chunks)}
     emptied = not state.organizations and not state.teams
-    found = {
-        "versions.tf": templates.text("terraform/versions.tf.j2", {"emptied": emptied}, options)
-    }
+    # Each file: its name, template, context and member lines (what it costs to render).
+    jobs: list[tuple[str, str, dict[str, Any], int]] = [
+        ("versions.tf", "terraform/versions.tf.j2", {"emptied": emptied}, 0)
+    ]
     for org in state.organizations:
         label = labels.organizations[org.id]
         teams = state.teams_by_organization.get(org.id, ())
         context = {**common, "org": org, "label": label, "teams": teams}
-        found[organization_file(label)] = templates.text(
-            "terraform/organization.tf.j2", context, options
-        )
+        lines = len(org.members) + sum(len(t.members) for t in teams)
+        jobs.append((organization_file(label), "terraform/organization.tf.j2", context, lines))
     standalone = state.teams_by_organization.get(None, ())
     if standalone:
         context = {**common, "teams": standalone}
-        found[TEAMS_FILE] = templates.text("terraform/teams.tf.j2", context, options)
+        lines = sum(len(t.members) for t in standalone)
+        jobs.append((TEAMS_FILE, "terraform/teams.tf.j2", context, lines))
     if state.users:
         context = {
             **common,
@@ -112,11 +113,18 @@ def files(state: DesiredState, labels: Labels, options: RenderOptions) -> dict[s
             "users_label": USERS,
             "forget_users": options.forget_users,
         }
-        found[USERS_FILE] = templates.text("terraform/users.tf.j2", context, options)
-    aligned = {name: chunks.splice(hcl.align(text)) for name, text in found.items()}
+        jobs.append((USERS_FILE, "terraform/users.tf.j2", context, len(state.users)))
+
+    def rendered(part: Sequence[tuple[str, str, dict[str, Any], int]]) -> dict[str, str]:
+        return {
+            name: chunks.splice(hcl.align(templates.text(template, context, options)))
+            for name, template, context, _ in part
+        }
+
+    found = fork.spread(rendered, jobs, [lines for *_, lines in jobs])
     if labels.tombstones:
-        aligned[roots.REMOVED_FILE] = removed_file(labels, options)
-    return aligned
+        found[roots.REMOVED_FILE] = removed_file(labels, options)
+    return found
 
 
 def removed_file(labels: Labels, options: RenderOptions) -> str:
