@@ -152,6 +152,12 @@ class DesiredState:
         for team in self.teams:
             yield from team.members
 
+    @property
+    def lines(self) -> int:
+        """Its memberships and users: the lines that rendering it writes, counted without a pass."""
+        members = sum(len(o.members) for o in self.organizations)
+        return members + sum(len(t.members) for t in self.teams) + len(self.users)
+
     @cached_property
     def users_by_key(self) -> Mapping[str, LiteLLMUser]:
         """Users keyed by Entra object id."""

@@ -27,7 +27,7 @@ def _by_pid(jobs: Sequence[str]) -> dict[str, str]:
 
 @pytest.fixture
 def forking(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """Fork wherever the work is enough, whatever else runs in this process; the child statuses."""
+    """Fork wherever the work is enough; the statuses of the children this process waited for."""
     statuses: list[int] = []
     wait = os.waitpid
 
@@ -36,7 +36,11 @@ def forking(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
         statuses.append(found[1])
         return found
 
-    monkeypatch.setattr(fork, "_forks", lambda: True)
+    # As in a run's process on Linux with two CPUs, whatever else runs in this one.
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(fork, "_room", lambda: True)
     monkeypatch.setattr(os, "waitpid", waited)
     yield statuses
     with pytest.raises(ChildProcessError):  # every child was waited for: none left behind
@@ -126,6 +130,9 @@ def test_forking_waits_for_one_thread_and_room_for_a_copy(monkeypatch: pytest.Mo
     monkeypatch.setattr(threading, "active_count", lambda: 1)
     monkeypatch.setattr(fork, "_room", lambda: False)
     assert not fork._forks()
+    monkeypatch.setattr(fork, "_room", lambda: True)
+    monkeypatch.setattr(fork, "_ORIGIN", os.getpid() + 1)  # this a child of the run's process
+    assert not fork._forks()
 
 
 def test_forking_needs_linux_and_a_second_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,8 +146,9 @@ def test_forking_needs_linux_and_a_second_cpu(monkeypatch: pytest.MonkeyPatch) -
     assert not fork._forks()
 
 
+@pytest.mark.parametrize("layout", ["single", "per-organization"])
 def test_terraform_files_rendered_on_two_cores_are_those_rendered_on_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forking: list[int]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forking: list[int], layout: str
 ) -> None:
     policy = parse_policy(
         "version: 1\n"
@@ -149,7 +157,7 @@ def test_terraform_files_rendered_on_two_cores_are_those_rendered_on_one(
         "teams:\n"
         "  - {rule: t, select: {prefix: Team-}, organization: nested}\n"
         "  - {rule: alone, select: {prefix: Alone-}}\n"
-        "users: {manage: true}\n",
+        + ("users: {manage: true}\n" if layout == "single" else ""),  # a single root's alone
         "p.yaml",
     )
     nicks = [f"u{n:03d}" for n in range(90)]
@@ -160,10 +168,11 @@ def test_terraform_files_rendered_on_two_cores_are_those_rendered_on_one(
         groups += [group(name, tuple(nicks[t::7])) for t, name in enumerate(teams)]
     groups.append(group("Alone-team", tuple(nicks[::3])))
     source = directory(tenant(groups, [user(n) for n in nicks]))
-    alone = run.generate(policy, source, run.Options(tmp_path)).files
+    options = run.Options(tmp_path, layout=layout)
+    alone = run.generate(policy, source, options).files
     monkeypatch.setattr(fork, "ENOUGH", 1)
-    spread = run.generate(policy, source, run.Options(tmp_path)).files
-    assert forking == [0]
+    spread = run.generate(policy, source, options).files
+    assert forking == [0]  # one child, of roots in their own folders or of one root's files
     assert list(spread) == list(alone)
     assert spread == alone
 

@@ -7,11 +7,12 @@ Nothing outside this package asks which format it is.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Protocol
 
 from generator.errors import EXIT_USAGE, Refusal, refused
+from generator.render import fork
 from generator.render.addresses import Addresses
 from generator.render.templates import RenderOptions
 from generator.render.terraform import Terraform
@@ -82,13 +83,19 @@ def render(
     parts = Roots(layout, labels).split(state)
     for root in (*held, *(t.root for t in labels.tombstones)):
         parts.setdefault(root, DesiredState())
-    files: dict[str, str] = {}
     at = output.addresses(labels)
-    for root, part in sorted(parts.items()):
-        kept = replace(labels, tombstones=tombstones_of(labels, root, part, at))
-        rendered = output.root(part, kept, options, root == roots.TOP)
-        files.update((roots.path(root, name), text) for name, text in rendered.items())
-    return files
+    jobs = sorted(parts.items())
+
+    def rendered(some: Sequence[tuple[str, DesiredState]]) -> dict[str, str]:
+        files: dict[str, str] = {}
+        for root, part in some:
+            kept = replace(labels, tombstones=tombstones_of(labels, root, part, at))
+            found = output.root(part, kept, options, root == roots.TOP)
+            files.update((roots.path(root, name), text) for name, text in found.items())
+        return files
+
+    # Roots of their own go to two cores here; the files of one root, in its format.
+    return fork.spread(rendered, jobs, [part.lines for _, part in jobs])
 
 
 def tombstones_of(

@@ -28,6 +28,8 @@ Render = Callable[[Sequence[Job]], Files]
 # The member lines each side must render for a fork to pay: 20,000 lines in all render in 50 to
 # 80 ms with a child or without; 100,000 in 0.8 x the time.
 ENOUGH = 25_000
+# The process that loaded this module, the one that may fork.
+_ORIGIN = os.getpid()
 
 
 def spread(render: Render[Job], jobs: Sequence[Job], weights: Sequence[int]) -> Files:
@@ -40,9 +42,10 @@ def spread(render: Render[Job], jobs: Sequence[Job], weights: Sequence[int]) -> 
 
 def _forks() -> bool:
     # A fork copies only this thread: a lock another thread held stays held in the child. On
-    # macOS, system libraries may not survive a fork without an exec.
+    # macOS, system libraries may not survive a fork without an exec. A child forks no further.
     return (
         sys.platform == "linux"
+        and os.getpid() == _ORIGIN
         and threading.active_count() == 1
         and len(os.sched_getaffinity(0)) > 1
         and _room()
