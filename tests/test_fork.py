@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -38,7 +41,7 @@ def forking(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
     # As in a run's process on Linux with two CPUs, whatever else runs in this one.
     monkeypatch.setattr(sys, "platform", "linux")
-    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(fork, "_threads", lambda: 1)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(fork, "_room", lambda: True)
     monkeypatch.setattr(os, "waitpid", waited)
@@ -57,12 +60,15 @@ def test_a_child_renders_the_later_jobs_and_the_files_keep_their_order(
     assert forking == [0]
 
 
-def test_a_failing_child_leaves_its_jobs_to_this_process(forking: list[int]) -> None:
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt, SystemExit, MemoryError])
+def test_a_failing_child_leaves_its_jobs_to_this_process(
+    forking: list[int], error: type[BaseException]
+) -> None:
     parent = os.getpid()
 
     def render(jobs: Sequence[str]) -> dict[str, str]:
         if os.getpid() != parent:
-            raise RuntimeError("the child fails")
+            raise error
         return _by_pid(jobs)
 
     assert fork.spread(render, JOBS, WEIGHTS) == _by_pid(JOBS)
@@ -119,31 +125,92 @@ def test_the_jobs_are_cut_where_both_parts_weigh_nearest_alike(
     assert fork._balanced(weights) == cut
 
 
-def test_forking_waits_for_one_thread_and_room_for_a_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Everything a fork asks for, each test taking one thing away."""
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(fork, "_threads", lambda: 1)
     monkeypatch.setattr(fork, "_room", lambda: True)
+    monkeypatch.setattr(fork, "_SPLIT", [])
+
+
+@pytest.mark.usefixtures("fit")
+@pytest.mark.parametrize(
+    ("target", "name", "value"),
+    [
+        (sys, "platform", "darwin"),
+        (os, "sched_getaffinity", lambda pid: {0}),
+        (fork, "_threads", lambda: 2),
+        (fork, "_room", lambda: False),
+        (fork, "_SPLIT", [12345]),  # a child alive, or this process one
+    ],
+)
+def test_a_fork_needs_linux_a_second_cpu_one_thread_room_and_no_split_under_way(
+    monkeypatch: pytest.MonkeyPatch, target: object, name: str, value: object
+) -> None:
     assert fork._forks()
-    monkeypatch.setattr(threading, "active_count", lambda: 2)
-    assert not fork._forks()
-    monkeypatch.setattr(threading, "active_count", lambda: 1)
-    monkeypatch.setattr(fork, "_room", lambda: False)
-    assert not fork._forks()
-    monkeypatch.setattr(fork, "_room", lambda: True)
-    monkeypatch.setattr(fork, "_ORIGIN", os.getpid() + 1)  # this a child of the run's process
+    monkeypatch.setattr(target, name, value)
     assert not fork._forks()
 
 
-def test_forking_needs_linux_and_a_second_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(threading, "active_count", lambda: 1)
-    monkeypatch.setattr(fork, "_room", lambda: True)
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
-    monkeypatch.setattr(sys, "platform", "linux")
-    assert not fork._forks()
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setattr(sys, "platform", "darwin")
-    assert not fork._forks()
+@pytest.mark.usefixtures("fit")
+def test_no_fork_where_children_are_reaped_unasked() -> None:
+    was = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        assert not fork._forks()
+    finally:
+        signal.signal(signal.SIGCHLD, was)
+
+
+def test_threads_started_count() -> None:
+    before = fork._threads()
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert fork._threads() == before + 1
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_a_child_splits_no_further(forking: list[int]) -> None:
+    def render(jobs: Sequence[str]) -> dict[str, str]:
+        found = _by_pid(jobs)
+        if jobs == JOBS[3:]:  # the child's: asked to split again, it renders them itself
+            found = {
+                job: f"{pid}:{os.getpid()}"
+                for job, pid in fork.spread(_by_pid, jobs, WEIGHTS[3:]).items()
+            }
+        return found
+
+    files = fork.spread(render, JOBS, WEIGHTS)
+    assert len({files[j] for j in JOBS[3:]}) == 1
+    pid, inner = files[JOBS[3]].split(":")
+    assert pid == inner != str(os.getpid())
+    assert forking == [0]
+
+
+def test_no_process_to_spare_renders_here(
+    forking: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError("no process to spare")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    open_before = set(Path("/proc/self/fd").iterdir())
+    assert fork.spread(_by_pid, JOBS, WEIGHTS) == _by_pid(JOBS)
+    assert set(Path("/proc/self/fd").iterdir()) == open_before
+    assert forking == []
+
+
+def test_files_sent_in_part_are_not_taken() -> None:
+    files = _by_pid(JOBS)
+    sent = pickle.dumps(files, protocol=pickle.HIGHEST_PROTOCOL)
+    assert fork._received(io.BytesIO(sent)) == files
+    for cut in range(len(sent)):
+        assert fork._received(io.BytesIO(sent[:cut])) is None
 
 
 @pytest.mark.parametrize("layout", ["single", "per-organization"])
@@ -177,33 +244,85 @@ def test_terraform_files_rendered_on_two_cores_are_those_rendered_on_one(
     assert spread == alone
 
 
-def test_forking_needs_room_for_a_second_copy_of_this_process(
+def test_forking_needs_room_for_two_more_copies_of_this_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     own = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    monkeypatch.setattr(fork, "_left", lambda: [own * 4, own * 2])
+    monkeypatch.setattr(fork, "_left", lambda: [own * 4, own * 3])
     assert fork._room()
-    monkeypatch.setattr(fork, "_left", lambda: [own * 4, own // 2])
+    monkeypatch.setattr(fork, "_left", lambda: [own * 4, own * 3 // 2])
+    assert not fork._room()
+    monkeypatch.setattr(fork, "_left", list)  # nothing known about memory: no fork
     assert not fork._room()
 
 
-def _machine(root: Path, available_kib: int, group: str, limit: str, used: int) -> Path:
+def _machine(root: Path, cgroup: str, limits: dict[str, tuple[str, str]]) -> Path:
+    """A /proc and /sys/fs/cgroup with 8 GB available and each group's limit and usage."""
     (root / "proc/self").mkdir(parents=True)
     (root / "proc/meminfo").write_text(
-        f"MemTotal:       16000000 kB\nMemAvailable:   {available_kib} kB\n", encoding="utf-8"
+        "MemTotal:       16000000 kB\nMemAvailable:    8000000 kB\n", encoding="utf-8"
     )
-    (root / "proc/self/cgroup").write_text(f"0::/{group}\n", encoding="utf-8")
-    limits = root / "sys/fs/cgroup" / group
-    limits.mkdir(parents=True)
-    (limits / "memory.max").write_text(f"{limit}\n", encoding="utf-8")
-    (limits / "memory.current").write_text(f"{used}\n", encoding="utf-8")
+    (root / "proc/self/cgroup").write_text(cgroup, encoding="utf-8")
+    for folder, (limit, usage) in limits.items():
+        v1 = folder.split("/")[0] == "memory"
+        names = ("memory.limit_in_bytes", "memory.usage_in_bytes") if v1 else _V2
+        (root / "sys/fs/cgroup" / folder).mkdir(parents=True, exist_ok=True)
+        (root / "sys/fs/cgroup" / folder / names[0]).write_text(f"{limit}\n", encoding="utf-8")
+        (root / "sys/fs/cgroup" / folder / names[1]).write_text(f"{usage}\n", encoding="utf-8")
     return root
 
 
-def test_memory_left_is_the_machines_and_the_control_groups_below_its_limit(
-    tmp_path: Path,
+_V2 = ("memory.max", "memory.current")
+_GB = 1_000_000_000
+
+
+@pytest.mark.parametrize(
+    ("cgroup", "limits", "left"),
+    [
+        ("0::/\n", {"": ("max", "5")}, []),
+        ("0::/ci/job\n", {"ci/job": (str(2 * _GB + 7), "7")}, [2 * _GB]),
+        # A limit on the group above counts as well: a job under a capped slice.
+        ("0::/ci/job\n", {"ci": (str(_GB), "0"), "ci/job": ("max", "0")}, [_GB]),
+        # cgroup v1, whose memory controller has a hierarchy of its own.
+        (
+            "5:cpu,cpuacct:/x\n4:memory:/ci/job\n0::/\n",
+            {"memory/ci/job": (str(3 * _GB), str(_GB)), "memory": ("9223372036854771712", "0")},
+            [2 * _GB, 9223372036854771712],
+        ),
+    ],
+)
+def test_memory_left_is_the_machines_and_under_each_cgroup_limit(
+    tmp_path: Path, cgroup: str, limits: dict[str, tuple[str, str]], left: list[int]
 ) -> None:
-    capped = _machine(tmp_path / "capped", 8_000_000, "ci/job", "1073741824", 73741824)
-    assert fork._left(capped) == [8_000_000 * 1024, 1_000_000_000]
-    free = _machine(tmp_path / "free", 8_000_000, "ci/job", "max", 73741824)
-    assert fork._left(free) == [8_000_000 * 1024]
+    found = fork._left(_machine(tmp_path, cgroup, limits))
+    assert found == [8_000_000 * 1024, *left]
+
+
+_CTRL_C = """
+import os, signal, sys, time
+from generator.render import fork
+os.sched_getaffinity = lambda pid: {0, 1}
+fork._room = lambda: True
+parent, waited = os.getpid(), []
+wait = os.waitpid
+os.waitpid = lambda pid, options: waited.append(wait(pid, options)[1]) or (pid, waited[-1])
+
+def render(jobs):
+    if os.getpid() == parent:
+        os.kill(parent, signal.SIGINT)  # Ctrl-C while the child renders
+    time.sleep(30)
+    return {}
+
+try:
+    fork.spread(render, ["a", "b"], [fork.ENOUGH, fork.ENOUGH])
+except KeyboardInterrupt:
+    print(waited == [signal.SIGKILL])
+"""
+
+
+def test_ctrl_c_here_stops_the_child_too() -> None:
+    # In a process of its own: one thread, as in a run, and a Ctrl-C that stops only it.
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C], capture_output=True, text=True, timeout=25, check=True
+    )
+    assert done.stdout == "True\n"

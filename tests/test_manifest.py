@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring
 
 import pytest
 
@@ -100,6 +101,20 @@ def test_hostile_names_come_back_exactly(name: str) -> None:
     state = DesiredState(teams=(Team(name, name, name, None, Settings(), (member,)),))
     written = Manifest("yaml", "single", state=state, labels=Labels(teams={name: "t"}))
     assert manifest.loads(manifest.dumps(written)) == written
+
+
+@pytest.mark.parametrize("key", [n for n in CORPUS if n])
+def test_a_hostile_key_comes_back_exactly_beside_plain_emails(key: str) -> None:
+    members = (Membership(key, key, "a@contoso.test", "user"), Membership("k", "k", "b@x", "user"))
+    state = DesiredState(teams=(Team("t", "T", "G", None, Settings(), tuple(sorted(members))),))
+    written = Manifest("yaml", "single", state=state, labels=Labels(teams={"t": "t"}))
+    assert manifest.loads(manifest.dumps(written)) == written
+
+
+def test_keys_are_joined_as_they_are_exactly_when_json_would_write_them_so() -> None:
+    every = [chr(c) for c in range(0x10000) if not 0xD800 <= c < 0xE000] + ["\U0001f600"]
+    for c in every:
+        assert bool(manifest._ESCAPED.search(c)) == (encode_basestring(c) != f'"{c}"'), repr(c)
 
 
 _HEAD = (

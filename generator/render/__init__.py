@@ -94,7 +94,8 @@ def render(
             files.update((roots.path(root, name), text) for name, text in found.items())
         return files
 
-    # Roots of their own go to two cores here; the files of one root, in its format.
+    # Roots in folders of their own are shared between two cores here; one root's files, by its
+    # format.
     return fork.spread(rendered, jobs, [part.lines for _, part in jobs])
 
 

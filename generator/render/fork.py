@@ -2,7 +2,7 @@
 
 A large tenant's first run spends most of its time rendering organization files, and each file
 is independent of the others. Where forking is cheap and safe (Linux, a process with one
-thread, a second CPU to run on, memory left for a second copy of this process) and there is
+thread, a second CPU to run on, memory left for two more copies of this process) and there is
 enough to render, a child renders the later jobs and hands its files back through a pipe while
 this process renders the earlier ones. The child only saves time: when it fails in any way,
 this process renders its jobs too, so the files and every error raised are exactly those of
@@ -17,7 +17,6 @@ import pickle
 import re
 import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO, NoReturn, TypeVar
@@ -25,11 +24,16 @@ from typing import BinaryIO, NoReturn, TypeVar
 Job = TypeVar("Job")
 Files = dict[str, str]
 Render = Callable[[Sequence[Job]], Files]
-# The member lines each side must render for a fork to pay: 20,000 lines in all render in 50 to
-# 80 ms with a child or without; 100,000 in 0.8 x the time.
+# Member lines each side must render for a fork to pay for itself: a root of 20,000 lines
+# renders in 50 to 80 ms with a child or without, one of 100,000 in 0.8 times the time alone.
 ENOUGH = 25_000
-# The process that loaded this module, the one that may fork.
-_ORIGIN = os.getpid()
+# Processes of a split under way, this one's child or this one: a second split would only
+# share the same two cores.
+_SPLIT: list[int] = []
+_STOPS = {signal.SIGINT, signal.SIGTERM}
+# A memory cgroup's limit and usage files, in cgroup v2 and in v1.
+_V2 = ("memory.max", "memory.current")
+_V1 = ("memory.limit_in_bytes", "memory.usage_in_bytes")
 
 
 def spread(render: Render[Job], jobs: Sequence[Job], weights: Sequence[int]) -> Files:
@@ -41,39 +45,56 @@ def spread(render: Render[Job], jobs: Sequence[Job], weights: Sequence[int]) -> 
 
 
 def _forks() -> bool:
+    """Whether a fork is safe here and has a second CPU and the memory to run on."""
     # A fork copies only this thread: a lock another thread held stays held in the child. On
-    # macOS, system libraries may not survive a fork without an exec. A child forks no further.
+    # macOS, system libraries may not survive a fork without an exec. Where children are
+    # ignored, the system reaps them unasked and none can be waited for.
     return (
         sys.platform == "linux"
-        and os.getpid() == _ORIGIN
-        and threading.active_count() == 1
+        and not _SPLIT
+        and signal.getsignal(signal.SIGCHLD) is not signal.SIG_IGN
+        and _threads() == 1
         and len(os.sched_getaffinity(0)) > 1
         and _room()
     )
 
 
+def _threads() -> int:
+    """Threads of this process, those that C libraries start too."""
+    status = Path("/proc/self/status").read_text()
+    found = re.search(r"^Threads:\s+([0-9]+)$", status, re.M)
+    return int(found[1]) if found else 0
+
+
 def _room() -> bool:
-    """Whether the memory left would hold a second copy of this process, all a child can own."""
-    # A child shares this process's pages until it writes to them; the objects it only reads
-    # are written to as well, by their reference counts, so it may come to copy them all.
+    """Whether the memory left would hold two more copies of this process: a child and growth."""
+    # A child shares this process's pages until either writes to them; the objects the child
+    # only reads are written too, by their reference counts, and its own files come on top.
     try:
         own = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        return own < min(_left())
-    except (OSError, ValueError, TypeError):
+        return 2 * own < min(_left())
+    except (OSError, ValueError, IndexError):  # no way to tell: no fork
         return False
 
 
 def _left(root: Path = Path("/")) -> list[int]:
-    """Bytes of memory left to this process: the machine's, and its control group's if capped."""
+    """Bytes of memory left: the machine's, and under each limit of this process's cgroups."""
     meminfo = (root / "proc/meminfo").read_text()
     found = re.search(r"^MemAvailable:\s+([0-9]+) kB$", meminfo, re.M)
     left = [int(found[1]) * 1024] if found else []
-    with contextlib.suppress(OSError, ValueError):  # cgroup v2 only, and only with a limit
-        group = (root / "proc/self/cgroup").read_text().splitlines()[-1].removeprefix("0::/")
-        limits = root / "sys/fs/cgroup" / group
-        limit = (limits / "memory.max").read_text().strip()
-        if limit != "max":
-            left.append(int(limit) - int((limits / "memory.current").read_text()))
+    for line in (root / "proc/self/cgroup").read_text().splitlines():
+        number, controllers, path = line.split(":", 2)
+        if number == "0":
+            base, (limit, usage) = root / "sys/fs/cgroup", _V2
+        elif "memory" in controllers.split(","):
+            base, (limit, usage) = root / "sys/fs/cgroup/memory", _V1
+        else:
+            continue
+        parts = Path(path).parts[1:]
+        for depth in range(len(parts), -1, -1):  # a group and every group above it
+            level = base.joinpath(*parts[:depth])
+            with contextlib.suppress(OSError, ValueError):  # no limit there, or none readable
+                left.append(int((level / limit).read_text()) - int((level / usage).read_text()))
     return left
 
 
@@ -89,26 +110,34 @@ def _balanced(weights: Sequence[int]) -> int:
 
 
 def _with_child(render: Render[Job], first: Sequence[Job], later: Sequence[Job]) -> Files:
+    """The first jobs' files rendered here and the later ones' in a child, in job order."""
     read, write = os.pipe()
+    # Ctrl-C waits until each side is ready for it: a child stopped before its `try` would
+    # unwind this process's stack, and one forked unseen would be left running.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
     try:
         pid = os.fork()
     except OSError:  # no process to spare: render here
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(read)
         os.close(write)
-        return {**render(first), **render(later)}
+        return render([*first, *later])
     if pid == 0:
-        _child(render, later, read, write)
-    os.close(write)
-    with os.fdopen(read, "rb") as pipe:
-        try:
+        _child(render, later, read, write, held)
+    _SPLIT.append(pid)
+    try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        os.close(write)
+        with os.fdopen(read, "rb") as pipe:
             done = render(first)
             # Read before waiting: a child that fills the pipe waits for this read to finish.
             sent = _received(pipe)
-        except BaseException:
-            os.kill(pid, signal.SIGKILL)
-            raise
-        finally:
-            os.waitpid(pid, 0)
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        raise
+    finally:
+        os.waitpid(pid, 0)
+        _SPLIT.remove(pid)
     return {**done, **(render(later) if sent is None else sent)}
 
 
@@ -121,11 +150,18 @@ def _received(pipe: BinaryIO) -> Files | None:
     return found
 
 
-def _child(render: Render[Job], jobs: Sequence[Job], read: int, write: int) -> NoReturn:
+def _child(
+    render: Render[Job], jobs: Sequence[Job], read: int, write: int, held: set[int | signal.Signals]
+) -> NoReturn:
     """Render the jobs, send the files and leave, without the parent's exit handlers or buffers."""
     code = 1
     try:
+        _SPLIT.append(os.getpid())
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(read)
+        # Short of memory, the kernel stops this process first: its parent renders its jobs.
+        with contextlib.suppress(OSError):
+            Path("/proc/self/oom_score_adj").write_text("1000")
         files = render(jobs)
         with os.fdopen(write, "wb") as pipe:
             # Written as it is encoded: a whole copy of half the files would be memory held twice.

@@ -92,7 +92,7 @@ def dumps(manifest: Manifest) -> str:
     """The manifest's text: sorted, one file, member, user and block per line."""
     state, labels = manifest.state, manifest.labels
     emails, user_ids = _people(state)
-    plain = not _ESCAPED.search("".join(emails))  # every member's key: any to escape?
+    plain = not _ESCAPED.search("".join(emails.keys()))  # every member's key: any to escape?
     head = {
         "generated_by": _NOTE,
         "version": VERSION,
