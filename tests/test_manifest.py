@@ -233,3 +233,13 @@ def test_members_this_run_knows_are_shared_only_when_they_are_the_same() -> None
     same_bob = Membership(*BOB)  # a user id that is not the key: shared all the same
     (team, _) = manifest.loads(text, [other_bob, same_bob]).state.teams
     assert team.members[1] is same_bob
+
+
+def test_forgotten_blocks_are_recorded_by_address_whatever_instance_they_leave() -> None:
+    was = 'litellm_user.users__0a["00000000-0000-4000-8000-000000000001"]'
+    tombstones = (Forgotten("user", "b_user", was=was), Forgotten("user", "c_user"))
+    written = Manifest("terraform", "single", labels=Labels(tombstones=tombstones))
+    recorded = json.loads(manifest.dumps(written))["forgotten"][""]
+    # By address: the instance a user leaves sorts otherwise, and is not what the block names.
+    assert recorded == [["litellm_user.b_user", was], "litellm_user.c_user"]
+    assert manifest.loads(manifest.dumps(written)) == written
