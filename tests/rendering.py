@@ -7,15 +7,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-from generator import mapping, run
+from generator import mapping, render, run
 from generator.directory import Directory
 from generator.policy import Policy
 from generator.policy.load import load_policy
+from generator.render.templates import RenderOptions
 from generator.report.outcome import Report
 from generator.report.structure import structure
 from generator.sources import snapshot
+from generator.state import DesiredState
 from generator.workspace import writes
+from generator.workspace.labels import Labels, assign, chunked
 from tests.conftest import ROOT
+from tests.standin import stand_in_tree
 
 Format = Literal["terraform", "yaml"]
 Layout = Literal["single", "per-organization"]
@@ -114,3 +118,16 @@ def read_tree(folder: Path) -> dict[str, str]:
             if file.is_file():
                 found[file.relative_to(folder).as_posix()] = file.read_text(encoding="utf-8")
     return found
+
+
+def stand_in_state(state: DesiredState, output_format: Format, tmp_path: Path) -> Path:
+    """Render a state as one root, maps split as they grow; the root of its stand-in."""
+    fmt = render.named(output_format)
+    labels = assign(Labels(), state, forget_organizations=True, forget_teams=False)
+    labels = chunked(labels, fmt.map_sizes(state, labels))
+    out = tmp_path / "out"
+    out.mkdir()
+    for name, text in render.render(state, labels, fmt, RenderOptions(), "single").items():
+        (out / name).write_text(text, encoding="utf-8", newline="\n")
+    (root,) = stand_in_tree(out, tmp_path / "stand")
+    return root

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from generator import render, run
+from generator import run
 from generator.cli import cli
 from generator.directory import Directory
 from generator.errors import ConfigError
@@ -17,13 +17,11 @@ from generator.live.client import Client
 from generator.live.reading import read_live
 from generator.policy.load import load_policy, parse_policy
 from generator.render import legacy
-from generator.render.templates import RenderOptions
 from generator.render.yaml import user_chunks
 from generator.report import summary
 from generator.report.outcome import Report
 from generator.sources import snapshot
 from generator.state import DesiredState, LiteLLMUser, Membership, Team
-from generator.workspace import labels as addresses
 from generator.workspace import writes
 from generator.workspace.folder import read
 from tests import hostile
@@ -31,6 +29,7 @@ from tests.conftest import EXAMPLES, ROOT
 from tests.example_ids import ADELE, NESTOR
 from tests.fakelitellm import API_KEY, FakeLiteLLM
 from tests.rendering import Format as OutputFormat
+from tests.rendering import stand_in_state
 from tests.standin import planned, stand_in_tree
 
 POLICY = ROOT / "tests" / "golden" / "users" / "entraform.yaml"
@@ -204,16 +203,7 @@ def test_hostile_emails_reach_terraform_exactly_from_the_rendered_users(
     )
     members = tuple(Membership(u.key, u.user_id, u.user_email, "user") for u in users)
     state = DesiredState(teams=(Team("t-1", "T", "T", members=members),), users=users)
-    fmt = render.named(output_format)
-    labels = addresses.assign(
-        addresses.Labels(), state, forget_organizations=True, forget_teams=False
-    )
-    labels = addresses.chunked(labels, fmt.map_sizes(state, labels))
-    out = tmp_path / "out"
-    out.mkdir()
-    for name, text in render.render(state, labels, fmt, RenderOptions(), "single").items():
-        (out / name).write_text(text, encoding="utf-8", newline="\n")
-    (root,) = stand_in_tree(out, tmp_path / "stand")
+    root = stand_in_state(state, output_format, tmp_path)
     found = {
         c["change"]["after"]["input"]["user_id"]: c["change"]["after"]["input"]["user_email"]
         for c in planned(terraform, root)
