@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import shlex
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from generator import mapping, plan, render
 from generator.directory import Directory
 from generator.mapping import checks
 from generator.policy import Policy
-from generator.render import blocks, legacy
+from generator.render import blocks, fork, legacy
 from generator.render.addresses import Addresses, moved_out, moves
 from generator.render.templates import RenderOptions
 from generator.report.outcome import Report
@@ -61,11 +63,12 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
         [*options.command, "--format", settled.format.name, "--layout", settled.layout]
     )
     output = _render_options(policy, options.out, settled, command)
-    files = render.render(state, labels, settled.format, output, settled.layout, previous.roots)
+    with _manifest_objects(previous, state, labels) as objects:
+        files = render.render(state, labels, settled.format, output, settled.layout, previous.roots)
     at = settled.format.addresses(labels)
     moved = _moves(settled, before, last_state, state, at)
     record, digests = _record(previous, policy, settled, state, at, files, output, moved, moving)
-    files[manifest.NAME] = previous.manifest_text(record)
+    files[manifest.NAME] = previous.manifest_text(record, objects.value)
     digests[manifest.NAME] = manifest.digest(files[manifest.NAME])
     previous.refuse_foreign(files)
     changes = plan.make(last_state, state, policy.safety, policy.users)
@@ -119,6 +122,23 @@ def _labels(
     left = moved_out(labels.tombstones, last, before, was.users)
     tombstones = tuple(sorted({*left, *let_go(last, moving)}))
     return replace(labels, tombstones=tombstones, roots=_roots(placement, state)), moving
+
+
+def _manifest_objects(
+    previous: Previous, state: DesiredState, labels: Labels
+) -> AbstractContextManager[fork.Later[str]]:
+    """The bulk of this run's manifest, offered to this process while a second core renders.
+
+    It comes from the state and labels alone (a run's `removed` blocks are recorded apart).
+    Where the last run recorded the same ones, its manifest is likely kept as it is and the
+    bulk is written only if asked for.
+    """
+    work = partial(manifest.objects_text, state, labels)
+    last = previous.recorded
+    if last is not None and last.state == state and last.labels == labels:
+        return nullcontext(fork.Later(work, 0))
+    # It costs about what rendering a quarter as many member lines costs.
+    return fork.meanwhile(work, state.lines // 4)
 
 
 def _render_options(policy: Policy, out: Path, settled: Settled, command: str) -> RenderOptions:

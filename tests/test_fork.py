@@ -9,14 +9,18 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
 from generator import run
+from generator.directory import Directory
+from generator.policy import Policy
 from generator.policy.load import parse_policy
 from generator.render import fork
+from generator.workspace import writes
 from tests.tenants import directory, group, tenant, user
 
 JOBS = [f"file{n}" for n in range(6)]
@@ -125,6 +129,94 @@ def test_the_jobs_are_cut_where_both_parts_weigh_nearest_alike(
     assert fork._balanced(weights) == cut
 
 
+@pytest.mark.parametrize(
+    ("weights", "here", "cut"),
+    [
+        ([5, 5, 5], 5, 1),
+        ([5, 5, 5, 5], 10, 1),
+        ([1, 1], 10, 0),
+        ([0, 4, 4], 0, 2),
+    ],
+)
+def test_work_done_here_besides_weighs_on_the_first_part(
+    weights: list[int], here: int, cut: int
+) -> None:
+    assert fork._balanced(weights, here) == cut
+
+
+def test_work_offered_meanwhile_is_done_here_while_the_child_renders_more(
+    forking: list[int],
+) -> None:
+    with fork.meanwhile(os.getpid, 2 * fork.ENOUGH) as later:
+        files = fork.spread(_by_pid, JOBS, WEIGHTS)
+        assert later.done == (os.getpid(),)  # done during the split, not when asked for
+    here = str(os.getpid())
+    assert [files[j] == here for j in JOBS] == [True] * 2 + [False] * 4
+    assert later.value() == os.getpid()
+    assert forking == [0]
+
+
+def test_work_offered_where_nothing_forks_is_done_once_when_asked_for() -> None:
+    done: list[int] = []
+
+    def work() -> int:
+        done.append(os.getpid())
+        return len(done)
+
+    with fork.meanwhile(work, fork.ENOUGH) as later:
+        assert fork.spread(_by_pid, JOBS, [1] * 6) == _by_pid(JOBS)
+    assert done == []
+    assert (later.value(), later.value()) == (1, 1)
+    assert done == [os.getpid()]
+
+
+def test_a_single_root_is_not_sent_away_whole_for_the_work_beside_it(forking: list[int]) -> None:
+    with fork.meanwhile(os.getpid, fork.ENOUGH * 10) as later:
+        files = fork.spread(_by_pid, ["root"], [fork.ENOUGH * 10])
+        assert later.done is None  # left to a split of the root's files, or to whoever asks
+    assert files == {"root": str(os.getpid())}
+    assert forking == []
+
+
+def test_work_offered_is_done_by_one_split_only(forking: list[int]) -> None:
+    done: list[int] = []
+    with fork.meanwhile(lambda: done.append(1), 2 * fork.ENOUGH):
+        fork.spread(_by_pid, JOBS, WEIGHTS)
+        fork.spread(_by_pid, JOBS, WEIGHTS)
+    assert done == [1]
+    assert forking == [0, 0]
+    assert fork._MEANWHILE == []
+
+
+def test_an_error_of_work_done_meanwhile_is_raised_where_its_value_is_asked_for(
+    forking: list[int],
+) -> None:
+    def work() -> str:
+        raise ValueError("the work fails")
+
+    with fork.meanwhile(work, 2 * fork.ENOUGH) as later:
+        files = fork.spread(_by_pid, JOBS, WEIGHTS)
+    assert list(files) == JOBS
+    for _ in range(2):
+        with pytest.raises(ValueError, match="the work fails"):
+            later.value()
+
+
+def test_ctrl_c_in_work_done_meanwhile_stops_the_child_too(forking: list[int]) -> None:
+    def work() -> None:
+        raise KeyboardInterrupt
+
+    def render(jobs: Sequence[str]) -> dict[str, str]:
+        if jobs == JOBS[2:]:
+            threading.Event().wait(5)  # a child that would outlive the error unless stopped
+        return _by_pid(jobs)
+
+    with pytest.raises(KeyboardInterrupt), fork.meanwhile(work, 2 * fork.ENOUGH):
+        fork.spread(render, JOBS, WEIGHTS)
+    [status] = forking
+    assert os.WTERMSIG(status) == signal.SIGKILL
+
+
 @pytest.fixture
 def fit(monkeypatch: pytest.MonkeyPatch) -> None:
     """Everything a fork asks for, each test taking one thing away."""
@@ -213,10 +305,8 @@ def test_files_sent_in_part_are_not_taken() -> None:
         assert fork._received(io.BytesIO(sent[:cut])) is None
 
 
-@pytest.mark.parametrize("layout", ["single", "per-organization"])
-def test_terraform_files_rendered_on_two_cores_are_those_rendered_on_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forking: list[int], layout: str
-) -> None:
+def _organizations(users: bool, people: int = 90) -> tuple[Policy, Directory]:
+    """Four organizations of three teams each, and a team of none."""
     policy = parse_policy(
         "version: 1\n"
         "litellm: {enterprise: true}\n"
@@ -224,17 +314,24 @@ def test_terraform_files_rendered_on_two_cores_are_those_rendered_on_one(
         "teams:\n"
         "  - {rule: t, select: {prefix: Team-}, organization: nested}\n"
         "  - {rule: alone, select: {prefix: Alone-}}\n"
-        + ("users: {manage: true}\n" if layout == "single" else ""),  # a single root's alone
+        + ("users: {manage: true}\n" if users else ""),
         "p.yaml",
     )
-    nicks = [f"u{n:03d}" for n in range(90)]
+    nicks = [f"u{n:03d}" for n in range(people)]
     groups = []
     for o in range(4):
         teams = [f"Team-{o}-{t}" for t in range(3)]
         groups.append(group(f"Org-{o}", tuple(nicks[o::5]), tuple(teams)))
         groups += [group(name, tuple(nicks[t::7])) for t, name in enumerate(teams)]
     groups.append(group("Alone-team", tuple(nicks[::3])))
-    source = directory(tenant(groups, [user(n) for n in nicks]))
+    return policy, directory(tenant(groups, [user(n) for n in nicks]))
+
+
+@pytest.mark.parametrize("layout", ["single", "per-organization"])
+def test_terraform_files_rendered_on_two_cores_are_those_rendered_on_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forking: list[int], layout: str
+) -> None:
+    policy, source = _organizations(users=layout == "single")  # a single root's alone
     options = run.Options(tmp_path, layout=layout)
     alone = run.generate(policy, source, options).files
     monkeypatch.setattr(fork, "ENOUGH", 1)
@@ -242,6 +339,27 @@ def test_terraform_files_rendered_on_two_cores_are_those_rendered_on_one(
     assert forking == [0]  # one child, of roots in their own folders or of one root's files
     assert list(spread) == list(alone)
     assert spread == alone
+
+
+def test_the_manifest_is_written_beside_a_split_unless_the_last_run_recorded_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    offered: list[int] = []
+    meanwhile = fork.meanwhile
+
+    def offer(work: Callable[[], str], weight: int) -> AbstractContextManager[fork.Later[str]]:
+        offered.append(weight)
+        return meanwhile(work, weight)
+
+    monkeypatch.setattr(fork, "meanwhile", offer)
+    options = run.Options(tmp_path)
+    for people in (90, 90, 91, 91):
+        policy, source = _organizations(users=True, people=people)
+        report = run.generate(policy, source, options)
+        writes.write(tmp_path, report.file_changes)
+    # The first and third runs change the state; the second and fourth find it recorded.
+    assert all(weight > 0 for weight in offered)
+    assert len(offered) == 2
 
 
 def test_forking_needs_room_for_two_more_copies_of_this_process(
@@ -301,6 +419,7 @@ def test_memory_left_is_the_machines_and_under_each_cgroup_limit(
 _CTRL_C = """
 import os, signal, sys, time
 from generator.render import fork
+from generator.workspace import writes
 os.sched_getaffinity = lambda pid: {0, 1}
 fork._room = lambda: True
 parent, waited = os.getpid(), []

@@ -7,6 +7,7 @@ from json.encoder import encode_basestring
 
 import pytest
 
+from generator.render import legacy
 from generator.state import DesiredState, LiteLLMUser, Membership, Organization, Settings, Team
 from generator.workspace import manifest
 from generator.workspace.blocks import Import, Move
@@ -73,6 +74,18 @@ def test_it_is_json_with_one_member_one_file_and_one_block_per_line() -> None:
     assert data["user_ids"] == {"k-bob": "bob@contoso.test"}  # only where it is not the key
     assert text.endswith("}\n") and text == manifest.dumps(manifest.loads(text))
     assert lines[lines.index('  "teams": {') + 9].endswith('"members": {}}')  # none
+
+
+def test_a_bulk_written_already_is_taken_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    record = _manifest()
+    whole = manifest.dumps(record)
+    bulk = manifest.objects_text(record.state, record.labels)
+
+    def written_again(state: DesiredState, labels: Labels) -> str:
+        raise AssertionError("the bulk was written again")
+
+    monkeypatch.setattr(manifest, "objects_text", written_again)
+    assert manifest.dumps(record, bulk) == whole
 
 
 def test_members_of_one_role_are_one_per_line_and_names_stay_as_written() -> None:
@@ -204,10 +217,10 @@ def test_the_version_is_told_only_for_a_manifest() -> None:
 def test_a_version_1_manifest_gives_its_digests_and_id_scheme() -> None:
     text = '{"version": 1, "ids": "prefixed:x-", "files": {"teams.tf": "sha256:1"}}'
     assert manifest.v1_files(text) == {"teams.tf": "sha256:1"}
-    assert manifest.v1_ids(text) == "prefixed:x-"
-    assert manifest.v1_ids('{"version": 1, "files": {}}') == manifest.DEFAULT_IDS
-    assert manifest.v1_ids('{"ids": 3}') == manifest.DEFAULT_IDS
-    assert manifest.v1_ids("[]") == manifest.DEFAULT_IDS
+    assert legacy.v1_ids(text) == "prefixed:x-"
+    assert legacy.v1_ids('{"version": 1, "files": {}}') == manifest.DEFAULT_IDS
+    assert legacy.v1_ids('{"ids": 3}') == manifest.DEFAULT_IDS
+    assert legacy.v1_ids("[]") == manifest.DEFAULT_IDS
     assert manifest.v1_files('{"files": []}') is None
     assert manifest.v1_files("nope") is None
 

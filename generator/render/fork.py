@@ -6,7 +6,8 @@ thread, a second CPU to run on, memory left for two more copies of this process)
 enough to render, a child renders the later jobs and hands its files back through a pipe while
 this process renders the earlier ones. The child only saves time: when it fails in any way,
 this process renders its jobs too, so the files and every error raised are exactly those of
-rendering alone.
+rendering alone. Other work a run has to do anyway may be done here `meanwhile`, while the child
+renders: the child then takes more of the jobs.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import pickle
 import re
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO, NoReturn, TypeVar
+from typing import Any, BinaryIO, Generic, NoReturn, TypeVar
 
 Job = TypeVar("Job")
+Value = TypeVar("Value")
 Files = dict[str, str]
 Render = Callable[[Sequence[Job]], Files]
 # Member lines each side must render for a fork to pay for itself: a root of 20,000 lines
@@ -36,12 +38,56 @@ _V2 = ("memory.max", "memory.current")
 _V1 = ("memory.limit_in_bytes", "memory.usage_in_bytes")
 
 
+class Later(Generic[Value]):
+    """Work done while a child renders, if one does; otherwise when its value is first asked for."""
+
+    def __init__(self, work: Callable[[], Value], weight: int) -> None:
+        self.work, self.weight = work, weight
+        self.done: tuple[Value] | Exception | None = None
+
+    def value(self) -> Value:
+        """The work's result; an error it raised is raised here, where it would have been."""
+        done = self.run() if self.done is None else self.done
+        if isinstance(done, BaseException):
+            raise done
+        return done[0]
+
+    def run(self) -> tuple[Value] | Exception:
+        """Do the work now; keep and return its result, or its error."""
+        done: tuple[Value] | Exception
+        try:
+            done = (self.work(),)
+        except Exception as exc:  # raised when the value is asked for, as if done then
+            done = exc
+        self.done = done
+        return done
+
+
+# Work that a split starting now may do in this process, in the order it was offered.
+_MEANWHILE: list[Later[Any]] = []
+
+
+@contextlib.contextmanager
+def meanwhile(work: Callable[[], Value], weight: int) -> Iterator[Later[Value]]:
+    """Offer `work`, as costly as rendering `weight` member lines, to a split inside."""
+    later = Later(work, weight)
+    _MEANWHILE.append(later)
+    try:
+        yield later
+    finally:
+        _MEANWHILE.remove(later)
+
+
 def spread(render: Render[Job], jobs: Sequence[Job], weights: Sequence[int]) -> Files:
     """`render` over every job, the later ones in a child when that pays; files in job order."""
-    cut = _balanced(weights)
+    aside = [later for later in _MEANWHILE if later.done is None]
+    here = sum(later.weight for later in aside)
+    cut = _balanced(weights, here)
+    # Each side renders enough to pay for the fork, whatever else this one does: a single root
+    # is not sent away whole, and its files may be split instead.
     if min(sum(weights[:cut]), sum(weights[cut:])) < ENOUGH or not _forks():
         return render(jobs)
-    return _with_child(render, jobs[:cut], jobs[cut:])
+    return _with_child(render, jobs[:cut], jobs[cut:], aside)
 
 
 def _forks() -> bool:
@@ -98,9 +144,12 @@ def _left(root: Path = Path("/")) -> list[int]:
     return left
 
 
-def _balanced(weights: Sequence[int]) -> int:
-    """The cut that splits the jobs, in order, into two parts of the nearest weights."""
-    total, before = sum(weights), 0
+def _balanced(weights: Sequence[int], here: int = 0) -> int:
+    """The cut that splits the jobs, in order, into two parts of the nearest weights.
+
+    `here` weighs on the first part already: the work this process does beside its jobs.
+    """
+    total, before = here + sum(weights), here
     for cut, weight in enumerate(weights):
         if 2 * (before + weight) > total:
             # The job that crosses half goes to the side it leaves lighter.
@@ -109,8 +158,13 @@ def _balanced(weights: Sequence[int]) -> int:
     return len(weights)
 
 
-def _with_child(render: Render[Job], first: Sequence[Job], later: Sequence[Job]) -> Files:
-    """The first jobs' files rendered here and the later ones' in a child, in job order."""
+def _with_child(
+    render: Render[Job], first: Sequence[Job], later: Sequence[Job], aside: Sequence[Later[Any]]
+) -> Files:
+    """The first jobs' files rendered here and the later ones' in a child, in job order.
+
+    The work `aside` is done here too, after the first jobs.
+    """
     read, write = os.pipe()
     # Ctrl-C waits until each side is ready for it: a child stopped before its `try` would
     # unwind this process's stack, and one forked unseen would be left running.
@@ -130,6 +184,8 @@ def _with_child(render: Render[Job], first: Sequence[Job], later: Sequence[Job])
         os.close(write)
         with os.fdopen(read, "rb") as pipe:
             done = render(first)
+            for work in aside:
+                work.run()
             # Read before waiting: a child that fills the pipe waits for this read to finish.
             sent = _received(pipe)
     except BaseException:

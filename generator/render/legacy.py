@@ -8,6 +8,7 @@ never written, so it comes back as the alias until the next run records it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def read(out: Path, digests: Mapping[str, str], v1: str | None) -> Manifest:
     from lark.exceptions import LarkError  # what python-hcl2's parser raises
 
     try:
-        ids = manifest.v1_ids(v1) if v1 else manifest.DEFAULT_IDS
+        ids = v1_ids(v1) if v1 else manifest.DEFAULT_IDS
         Ids.parse(ids)  # a scheme this release does not know is a ValueError here, not later
         return _Folder(out, digests).manifest(ids)
     except (
@@ -59,6 +60,15 @@ def read(out: Path, digests: Mapping[str, str], v1: str | None) -> Manifest:
             f"cannot read the files an earlier entraform wrote in {out} ({exc!r}); restore them "
             "from version control, or delete them to start afresh"
         ) from exc
+
+
+def v1_ids(text: str) -> str:
+    """The id scheme a version 1 manifest records (the default when it records none)."""
+    try:
+        found = json.loads(text).get("ids")
+    except (ValueError, AttributeError):
+        return manifest.DEFAULT_IDS
+    return found if isinstance(found, str) else manifest.DEFAULT_IDS
 
 
 class _Folder:

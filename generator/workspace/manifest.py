@@ -79,20 +79,12 @@ def v1_files(text: str) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else None
 
 
-def v1_ids(text: str) -> str:
-    """The id scheme a version 1 manifest records (the default when it records none)."""
-    try:
-        found = json.loads(text).get("ids")
-    except (ValueError, AttributeError):
-        return DEFAULT_IDS
-    return found if isinstance(found, str) else DEFAULT_IDS
+def dumps(manifest: Manifest, objects: str | None = None) -> str:
+    """The manifest's text: sorted, one file, member, user and block per line.
 
-
-def dumps(manifest: Manifest) -> str:
-    """The manifest's text: sorted, one file, member, user and block per line."""
-    state, labels = manifest.state, manifest.labels
-    emails, user_ids = _people(state)
-    plain = not _ESCAPED.search("".join(emails.keys()))  # every member's key: any to escape?
+    `objects`: what `objects_text` returns for its state and labels, when written already.
+    """
+    labels = manifest.labels
     head = {
         "generated_by": _NOTE,
         "version": VERSION,
@@ -102,17 +94,8 @@ def dumps(manifest: Manifest) -> str:
     }
     # Pieces of one text, joined once: the members of a large tenant make tens of megabytes.
     out = ["{\n", *(f"  {_json(k)}: {_json(v)},\n" for k, v in head.items())]
-    out += ['  "files": ', _lines(manifest.files), ",\n"]
-    out += [
-        '  "organizations": ',
-        *_objects(_object(o, labels, "organization", plain) for o in state.organizations),
-    ]
-    out += [',\n  "teams": ', *_objects(_object(t, labels, "team", plain) for t in state.teams)]
-    users = ((u.key, {"label": labels.users[u.user_id], "role": u.role}) for u in state.users)
-    out += [',\n  "users": ', *_objects((key, _json(value)) for key, value in users)]
-    out += [',\n  "emails": ', _lines(emails), ',\n  "user_ids": ', _lines(user_ids)]
-    levels = ((kind, _lines(found, 6, 4)) for kind, found in _levels(labels).items())
-    out += [',\n  "levels": ', *_objects(levels)]
+    out += ['  "files": ', _lines(manifest.files), ",\n  "]
+    out.append(objects_text(manifest.state, labels) if objects is None else objects)
     forgotten = _by_root((t.root, t.recorded) for t in labels.tombstones if not t.moved)
     out += [',\n  "forgotten": ', *_objects((r, _json(_sorted(a))) for r, a in forgotten)]
     if moved_away := _by_root((t.root, t.recorded) for t in labels.tombstones if t.moved):
@@ -129,6 +112,21 @@ def dumps(manifest: Manifest) -> str:
         if found
     )
     out += [',\n  "imports": ', *_objects((r, _json(found)) for r, found in imports), "\n}\n"]
+    return "".join(out)
+
+
+def objects_text(state: DesiredState, labels: Labels) -> str:
+    """The bulk of a manifest: its objects, people and chunk levels, from these two alone."""
+    emails, user_ids = _people(state)
+    plain = not _ESCAPED.search("".join(emails.keys()))  # every member's key: any to escape?
+    out = ['"organizations": ']
+    out += _objects(_object(o, labels, "organization", plain) for o in state.organizations)
+    out += [',\n  "teams": ', *_objects(_object(t, labels, "team", plain) for t in state.teams)]
+    users = ((u.key, {"label": labels.users[u.user_id], "role": u.role}) for u in state.users)
+    out += [',\n  "users": ', *_objects((key, _json(value)) for key, value in users)]
+    out += [',\n  "emails": ', _lines(emails), ',\n  "user_ids": ', _lines(user_ids)]
+    levels = ((kind, _lines(found, 6, 4)) for kind, found in _levels(labels).items())
+    out += [',\n  "levels": ', *_objects(levels)]
     return "".join(out)
 
 
