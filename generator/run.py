@@ -69,6 +69,7 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
     moved = _moves(settled, before, last_state, state, at)
     record, digests = _record(previous, policy, settled, state, at, files, output, moved, moving)
     files[manifest.NAME] = previous.manifest_text(record, objects.value)
+    del objects  # its pieces are as large as the manifest
     digests[manifest.NAME] = manifest.digest(files[manifest.NAME])
     previous.refuse_foreign(files)
     changes = plan.make(last_state, state, policy.safety, policy.users)
@@ -126,14 +127,14 @@ def _labels(
 
 def _manifest_objects(
     previous: Previous, state: DesiredState, labels: Labels
-) -> AbstractContextManager[fork.Later[str]]:
+) -> AbstractContextManager[fork.Later[list[str]]]:
     """The bulk of this run's manifest, offered to this process while a second core renders.
 
     It comes from the state and labels alone (a run's `removed` blocks are recorded apart).
     Where the last run recorded the same ones, its manifest is likely kept as it is and the
     bulk is written only if asked for.
     """
-    work = partial(manifest.objects_text, state, labels)
+    work = partial(manifest.bulk_of, state, labels)
     last = previous.recorded
     if last is not None and last.state == state and last.labels == labels:
         return nullcontext(fork.Later(work, 0))

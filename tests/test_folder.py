@@ -276,7 +276,7 @@ def test_the_manifest_of_an_unchanged_record_is_the_file_as_it_is(
         raise AssertionError("written again")
 
     monkeypatch.setattr(manifest, "dumps", refused)
-    assert previous.manifest_text(previous.recorded, str) == previous.text(manifest.NAME)
+    assert previous.manifest_text(previous.recorded, list) == previous.text(manifest.NAME)
 
 
 def test_under_new_ids_every_object_and_label_follows_and_other_parents_stay(

@@ -347,7 +347,9 @@ def test_the_manifest_is_written_beside_a_split_unless_the_last_run_recorded_the
     offered: list[int] = []
     meanwhile = fork.meanwhile
 
-    def offer(work: Callable[[], str], weight: int) -> AbstractContextManager[fork.Later[str]]:
+    def offer(
+        work: Callable[[], list[str]], weight: int
+    ) -> AbstractContextManager[fork.Later[list[str]]]:
         offered.append(weight)
         return meanwhile(work, weight)
 

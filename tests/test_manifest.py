@@ -79,12 +79,12 @@ def test_it_is_json_with_one_member_one_file_and_one_block_per_line() -> None:
 def test_a_bulk_written_already_is_taken_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
     record = _manifest()
     whole = manifest.dumps(record)
-    bulk = manifest.objects_text(record.state, record.labels)
+    bulk = manifest.bulk_of(record.state, record.labels)
 
-    def written_again(state: DesiredState, labels: Labels) -> str:
+    def written_again(state: DesiredState, labels: Labels) -> list[str]:
         raise AssertionError("the bulk was written again")
 
-    monkeypatch.setattr(manifest, "objects_text", written_again)
+    monkeypatch.setattr(manifest, "bulk_of", written_again)
     assert manifest.dumps(record, bulk) == whole
 
 

@@ -111,12 +111,12 @@ class Previous:
         """The root modules the folder holds Terraform files in."""
         return {roots.root_of(n) for n in self.digests if n.endswith(".tf")}
 
-    def manifest_text(self, record: Manifest, objects: Callable[[], str]) -> str:
-        """A run's manifest text, `objects` its bulk: the folder's own when it records the same."""
+    def manifest_text(self, record: Manifest, bulk: Callable[[], Sequence[str]]) -> str:
+        """A run's manifest text, `bulk` its bulk: the folder's own when it records the same."""
         # Writing half a million members again costs a second; the same record has the same text.
         if self.current and record == self.recorded:
             return self.text(manifest.NAME)
-        return manifest.dumps(record, objects())
+        return manifest.dumps(record, bulk())
 
     def as_written(self, record: Manifest) -> Manifest:
         """A run's manifest, in which a file of blocks the run leaves as it is keeps its entry.

@@ -79,10 +79,10 @@ def v1_files(text: str) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else None
 
 
-def dumps(manifest: Manifest, objects: str | None = None) -> str:
+def dumps(manifest: Manifest, bulk: Sequence[str] | None = None) -> str:
     """The manifest's text: sorted, one file, member, user and block per line.
 
-    `objects`: what `objects_text` returns for its state and labels, when written already.
+    `bulk`: what `bulk_of` returns for its state and labels, when written already.
     """
     labels = manifest.labels
     head = {
@@ -95,7 +95,7 @@ def dumps(manifest: Manifest, objects: str | None = None) -> str:
     # Pieces of one text, joined once: the members of a large tenant make tens of megabytes.
     out = ["{\n", *(f"  {_json(k)}: {_json(v)},\n" for k, v in head.items())]
     out += ['  "files": ', _lines(manifest.files), ",\n  "]
-    out.append(objects_text(manifest.state, labels) if objects is None else objects)
+    out += bulk_of(manifest.state, labels) if bulk is None else bulk
     forgotten = _by_root((t.root, t.recorded) for t in labels.tombstones if not t.moved)
     out += [',\n  "forgotten": ', *_objects((r, _json(_sorted(a))) for r, a in forgotten)]
     if moved_away := _by_root((t.root, t.recorded) for t in labels.tombstones if t.moved):
@@ -115,8 +115,8 @@ def dumps(manifest: Manifest, objects: str | None = None) -> str:
     return "".join(out)
 
 
-def objects_text(state: DesiredState, labels: Labels) -> str:
-    """The bulk of a manifest: its objects, people and chunk levels, from these two alone."""
+def bulk_of(state: DesiredState, labels: Labels) -> list[str]:
+    """The pieces of the bulk of a manifest: objects, people and chunk levels, from these two."""
     emails, user_ids = _people(state)
     plain = not _ESCAPED.search("".join(emails.keys()))  # every member's key: any to escape?
     out = ['"organizations": ']
@@ -127,7 +127,7 @@ def objects_text(state: DesiredState, labels: Labels) -> str:
     out += [',\n  "emails": ', _lines(emails), ',\n  "user_ids": ', _lines(user_ids)]
     levels = ((kind, _lines(found, 6, 4)) for kind, found in _levels(labels).items())
     out += [',\n  "levels": ', *_objects(levels)]
-    return "".join(out)
+    return out
 
 
 def _people(state: DesiredState) -> tuple[dict[str, str], dict[str, str]]:
