@@ -63,13 +63,13 @@ def generate(policy: Policy, directory: Directory, options: Options) -> Report:
         [*options.command, "--format", settled.format.name, "--layout", settled.layout]
     )
     output = _render_options(policy, options.out, settled, command)
-    with _manifest_objects(previous, state, labels) as objects:
+    with _manifest_bulk(previous, state, labels) as bulk:
         files = render.render(state, labels, settled.format, output, settled.layout, previous.roots)
     at = settled.format.addresses(labels)
     moved = _moves(settled, before, last_state, state, at)
     record, digests = _record(previous, policy, settled, state, at, files, output, moved, moving)
-    files[manifest.NAME] = previous.manifest_text(record, objects.value)
-    del objects  # its pieces are as large as the manifest
+    files[manifest.NAME] = previous.manifest_text(record, bulk.value)
+    del bulk  # its pieces are as large as the manifest
     digests[manifest.NAME] = manifest.digest(files[manifest.NAME])
     previous.refuse_foreign(files)
     changes = plan.make(last_state, state, policy.safety, policy.users)
@@ -125,18 +125,18 @@ def _labels(
     return replace(labels, tombstones=tombstones, roots=_roots(placement, state)), moving
 
 
-def _manifest_objects(
+def _manifest_bulk(
     previous: Previous, state: DesiredState, labels: Labels
 ) -> AbstractContextManager[fork.Later[list[str]]]:
     """The bulk of this run's manifest, offered to this process while a second core renders.
 
     It comes from the state and labels alone (a run's `removed` blocks are recorded apart).
-    Where the last run recorded the same ones, its manifest is likely kept as it is and the
-    bulk is written only if asked for.
+    Where the folder's manifest of this version records the same ones, it is likely kept as
+    it is, and the bulk is written only if asked for.
     """
     work = partial(manifest.bulk_of, state, labels)
     last = previous.recorded
-    if last is not None and last.state == state and last.labels == labels:
+    if previous.current and last is not None and (last.state, last.labels) == (state, labels):
         return nullcontext(fork.Later(work, 0))
     # It costs about what rendering a quarter as many member lines costs.
     return fork.meanwhile(work, state.lines // 4)

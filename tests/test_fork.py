@@ -10,8 +10,9 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -178,6 +179,17 @@ def test_a_single_root_is_not_sent_away_whole_for_the_work_beside_it(forking: li
     assert forking == []
 
 
+def test_work_offered_never_costs_a_fork(forking: list[int]) -> None:
+    # Weighed on this side, the work would leave it only the empty first job to render.
+    jobs, weights = ["a", "b", "c"], [0, 10 * fork.ENOUGH, 2 * fork.ENOUGH]
+    with fork.meanwhile(os.getpid, 10 * fork.ENOUGH) as later:
+        files = fork.spread(_by_pid, jobs, weights)
+        assert later.done == (os.getpid(),)
+    here = str(os.getpid())
+    assert [files[j] == here for j in jobs] == [True, True, False]
+    assert forking == [0]
+
+
 def test_work_offered_is_done_by_one_split_only(forking: list[int]) -> None:
     done: list[int] = []
     with fork.meanwhile(lambda: done.append(1), 2 * fork.ENOUGH):
@@ -196,6 +208,7 @@ def test_an_error_of_work_done_meanwhile_is_raised_where_its_value_is_asked_for(
 
     with fork.meanwhile(work, 2 * fork.ENOUGH) as later:
         files = fork.spread(_by_pid, JOBS, WEIGHTS)
+    assert isinstance(later.done, ValueError)  # kept, not done again when asked for
     assert list(files) == JOBS
     for _ in range(2):
         with pytest.raises(ValueError, match="the work fails"):
@@ -342,26 +355,36 @@ def test_terraform_files_rendered_on_two_cores_are_those_rendered_on_one(
 
 
 def test_the_manifest_is_written_beside_a_split_unless_the_last_run_recorded_the_same(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forking: list[int]
 ) -> None:
-    offered: list[int] = []
-    meanwhile = fork.meanwhile
+    offered: list[fork.Later[list[str]]] = []
+    # When a child's files came: how many offers there were, and whether the last was done.
+    done_by_then: list[tuple[int, bool]] = []
+    meanwhile, received = fork.meanwhile, fork._received
 
-    def offer(
-        work: Callable[[], list[str]], weight: int
-    ) -> AbstractContextManager[fork.Later[list[str]]]:
-        offered.append(weight)
-        return meanwhile(work, weight)
+    @contextmanager
+    def offer(work: Callable[[], list[str]], weight: int) -> Iterator[fork.Later[list[str]]]:
+        with meanwhile(work, weight) as later:
+            offered.append(later)
+            yield later
+
+    def receive(pipe: BinaryIO) -> dict[str, str] | None:
+        done_by_then.append((len(offered), offered[-1].done is not None))
+        return received(pipe)
 
     monkeypatch.setattr(fork, "meanwhile", offer)
+    monkeypatch.setattr(fork, "_received", receive)
+    monkeypatch.setattr(fork, "ENOUGH", 1)
     options = run.Options(tmp_path)
     for people in (90, 90, 91, 91):
         policy, source = _organizations(users=True, people=people)
         report = run.generate(policy, source, options)
         writes.write(tmp_path, report.file_changes)
     # The first and third runs change the state; the second and fourth find it recorded.
-    assert all(weight > 0 for weight in offered)
     assert len(offered) == 2
+    assert all(later.weight > 0 for later in offered)
+    assert done_by_then == [(1, True), (1, True), (2, True), (2, True)]
+    assert forking == [0] * 4
 
 
 def test_forking_needs_room_for_two_more_copies_of_this_process(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from json.encoder import encode_basestring
 
 import pytest
@@ -86,6 +87,14 @@ def test_a_bulk_written_already_is_taken_as_it_is(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(manifest, "bulk_of", written_again)
     assert manifest.dumps(record, bulk) == whole
+
+
+def test_the_bulk_holds_nothing_of_removed_blocks() -> None:
+    # A run writes its bulk before the folder's hand-pruned files restore removed blocks.
+    record = _manifest()
+    assert record.labels.tombstones
+    cleared = replace(record.labels, tombstones=())
+    assert manifest.bulk_of(record.state, cleared) == manifest.bulk_of(record.state, record.labels)
 
 
 def test_members_of_one_role_are_one_per_line_and_names_stay_as_written() -> None:

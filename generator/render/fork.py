@@ -43,6 +43,7 @@ class Later(Generic[Value]):
 
     def __init__(self, work: Callable[[], Value], weight: int) -> None:
         self.work, self.weight = work, weight
+        # The result in a tuple of one, or the error raised: done, whatever the work returns.
         self.done: tuple[Value] | Exception | None = None
 
     def value(self) -> Value:
@@ -79,12 +80,17 @@ def meanwhile(work: Callable[[], Value], weight: int) -> Iterator[Later[Value]]:
 
 
 def spread(render: Render[Job], jobs: Sequence[Job], weights: Sequence[int]) -> Files:
-    """`render` over every job, the later ones in a child when that pays; files in job order."""
+    """`render` over every job, the later ones in a child when that pays; files in job order.
+
+    With a child, this process also does the work offered `meanwhile` and renders less.
+    """
     aside = [later for later in _MEANWHILE if later.done is None]
-    here = sum(later.weight for later in aside)
-    cut = _balanced(weights, here)
+    cut = _balanced(weights, sum(later.weight for later in aside))
     # Each side renders enough to pay for the fork, whatever else this one does: a single root
-    # is not sent away whole, and its files may be split instead.
+    # is not sent away whole, and its files may be split instead. Nor does an offer cost a
+    # fork: where it leaves this side too little, the cut ignores it.
+    if min(sum(weights[:cut]), sum(weights[cut:])) < ENOUGH:
+        cut = _balanced(weights)
     if min(sum(weights[:cut]), sum(weights[cut:])) < ENOUGH or not _forks():
         return render(jobs)
     return _with_child(render, jobs[:cut], jobs[cut:], aside)

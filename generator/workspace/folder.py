@@ -112,7 +112,7 @@ class Previous:
         return {roots.root_of(n) for n in self.digests if n.endswith(".tf")}
 
     def manifest_text(self, record: Manifest, bulk: Callable[[], Sequence[str]]) -> str:
-        """A run's manifest text, `bulk` its bulk: the folder's own when it records the same."""
+        """`record`'s text, `bulk` giving its `bulk_of`: the folder's own if it records the same."""
         # Writing half a million members again costs a second; the same record has the same text.
         if self.current and record == self.recorded:
             return self.text(manifest.NAME)
