@@ -22,6 +22,7 @@ from generator.policy import Policy
 from generator.policy.load import parse_policy
 from generator.render import fork
 from generator.workspace import writes
+from tests.standin import planned, stand_in_tree
 from tests.tenants import directory, group, tenant, user
 
 JOBS = [f"file{n}" for n in range(6)]
@@ -352,6 +353,37 @@ def test_terraform_files_rendered_on_two_cores_are_those_rendered_on_one(
     assert forking == [0]  # one child, of roots in their own folders or of one root's files
     assert list(spread) == list(alone)
     assert spread == alone
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("layout", ["single", "per-organization"])
+def test_files_rendered_on_two_cores_are_read_by_terraform_as_the_state_says(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    forking: list[int],
+    terraform: str,
+    layout: str,
+) -> None:
+    policy, source = _organizations(users=layout == "single")
+    monkeypatch.setattr(fork, "ENOUGH", 1)
+    out = tmp_path / "out"
+    report = run.generate(policy, source, run.Options(out, layout=layout))
+    writes.write(out, report.file_changes)
+    assert forking == [0]
+    found: set[tuple[str, ...]] = set()
+    for root in stand_in_tree(out, tmp_path / "stand"):
+        for change in planned(terraform, root):
+            given = change["change"]["after"]["input"]
+            if "user_id" not in given:
+                continue  # an organization or team itself
+            scope = given.get("organization_id") or given.get("team_id") or "user"
+            role = given.get("role") or given.get("user_role")
+            found.add((scope, given["user_id"], given["user_email"], role))
+    state = report.outcome.state
+    wanted = {("user", u.user_id, u.user_email, u.role) for u in state.users}
+    for scopes in (state.organizations, state.teams):
+        wanted |= {(s.id, m.user_id, m.user_email, m.role) for s in scopes for m in s.members}
+    assert found == wanted
 
 
 def test_the_manifest_is_written_beside_a_split_unless_the_last_run_recorded_the_same(

@@ -85,13 +85,12 @@ def spread(render: Render[Job], jobs: Sequence[Job], weights: Sequence[int]) -> 
     With a child, this process also does the work offered `meanwhile` and renders less.
     """
     aside = [later for later in _MEANWHILE if later.done is None]
-    cut = _balanced(weights, sum(later.weight for later in aside))
     # Each side renders enough to pay for the fork, whatever else this one does: a single root
     # is not sent away whole, and its files may be split instead. Nor does an offer cost a
     # fork: where it leaves this side too little, the cut ignores it.
-    if min(sum(weights[:cut]), sum(weights[cut:])) < ENOUGH:
-        cut = _balanced(weights)
-    if min(sum(weights[:cut]), sum(weights[cut:])) < ENOUGH or not _forks():
+    cuts = (_balanced(weights, sum(later.weight for later in aside)), _balanced(weights))
+    cut = next((c for c in cuts if min(sum(weights[:c]), sum(weights[c:])) >= ENOUGH), None)
+    if cut is None or not _forks():
         return render(jobs)
     return _with_child(render, jobs[:cut], jobs[cut:], aside)
 
